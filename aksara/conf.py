@@ -1,0 +1,190 @@
+"""Settings: the ``AKSARA`` dict of a settings module, overridable with :func:`configure`.
+
+The module is named by the ``AKSARA_SETTINGS_MODULE`` environment variable; without it a
+module named ``settings`` is used when one can be imported. Every key is validated when it
+is read or configured, so a misspelt key or a bad value fails at once with the valid names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aksara.exceptions import ConfigurationError, suggest
+
+__all__ = ["POOL_DEFAULTS", "Settings", "configure", "settings"]
+
+POOL_DEFAULTS: dict[str, Any] = {
+    "min_size": 1,
+    "max_size": 10,
+    "max_queries": 50_000,
+    "max_inactive_connection_lifetime": 300.0,
+    "acquire_timeout": 10.0,
+    "command_timeout": None,
+    "statement_cache_size": 1024,
+}
+
+
+def _number(key: str, value: Any, *, integer: bool, minimum: float, optional: bool) -> Any:
+    if value is None and optional:
+        return None
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
+        kind = "an integer" if integer else "a number"
+        raise ConfigurationError(f"{key} must be {kind} >= {minimum}, got {value!r}.")
+    return value
+
+
+def _database_url(value: Any) -> str:
+    schemes = ("sqlite://", "postgresql://", "postgres://")
+    if not isinstance(value, str) or not value.startswith(schemes):
+        raise ConfigurationError(
+            f"DATABASE_URL must be a string starting with one of {', '.join(schemes)}; "
+            f"got {value!r}. Examples: 'sqlite:///app.sqlite3', 'sqlite:///:memory:', "
+            "'postgresql://localhost/myapp'."
+        )
+    return value
+
+
+def _database_pool(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"DATABASE_POOL must be a dict, got {type(value).__name__}.")
+    pool = dict(POOL_DEFAULTS)
+    for key, item in value.items():
+        if key not in POOL_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown DATABASE_POOL key {key!r}.{suggest(key, POOL_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(POOL_DEFAULTS))}."
+            )
+        name = f'DATABASE_POOL["{key}"]'
+        if key in ("min_size", "max_queries", "statement_cache_size"):
+            pool[key] = _number(name, item, integer=True, minimum=0, optional=False)
+        elif key == "max_size":
+            pool[key] = _number(name, item, integer=True, minimum=1, optional=False)
+        else:
+            optional = key in ("command_timeout",)
+            pool[key] = _number(name, item, integer=False, minimum=0, optional=optional)
+    if pool["min_size"] > pool["max_size"]:
+        raise ConfigurationError(
+            f'DATABASE_POOL["min_size"] ({pool["min_size"]}) must not exceed '
+            f'DATABASE_POOL["max_size"] ({pool["max_size"]}).'
+        )
+    return pool
+
+
+def _boolean(key: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"{key} must be True or False, got {value!r}.")
+        return value
+
+    return check
+
+
+def _slow_query_ms(value: Any) -> float | None:
+    result: float | None = _number("SLOW_QUERY_MS", value, integer=False, minimum=0, optional=True)
+    return result
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "DATABASE_URL": _database_url,
+    "DATABASE_POOL": _database_pool,
+    "DEBUG": _boolean("DEBUG"),
+    "SLOW_QUERY_MS": _slow_query_ms,
+}
+
+_DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": "sqlite:///aksara.sqlite3",
+    "DATABASE_POOL": dict(POOL_DEFAULTS),
+    "DEBUG": False,
+    "SLOW_QUERY_MS": 200.0,
+}
+
+
+def _validate(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        validator = _VALIDATORS.get(key)
+        if validator is None:
+            raise ConfigurationError(
+                f"Unknown setting {key!r} in {origin}.{suggest(key, _VALIDATORS)} "
+                f"Valid settings: {', '.join(sorted(_VALIDATORS))}."
+            )
+        clean[key] = validator(value)
+    return clean
+
+
+class Settings:
+    """The process's settings, loaded lazily from the settings module on first read."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] | None = None
+        self._overrides: dict[str, Any] = {}
+
+    def _load(self) -> dict[str, Any]:
+        values = dict(_DEFAULTS)
+        module_name = os.environ.get("AKSARA_SETTINGS_MODULE")
+        if module_name:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as error:
+                raise ConfigurationError(
+                    f"AKSARA_SETTINGS_MODULE names {module_name!r}, which cannot be imported: "
+                    f"{error}"
+                ) from error
+        else:
+            try:
+                module = importlib.import_module("settings")
+            except ModuleNotFoundError as error:
+                if error.name != "settings":
+                    raise
+                module = None
+        if module is not None:
+            declared = getattr(module, "AKSARA", None)
+            if declared is not None:
+                if not isinstance(declared, Mapping):
+                    raise ConfigurationError(f"{module.__name__}.AKSARA must be a dict.")
+                values.update(_validate(declared, f"{module.__name__}.AKSARA"))
+        values.update(self._overrides)
+        return values
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._values is None:
+            self._values = self._load()
+        try:
+            return self._values[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"Unknown setting {name!r}.{suggest(name, _VALIDATORS)} "
+                f"Valid settings: {', '.join(sorted(_VALIDATORS))}."
+            ) from None
+
+    def configure(self, **keys: Any) -> None:
+        """Override settings in code; the values are validated like the settings module's."""
+        clean = _validate(keys, "configure()")
+        self._overrides.update(clean)
+        if self._values is not None:
+            self._values.update(clean)
+
+    def reset(self) -> None:
+        """Forget overrides and reload from the settings module on next read."""
+        self._overrides.clear()
+        self._values = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a copy of every setting in force."""
+        if self._values is None:
+            self._values = self._load()
+        return dict(self._values)
+
+
+settings = Settings()
+
+
+def configure(**keys: Any) -> None:
+    """Override settings in code, e.g. ``configure(DATABASE_URL="sqlite:///:memory:")``."""
+    settings.configure(**keys)

@@ -1,0 +1,179 @@
+"""PostgreSQL through an asyncpg pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
+from aksara.db.dialects.postgres import PostgresDialect
+from aksara.exceptions import (
+    ConnectionLostError,
+    DatabaseError,
+    IntegrityError,
+    PoolTimeoutError,
+)
+
+__all__ = ["PostgresBackend"]
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await connection.set_type_codec(
+        "json", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+    )
+
+
+async def _reset_nothing(connection: asyncpg.Connection) -> None:
+    # asyncpg rolls back an open transaction before calling this; Aksara leaves no other
+    # session state behind, so the default RESET ALL round trip on every release is skipped.
+    return None
+
+
+def _rowcount(status: str) -> int:
+    tail = status.rpartition(" ")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+class PostgresConnection(Connection):
+    """An asyncpg connection taken from the pool."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        result: list[Row] = await self._connection.fetch(sql, *params)
+        return result
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        return _rowcount(await self._connection.execute(sql, *params))
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._connection.is_in_transaction())
+
+    @property
+    def raw(self) -> Any:
+        return self._connection
+
+
+class PostgresBackend(Backend):
+    """An asyncpg pool built from ``DATABASE_POOL``."""
+
+    name = "postgresql"
+
+    def __init__(self, dsn: str, pool: dict[str, Any]) -> None:
+        self.dialect = PostgresDialect()
+        self._dsn = dsn
+        self._options = pool
+        self._acquire_timeout: float = pool["acquire_timeout"]
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        options = self._options
+        server_settings = {} if "application_name" in self._dsn else {"application_name": "aksara"}
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=options["min_size"],
+            max_size=options["max_size"],
+            max_queries=options["max_queries"] or 50_000,
+            max_inactive_connection_lifetime=options["max_inactive_connection_lifetime"],
+            command_timeout=options["command_timeout"],
+            statement_cache_size=options["statement_cache_size"],
+            init=_init_connection,
+            reset=_reset_nothing,
+            server_settings=server_settings,
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _require_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise DatabaseError("The PostgreSQL pool is closed; call `await aksara.connect()`.")
+        return self._pool
+
+    async def _acquire_raw(self) -> asyncpg.Connection:
+        pool = self._pool or self._require_pool()
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                return await pool.acquire()
+        except TimeoutError:
+            raise PoolTimeoutError(
+                f"No database connection became free within {self._acquire_timeout}s: all "
+                f'{self._options["max_size"]} connections of DATABASE_POOL["max_size"] stayed '
+                'in use. Raise DATABASE_POOL["max_size"] (or "acquire_timeout"), or run fewer '
+                "queries at once."
+            ) from None
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        connection = await self._acquire_raw()
+        try:
+            result: list[Row] = await connection.fetch(sql, *params)
+            return result
+        finally:
+            await self._pool.release(connection)  # type: ignore[union-attr]
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        connection = await self._acquire_raw()
+        try:
+            return _rowcount(await connection.execute(sql, *params))
+        finally:
+            await self._pool.release(connection)  # type: ignore[union-attr]
+
+    async def acquire(self) -> Connection:
+        return PostgresConnection(await self._acquire_raw())
+
+    async def release(self, connection: Connection) -> None:
+        await self._require_pool().release(connection.raw)
+
+    def translate_error(self, error: BaseException) -> DatabaseError | None:
+        if isinstance(error, DatabaseError):
+            return error
+        if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+            constraint = getattr(error, "constraint_name", None)
+            column = getattr(error, "column_name", None)
+            table = getattr(error, "table_name", None)
+            if constraint is None and column and table:
+                constraint = f"{table}_{column}_not_null"
+            detail = getattr(error, "detail", None)
+            message = str(error) + (f" ({detail})" if detail else "")
+            return IntegrityError(message, constraint=constraint)
+        if self.is_connection_lost(error):
+            return ConnectionLostError(f"The PostgreSQL connection was lost: {error}")
+        if isinstance(error, (asyncpg.PostgresError, asyncpg.InterfaceError)):
+            return DatabaseError(str(error))
+        return None
+
+    def is_connection_lost(self, error: BaseException) -> bool:
+        if isinstance(error, (asyncpg.ConnectionDoesNotExistError, ConnectionError)):
+            return True
+        if isinstance(error, asyncpg.AdminShutdownError):
+            return True
+        return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+
+    def status(self) -> PoolStatus:
+        pool = self._pool
+        if pool is None:
+            return PoolStatus(0, 0, 0, self._options["max_size"])
+        size = pool.get_size()
+        idle = pool.get_idle_size()
+        return PoolStatus(size, size - idle, idle, pool.get_max_size())

@@ -1,0 +1,228 @@
+"""SQLite through aiosqlite, with a small pool of connections (one for ``:memory:``)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
+from aksara.db.dialects.sqlite import SQLiteDialect
+from aksara.exceptions import (
+    ConnectionLostError,
+    DatabaseError,
+    IntegrityError,
+    PoolTimeoutError,
+)
+
+__all__ = ["SQLiteBackend"]
+
+_PRAGMAS = (
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    # LIKE is case-sensitive, as on PostgreSQL; icontains and friends use LOWER().
+    "PRAGMA case_sensitive_like = ON",
+    "PRAGMA synchronous = NORMAL",
+)
+_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
+_NOT_NULL = re.compile(r"NOT NULL constraint failed: (\w+)\.(\w+)")
+_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
+
+
+class SQLiteConnection(Connection):
+    """One aiosqlite connection (a thread of its own) with its use counters."""
+
+    __slots__ = ("_connection", "last_used", "queries")
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self.queries = 0
+        self.last_used = time.monotonic()
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        self.queries += 1
+        rows: list[Row] = await self._connection.execute_fetchall(sql, params)  # type: ignore[assignment]
+        return rows
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        self.queries += 1
+        cursor = await self._connection.execute(sql, params)
+        return int(cursor.rowcount)
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._connection.in_transaction)
+
+    @property
+    def raw(self) -> Any:
+        return self._connection
+
+
+class SQLiteBackend(Backend):
+    """A pool of aiosqlite connections with the same knobs as the PostgreSQL pool."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str, pool: dict[str, Any]) -> None:
+        self.dialect = SQLiteDialect()
+        self._path = path
+        self._is_memory = path == ":memory:"
+        # Every connection to ":memory:" is a database of its own, so that pool holds one.
+        self._max_size: int = 1 if self._is_memory else pool["max_size"]
+        self._min_size: int = min(pool["min_size"], self._max_size)
+        self._max_queries: int = pool["max_queries"]
+        self._max_idle: float = pool["max_inactive_connection_lifetime"]
+        self._acquire_timeout: float = pool["acquire_timeout"]
+        self._idle: deque[SQLiteConnection] = deque()
+        self._waiters: deque[asyncio.Future[SQLiteConnection]] = deque()
+        self._size = 0
+        self._closed = True
+
+    async def _connect(self) -> SQLiteConnection:
+        connection = await aiosqlite.connect(self._path, isolation_level=None)
+        connection.daemon = True
+        if not self._is_memory:
+            await connection.execute("PRAGMA journal_mode = WAL")
+        for pragma in _PRAGMAS:
+            await connection.execute(pragma)
+        return SQLiteConnection(connection)
+
+    async def open(self) -> None:
+        self._closed = False
+        for _ in range(self._min_size - self._size):
+            self._size += 1
+            try:
+                self._idle.append(await self._connect())
+            except BaseException:
+                self._size -= 1
+                raise
+
+    async def close(self) -> None:
+        self._closed = True
+        while self._idle:
+            connection = self._idle.popleft()
+            self._size -= 1
+            await connection.raw.close()
+        for waiter in self._waiters:
+            waiter.cancel()
+        self._waiters.clear()
+
+    async def _take(self) -> SQLiteConnection:
+        if self._closed:
+            raise DatabaseError("The SQLite pool is closed; call `await aksara.connect()`.")
+        now = time.monotonic()
+        while self._idle:
+            connection = self._idle.pop()
+            expired = self._max_idle and now - connection.last_used > self._max_idle
+            worn = self._max_queries and connection.queries >= self._max_queries
+            if not (expired or worn):
+                return connection
+            self._size -= 1
+            await connection.raw.close()
+        if self._size < self._max_size:
+            self._size += 1
+            try:
+                return await self._connect()
+            except BaseException:
+                self._size -= 1
+                raise
+        waiter: asyncio.Future[SQLiteConnection] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                return await waiter
+        except TimeoutError:
+            raise PoolTimeoutError(
+                f"No database connection became free within {self._acquire_timeout}s: all "
+                f'{self._max_size} connections of DATABASE_POOL["max_size"] stayed in use. '
+                'Raise DATABASE_POOL["max_size"] (or "acquire_timeout"), or run fewer queries '
+                "at once." + (" An in-memory SQLite database has one connection." if self._is_memory else "")
+            ) from None
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._give_back(waiter.result())
+            raise
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _give_back(self, connection: SQLiteConnection) -> None:
+        connection.last_used = time.monotonic()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
+    async def _put(self, connection: SQLiteConnection) -> None:
+        try:
+            if connection.in_transaction:
+                await connection.raw.execute("ROLLBACK")
+        except Exception:
+            self._size -= 1
+            await connection.raw.close()
+            return
+        if self._closed:
+            self._size -= 1
+            await connection.raw.close()
+            return
+        self._give_back(connection)
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        connection = await self._take()
+        try:
+            return await connection.fetch(sql, params)
+        finally:
+            await self.release(connection)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        connection = await self._take()
+        try:
+            return await connection.execute(sql, params)
+        finally:
+            await self.release(connection)
+
+    async def acquire(self) -> Connection:
+        return await self._take()
+
+    async def release(self, connection: Connection) -> None:
+        assert isinstance(connection, SQLiteConnection)
+        if connection.in_transaction:
+            await asyncio.shield(self._put(connection))
+        else:
+            self._give_back(connection)
+
+    def translate_error(self, error: BaseException) -> DatabaseError | None:
+        if isinstance(error, DatabaseError):
+            return error
+        if isinstance(error, sqlite3.IntegrityError):
+            message = str(error)
+            constraint = None
+            if match := _UNIQUE.match(message):
+                columns = [part.strip().split(".") for part in match.group(1).split(",")]
+                table = columns[0][0]
+                constraint = f"{table}_{'_'.join(c[-1] for c in columns)}_key"
+            elif match := _NOT_NULL.match(message):
+                constraint = f"{match.group(1)}_{match.group(2)}_not_null"
+            elif match := _CHECK.match(message):
+                constraint = match.group(1)
+            return IntegrityError(message, constraint=constraint)
+        if isinstance(error, ValueError) and "no active connection" in str(error):
+            return ConnectionLostError(f"The SQLite connection is closed: {error}")
+        if isinstance(error, sqlite3.Error):
+            return DatabaseError(str(error))
+        return None
+
+    def is_connection_lost(self, error: BaseException) -> bool:
+        return isinstance(error, ConnectionLostError)
+
+    def status(self) -> PoolStatus:
+        idle = len(self._idle)
+        return PoolStatus(self._size, self._size - idle, idle, self._max_size)

@@ -1,0 +1,75 @@
+"""What differs between SQL dialects, as capability flags and a few small methods.
+
+Everything else in Aksara asks the dialect instead of testing the database's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+__all__ = ["Dialect"]
+
+Adapter = Callable[[Any], Any]
+
+
+class Dialect:
+    """The SQL spoken by one database family."""
+
+    name: ClassVar[str] = ""
+    #: The most bound parameters one statement may carry.
+    max_params: ClassVar[int] = 32_766
+    supports_returning: ClassVar[bool] = True
+    supports_ilike: ClassVar[bool] = False
+    #: ``column = ANY($1)`` with one array parameter instead of ``IN (…)``.
+    supports_array_params: ClassVar[bool] = False
+    supports_select_for_update: ClassVar[bool] = False
+    #: The statement that opens a transaction.
+    begin_statement: ClassVar[str] = "BEGIN"
+    #: Column type per field kind; ``{max_length}`` and friends come from the field.
+    column_types: ClassVar[dict[str, str]] = {}
+    #: Python value -> driver value, per field kind, where the driver needs help.
+    adapters: ClassVar[dict[str, Adapter]] = {}
+    #: Driver value -> Python value, per field kind, where the driver needs help.
+    converters: ClassVar[dict[str, Adapter]] = {}
+
+    def placeholder(self, index: int) -> str:
+        """Return the marker of the *index*-th (1-based) bound parameter."""
+        raise NotImplementedError
+
+    @staticmethod
+    def quote(name: str) -> str:
+        """Quote an identifier taken from model metadata."""
+        return '"' + name.replace('"', '""') + '"'
+
+    def column_type(self, kind: str, options: dict[str, Any]) -> str:
+        """Return the column type of a field of *kind*."""
+        return self.column_types[kind].format(**options)
+
+    def auto_pk_column(self) -> str:
+        """Return the definition of an auto-incrementing integer primary key."""
+        raise NotImplementedError
+
+    def length_check(self, column: str, max_length: int) -> str | None:
+        """Return a CHECK expression enforcing *max_length* when the type does not."""
+        return None
+
+    def ilike(self, column_sql: str, placeholder: str) -> str:
+        """Case-insensitive LIKE of a column against a pattern parameter."""
+        return f"LOWER({column_sql}) LIKE LOWER({placeholder}) ESCAPE '\\'"
+
+    def in_list(self, column_sql: str, placeholders: Sequence[str]) -> str:
+        """``column IN (…)`` with one placeholder per value."""
+        return f"{column_sql} IN ({', '.join(placeholders)})"
+
+    def explain(self, sql: str, *, analyze: bool) -> str:
+        """Return the statement that asks for the plan of *sql*."""
+        raise NotImplementedError
+
+    def format_plan(self, rows: Sequence[Sequence[Any]]) -> str:
+        """Turn the rows of an EXPLAIN into the plan text."""
+        raise NotImplementedError
+
+    def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
+        """Return the row-locking clause of a SELECT, or '' where there is none."""
+        return ""

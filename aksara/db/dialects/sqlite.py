@@ -1,0 +1,113 @@
+"""The SQLite dialect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import orjson
+
+from aksara.db.dialects.base import Adapter, Dialect
+
+__all__ = ["SQLiteDialect"]
+
+_UTC = dt.UTC
+
+
+def _adapt_datetime(value: dt.datetime) -> str:
+    # One fixed-width UTC format, so text order is time order and indexes stay usable.
+    if value.tzinfo is not None:
+        value = value.astimezone(_UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _convert_datetime(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime.fromisoformat(value).replace(tzinfo=_UTC)
+
+
+def _convert_date(value: Any) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _convert_uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(value)
+
+
+def _convert_decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _convert_boolean(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _convert_json(value: Any) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+def _adapt_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class SQLiteDialect(Dialect):
+    """SQLite 3.35+: ``?`` parameters, RETURNING, CHECK constraints for string lengths."""
+
+    name = "sqlite"
+    max_params = 32_766
+    # Take the write lock at BEGIN, so two writers wait for each other (busy_timeout)
+    # instead of failing when a reader upgrades.
+    begin_statement = "BEGIN IMMEDIATE"
+    column_types: ClassVar[dict[str, str]] = {
+        "string": "VARCHAR({max_length})",
+        "text": "TEXT",
+        "integer": "INTEGER",
+        "biginteger": "INTEGER",
+        "float": "REAL",
+        "decimal": "DECIMAL({max_digits}, {decimal_places})",
+        "boolean": "BOOLEAN",
+        "datetime": "TEXT",
+        "date": "TEXT",
+        "uuid": "CHAR(36)",
+        "json": "TEXT",
+    }
+    adapters: ClassVar[dict[str, Adapter]] = {
+        "datetime": _adapt_datetime,
+        "date": dt.date.isoformat,
+        "uuid": str,
+        "decimal": str,
+        "json": _adapt_json,
+    }
+    converters: ClassVar[dict[str, Adapter]] = {
+        "datetime": _convert_datetime,
+        "date": _convert_date,
+        "uuid": _convert_uuid,
+        "decimal": _convert_decimal,
+        "boolean": _convert_boolean,
+        "json": _convert_json,
+    }
+
+    def placeholder(self, index: int) -> str:
+        return "?"
+
+    def auto_pk_column(self) -> str:
+        return "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def length_check(self, column: str, max_length: int) -> str | None:
+        return f"length({column}) <= {int(max_length)}"
+
+    def explain(self, sql: str, *, analyze: bool) -> str:
+        return "EXPLAIN QUERY PLAN " + sql
+
+    def format_plan(self, rows: Sequence[Sequence[Any]]) -> str:
+        depth: dict[int, int] = {0: -1}
+        lines = []
+        for node_id, parent, _unused, detail in rows:
+            level = depth.get(parent, -1) + 1
+            depth[node_id] = level
+            lines.append("  " * level + ("-> " if level else "") + str(detail))
+        return "\n".join(lines)
