@@ -1,1 +1,65 @@
-"""Aksara."""
+"""Aksara: an async framework for fast REST APIs on relational databases."""
+
+from aksara.conf import configure, settings
+from aksara.db import atomic, connect, disconnect, get_database
+from aksara.exceptions import (
+    AksaraError,
+    ConfigurationError,
+    DatabaseError,
+    DeferredFieldError,
+    FieldError,
+    IntegrityError,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    PoolTimeoutError,
+    ProtectedError,
+    ValidationError,
+)
+from aksara.orm import (
+    F,
+    Q,
+    Avg,
+    Count,
+    Index,
+    Max,
+    Min,
+    Model,
+    Sum,
+    create_tables,
+    drop_tables,
+    fields,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AksaraError",
+    "Avg",
+    "ConfigurationError",
+    "Count",
+    "DatabaseError",
+    "DeferredFieldError",
+    "F",
+    "FieldError",
+    "Index",
+    "IntegrityError",
+    "Max",
+    "Min",
+    "Model",
+    "MultipleObjectsReturned",
+    "ObjectDoesNotExist",
+    "PoolTimeoutError",
+    "ProtectedError",
+    "Q",
+    "Sum",
+    "ValidationError",
+    "atomic",
+    "configure",
+    "connect",
+    "create_tables",
+    "disconnect",
+    "drop_tables",
+    "fields",
+    "get_database",
+    "settings",
+]

@@ -26,6 +26,8 @@ class Dialect:
     supports_select_for_update: ClassVar[bool] = False
     #: The statement that opens a transaction.
     begin_statement: ClassVar[str] = "BEGIN"
+    #: Appended to DROP TABLE so dependent constraints go too, where supported.
+    drop_table_suffix: ClassVar[str] = ""
     #: Column type per field kind; ``{max_length}`` and friends come from the field.
     column_types: ClassVar[dict[str, str]] = {}
     #: Python value -> driver value, per field kind, where the driver needs help.
@@ -69,6 +71,31 @@ class Dialect:
     def format_plan(self, rows: Sequence[Sequence[Any]]) -> str:
         """Turn the rows of an EXPLAIN into the plan text."""
         raise NotImplementedError
+
+    def rows_source(
+        self,
+        kinds: Sequence[str],
+        columns: Sequence[Sequence[Any]],
+        *,
+        start: int,
+        names: Sequence[str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        """Rows given column by column, as ``VALUES …`` (or a SELECT naming its columns
+        *names*), with parameters numbered from *start*."""
+        width = len(kinds)
+        rows = len(columns[0]) if columns else 0
+        params: list[Any] = []
+        for row in zip(*columns, strict=True):
+            params.extend(row)
+        numbers = iter(range(start, start + width * rows))
+        values = "VALUES " + ", ".join(
+            "(" + ", ".join(self.placeholder(next(numbers)) for _ in range(width)) + ")"
+            for _ in range(rows)
+        )
+        if names is None:
+            return values, params
+        aliases = ", ".join(f"column{i + 1} AS {self.quote(name)}" for i, name in enumerate(names))
+        return f"SELECT {aliases} FROM ({values})", params
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         """Return the row-locking clause of a SELECT, or '' where there is none."""

@@ -18,6 +18,7 @@ class PostgresDialect(Dialect):
     supports_ilike = True
     supports_array_params = True
     supports_select_for_update = True
+    drop_table_suffix = " CASCADE"
     column_types: ClassVar[dict[str, str]] = {
         "string": "VARCHAR({max_length})",
         "text": "TEXT",
@@ -33,6 +34,7 @@ class PostgresDialect(Dialect):
     }
     #: Array type used to send a whole column as one parameter (bulk writes, ``ANY``).
     array_types: ClassVar[dict[str, str]] = {
+        "auto": "bigint[]",
         "string": "text[]",
         "text": "text[]",
         "integer": "integer[]",
@@ -60,6 +62,19 @@ class PostgresDialect(Dialect):
 
     def format_plan(self, rows: Sequence[Sequence[Any]]) -> str:
         return "\n".join(str(row[0]) for row in rows)
+
+    def rows_source(
+        self,
+        kinds: Sequence[str],
+        columns: Sequence[Sequence[Any]],
+        *,
+        start: int,
+        names: Sequence[str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        # One array parameter per column: any number of rows, one prepared statement.
+        casts = ", ".join(f"${start + i}::{self.array_types[kind]}" for i, kind in enumerate(kinds))
+        alias = f" AS v({', '.join(self.quote(name) for name in names)})" if names else ""
+        return f"SELECT * FROM unnest({casts}){alias}", [list(column) for column in columns]
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         return " FOR UPDATE" + (" NOWAIT" if nowait else "") + (" SKIP LOCKED" if skip_locked else "")

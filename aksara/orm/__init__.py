@@ -1,0 +1,30 @@
+"""The ORM: models, fields, QuerySets, expressions and schema management."""
+
+from aksara.orm import fields
+from aksara.orm.expressions import F, Q, Avg, Count, Max, Min, Sum, Value
+from aksara.orm.manager import Manager
+from aksara.orm.models import Model
+from aksara.orm.options import Index
+from aksara.orm.queryset import QuerySet
+from aksara.orm.relations import RelationNotLoadedError
+from aksara.orm.schema import create_tables, drop_tables, schema_sql
+
+__all__ = [
+    "Avg",
+    "Count",
+    "F",
+    "Index",
+    "Manager",
+    "Max",
+    "Min",
+    "Model",
+    "Q",
+    "QuerySet",
+    "RelationNotLoadedError",
+    "Sum",
+    "Value",
+    "create_tables",
+    "drop_tables",
+    "fields",
+    "schema_sql",
+]

@@ -1,0 +1,295 @@
+"""Expressions: ``F`` column references, arithmetic, aggregates and ``Q`` conditions.
+
+An expression has a *shape* (its structure without values, part of the compiled-SQL
+cache key), its *params* (the values, in placeholder order) and its *sql* text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from aksara.db.dialects.base import Dialect
+    from aksara.orm.fields import Field
+
+__all__ = ["F", "Q", "Avg", "Count", "Expression", "Max", "Min", "Sum", "Value"]
+
+
+class CompileContext(Protocol):
+    """What an expression needs from the statement compiler."""
+
+    dialect: Dialect
+
+    def column(self, name: str) -> str:
+        """SQL of the column a field path names (joining as needed)."""
+
+    def field(self, name: str) -> Field:
+        """The field a path names."""
+
+    def placeholder(self) -> str:
+        """The marker of the next bound parameter."""
+
+
+class Expression:
+    """Base of everything that compiles to a SQL value expression."""
+
+    __slots__ = ()
+
+    def shape(self) -> Hashable:
+        """The structure of the expression, values left out."""
+        raise NotImplementedError
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        """The bound values, in the order ``sql`` places their markers."""
+        return []
+
+    def sql(self, ctx: CompileContext) -> str:
+        """Return the SQL text, asking *ctx* for columns and parameter markers."""
+        raise NotImplementedError
+
+    def _combine(self, other: Any, operator: str, reverse: bool) -> Combined:
+        other_expression = other if isinstance(other, Expression) else Value(other)
+        if reverse:
+            return Combined(other_expression, operator, self)
+        return Combined(self, operator, other_expression)
+
+    def __add__(self, other: Any) -> Combined:
+        return self._combine(other, "+", False)
+
+    def __radd__(self, other: Any) -> Combined:
+        return self._combine(other, "+", True)
+
+    def __sub__(self, other: Any) -> Combined:
+        return self._combine(other, "-", False)
+
+    def __rsub__(self, other: Any) -> Combined:
+        return self._combine(other, "-", True)
+
+    def __mul__(self, other: Any) -> Combined:
+        return self._combine(other, "*", False)
+
+    def __rmul__(self, other: Any) -> Combined:
+        return self._combine(other, "*", True)
+
+    def __truediv__(self, other: Any) -> Combined:
+        return self._combine(other, "/", False)
+
+    def __rtruediv__(self, other: Any) -> Combined:
+        return self._combine(other, "/", True)
+
+    def __mod__(self, other: Any) -> Combined:
+        return self._combine(other, "%", False)
+
+    def __neg__(self) -> Combined:
+        return Combined(Value(0), "-", self)
+
+
+class F(Expression):
+    """A reference to a field (``F("view_count")``, ``F("author__name")``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def shape(self) -> Hashable:
+        return ("F", self.name)
+
+    def sql(self, ctx: CompileContext) -> str:
+        return ctx.column(self.name)
+
+    def __repr__(self) -> str:
+        return f"F({self.name!r})"
+
+
+class Value(Expression):
+    """A literal value, always sent as a bound parameter."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def shape(self) -> Hashable:
+        return ("V", type(self.value).__name__)
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        return [self.value]
+
+    def sql(self, ctx: CompileContext) -> str:
+        return ctx.placeholder()
+
+    def __repr__(self) -> str:
+        return f"Value({self.value!r})"
+
+
+class Combined(Expression):
+    """``lhs <operator> rhs``."""
+
+    __slots__ = ("lhs", "operator", "rhs")
+
+    def __init__(self, lhs: Expression, operator: str, rhs: Expression) -> None:
+        self.lhs = lhs
+        self.operator = operator
+        self.rhs = rhs
+
+    def shape(self) -> Hashable:
+        return (self.operator, self.lhs.shape(), self.rhs.shape())
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        return self.lhs.params(dialect) + self.rhs.params(dialect)
+
+    def sql(self, ctx: CompileContext) -> str:
+        return f"({self.lhs.sql(ctx)} {self.operator} {self.rhs.sql(ctx)})"
+
+    def __repr__(self) -> str:
+        return f"({self.lhs!r} {self.operator} {self.rhs!r})"
+
+
+class Aggregate(Expression):
+    """An SQL aggregate over a field (or ``"*"`` for Count)."""
+
+    __slots__ = ("distinct", "source")
+    function = ""
+
+    def __init__(self, source: str | Expression = "*", *, distinct: bool = False) -> None:
+        if source == "*" and self.function != "COUNT":
+            raise ValueError(f"{type(self).__name__}() needs a field name.")
+        self.source = F(source) if isinstance(source, str) and source != "*" else source
+        self.distinct = distinct
+
+    def shape(self) -> Hashable:
+        source = self.source.shape() if isinstance(self.source, Expression) else "*"
+        return (self.function, source, self.distinct)
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        return self.source.params(dialect) if isinstance(self.source, Expression) else []
+
+    def sql(self, ctx: CompileContext) -> str:
+        inner = self.source.sql(ctx) if isinstance(self.source, Expression) else "*"
+        return f"{self.function}({'DISTINCT ' if self.distinct else ''}{inner})"
+
+    def source_field(self, ctx: CompileContext) -> Field | None:
+        """The field aggregated, when the source is a plain field reference."""
+        return ctx.field(self.source.name) if isinstance(self.source, F) else None
+
+    def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
+        """Turn the database's result into the Python value users expect."""
+        return value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.source!r}{', distinct=True' if self.distinct else ''})"
+
+
+class Count(Aggregate):
+    """Number of rows (``Count()``/``Count("*")``) or of non-null values of a field."""
+
+    __slots__ = ()
+    function = "COUNT"
+
+    def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
+        return int(value or 0)
+
+
+def _as_field_value(value: Any, field: Field | None, dialect: Dialect) -> Any:
+    if value is None or field is None:
+        return value
+    kind = field.kind
+    if kind in ("integer", "biginteger", "auto"):
+        return int(value)
+    if kind == "decimal":
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    if kind == "float":
+        return float(value)
+    converter = dialect.converters.get(kind)
+    return converter(value) if converter is not None else value
+
+
+class Sum(Aggregate):
+    """Sum of a field; None over no rows."""
+
+    __slots__ = ()
+    function = "SUM"
+
+    def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
+        return _as_field_value(value, field, dialect)
+
+
+class Avg(Aggregate):
+    """Mean of a field: a float, or a Decimal for Decimal fields; None over no rows."""
+
+    __slots__ = ()
+    function = "AVG"
+
+    def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if field is not None and field.kind == "decimal":
+            return value if isinstance(value, Decimal) else Decimal(str(value))
+        return float(value)
+
+
+class Min(Aggregate):
+    """Smallest value of a field."""
+
+    __slots__ = ()
+    function = "MIN"
+
+    def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
+        return _as_field_value(value, field, dialect)
+
+
+class Max(Aggregate):
+    """Largest value of a field."""
+
+    __slots__ = ()
+    function = "MAX"
+
+    def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
+        return _as_field_value(value, field, dialect)
+
+
+class Q:
+    """Conditions combined with ``&`` (AND), ``|`` (OR) and ``~`` (NOT).
+
+    ``Q(is_published=True) | Q(author__name="ada")``; keyword arguments are ANDed.
+    """
+
+    __slots__ = ("children", "connector", "negated")
+
+    AND = "AND"
+    OR = "OR"
+
+    def __init__(self, *args: Q, **kwargs: Any) -> None:
+        for arg in args:
+            if not isinstance(arg, Q):
+                raise TypeError(f"Q() takes Q objects and keyword lookups, got {arg!r}.")
+        self.children: list[Q | tuple[str, Any]] = [*args, *sorted(kwargs.items())]
+        self.connector = Q.AND
+        self.negated = False
+
+    def _join(self, other: Q, connector: str) -> Q:
+        if not isinstance(other, Q):
+            return NotImplemented
+        combined = Q()
+        combined.connector = connector
+        combined.children = [self, other]
+        return combined
+
+    def __and__(self, other: Q) -> Q:
+        return self._join(other, Q.AND)
+
+    def __or__(self, other: Q) -> Q:
+        return self._join(other, Q.OR)
+
+    def __invert__(self) -> Q:
+        inverted = Q()
+        inverted.children = [self]
+        inverted.negated = True
+        return inverted
+
+    def __repr__(self) -> str:
+        inner = f" {self.connector} ".join(repr(child) for child in self.children)
+        return f"{'NOT ' if self.negated else ''}({inner})"

@@ -1,0 +1,542 @@
+"""Model fields: column types, defaults, validation of values before they reach the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+
+from aksara.exceptions import DeferredFieldError, ValidationError
+
+if TYPE_CHECKING:
+    from aksara.orm.models import Model
+
+__all__ = [
+    "CASCADE",
+    "PROTECT",
+    "RESTRICT",
+    "SET_NULL",
+    "AutoField",
+    "BigInteger",
+    "Boolean",
+    "Date",
+    "DateTime",
+    "Decimal",
+    "Field",
+    "Float",
+    "ForeignKey",
+    "Integer",
+    "JSON",
+    "NOT_PROVIDED",
+    "String",
+    "Text",
+    "UUID",
+]
+
+_DecimalType = Decimal
+
+
+class _NotProvided:
+    def __repr__(self) -> str:
+        return "NOT_PROVIDED"
+
+
+NOT_PROVIDED: Any = _NotProvided()
+
+CASCADE = "CASCADE"
+SET_NULL = "SET NULL"
+RESTRICT = "RESTRICT"
+PROTECT = "PROTECT"
+_ON_DELETE = (CASCADE, SET_NULL, RESTRICT, PROTECT)
+
+
+class Field:
+    """A column of a model's table.
+
+    Stored values live in the instance's ``__dict__``; the field is a non-data descriptor
+    that is only consulted when a value is missing, i.e. when it was deferred.
+    """
+
+    kind: ClassVar[str] = ""
+    type_label: ClassVar[str] = "value"
+    is_relation: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        null: bool = False,
+        default: Any = NOT_PROVIDED,
+        unique: bool = False,
+        db_index: bool = False,
+        primary_key: bool = False,
+        column: str | None = None,
+        choices: Sequence[Any] | None = None,
+    ) -> None:
+        self.null = null
+        self.default = default
+        self.unique = unique or primary_key
+        self.db_index = db_index
+        self.primary_key = primary_key
+        self.db_column = column
+        self.choices = tuple(choices) if choices is not None else None
+        self.name = ""
+        self.attname = ""
+        self.column = ""
+        self.model: type[Model] = None  # type: ignore[assignment]
+
+    def bind(self, model: type[Model], name: str) -> None:
+        """Attach the field to *model* under *name* (called when the model class is built)."""
+        self.model = model
+        self.name = name
+        self.attname = name
+        self.column = self.db_column or name
+
+    @property
+    def label(self) -> str:
+        """``Model.field`` for error messages."""
+        return f"{self.model.__name__}.{self.name}"
+
+    @property
+    def has_default(self) -> bool:
+        """True when the field has a default value or factory."""
+        return self.default is not NOT_PROVIDED
+
+    def get_default(self) -> Any:
+        """Return the default value (calling a factory), or None."""
+        if self.default is NOT_PROVIDED:
+            return None
+        return self.default() if callable(self.default) else self.default
+
+    def column_options(self) -> dict[str, Any]:
+        """Values the dialect's column type template needs."""
+        return {}
+
+    def clean(self, value: Any) -> Any:
+        """Return *value* checked (and normalised) for this field; raise ValidationError."""
+        if value is None:
+            if self.null:
+                return None
+            raise ValidationError(f"{self.label} cannot be null.", field=self.name)
+        value = self.to_python(value)
+        if self.choices is not None and value not in self.choices:
+            raise ValidationError(
+                f"{self.label} must be one of {list(self.choices)!r}, got {value!r}.",
+                field=self.name,
+            )
+        return value
+
+    def to_python(self, value: Any) -> Any:
+        """Check the type of a non-null *value* and return it normalised."""
+        return value
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        """``clean()`` of many values (bulk writes); subclasses add fast paths."""
+        clean = self.clean
+        return [clean(value) for value in values]
+
+    def _fast_ok(self, value: Any) -> bool:
+        return value is None and self.null
+
+    def type_error(self, value: Any) -> ValidationError:
+        """Build the error for a value of the wrong type."""
+        return ValidationError(
+            f"{self.label} expects {self.type_label}, got {type(value).__name__} {value!r}.",
+            field=self.name,
+        )
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        raise DeferredFieldError(
+            f"{type(instance).__name__}.{self.attname} was not loaded: the query left it out "
+            f"with only()/defer(). Include it in the query, or `await obj.refresh_from_db("
+            f'fields=["{self.attname}"])` to load it explicitly.'
+        )
+
+    def __repr__(self) -> str:
+        where = f"{self.label}" if self.model is not None else "unbound"
+        return f"<{type(self).__name__} {where}>"
+
+
+class AutoField(Field):
+    """The auto-incrementing integer primary key every model gets as ``id`` by default."""
+
+    kind = "auto"
+    type_label = "an integer"
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("primary_key", True)
+        super().__init__(**options)
+
+    def clean(self, value: Any) -> Any:
+        return None if value is None else self.to_python(value)
+
+    def to_python(self, value: Any) -> Any:
+        if type(value) is int:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.type_error(value)
+        return int(value)
+
+
+class Integer(Field):
+    """A 32-bit signed integer."""
+
+    kind = "integer"
+    type_label = "an integer"
+    low, high = -(2**31), 2**31 - 1
+
+    def to_python(self, value: Any) -> Any:
+        if type(value) is not int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.type_error(value)
+            value = int(value)
+        if not self.low <= value <= self.high:
+            raise ValidationError(
+                f"{self.label} must be between {self.low} and {self.high}, got {value}.",
+                field=self.name,
+            )
+        return value
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        low, high = self.low, self.high
+        if self.choices is None:
+            for value in values:
+                if type(value) is not int or not low <= value <= high:
+                    if not self._fast_ok(value):
+                        return super().clean_column(values)
+            return values
+        return super().clean_column(values)
+
+
+class BigInteger(Integer):
+    """A 64-bit signed integer."""
+
+    kind = "biginteger"
+    low, high = -(2**63), 2**63 - 1
+
+
+class Float(Field):
+    """A double-precision floating point number."""
+
+    kind = "float"
+    type_label = "a number"
+
+    def to_python(self, value: Any) -> Any:
+        if type(value) is float:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.type_error(value)
+        return float(value)
+
+
+class String(Field):
+    """Text of at most ``max_length`` characters (enforced on both databases)."""
+
+    kind = "string"
+    type_label = "a string"
+
+    def __init__(self, *, max_length: int = 255, **options: Any) -> None:
+        if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
+            raise ValueError(f"String(max_length=...) must be a positive integer, got {max_length!r}.")
+        super().__init__(**options)
+        self.max_length = max_length
+
+    def column_options(self) -> dict[str, Any]:
+        return {"max_length": self.max_length}
+
+    def to_python(self, value: Any) -> Any:
+        if type(value) is not str:
+            if not isinstance(value, str):
+                raise self.type_error(value)
+            value = str(value)
+        return value
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if value is not None and len(value) > self.max_length:
+            raise ValidationError(
+                f"{self.label} is at most {self.max_length} characters, got {len(value)}.",
+                field=self.name,
+            )
+        return value
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        limit = self.max_length
+        if self.choices is None:
+            for value in values:
+                if type(value) is not str or len(value) > limit:
+                    if not self._fast_ok(value):
+                        return super().clean_column(values)
+            return values
+        return super().clean_column(values)
+
+
+class Text(Field):
+    """Text of any length."""
+
+    kind = "text"
+    type_label = "a string"
+
+    def to_python(self, value: Any) -> Any:
+        if type(value) is not str:
+            if not isinstance(value, str):
+                raise self.type_error(value)
+            value = str(value)
+        return value
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        if self.choices is None:
+            for value in values:
+                if type(value) is not str and not self._fast_ok(value):
+                    return super().clean_column(values)
+            return values
+        return super().clean_column(values)
+
+
+class Boolean(Field):
+    """True or False."""
+
+    kind = "boolean"
+    type_label = "a bool"
+
+    def to_python(self, value: Any) -> Any:
+        if value is True or value is False:
+            return value
+        raise self.type_error(value)
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        for value in values:
+            if value is not True and value is not False and not self._fast_ok(value):
+                return super().clean_column(values)
+        return values
+
+
+class DecimalField(Field):
+    """A fixed-point number with ``max_digits`` digits, ``decimal_places`` of them decimals."""
+
+    kind = "decimal"
+    type_label = "a Decimal"
+
+    def __init__(self, *, max_digits: int = 12, decimal_places: int = 2, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_digits = max_digits
+        self.decimal_places = decimal_places
+
+    def column_options(self) -> dict[str, Any]:
+        return {"max_digits": self.max_digits, "decimal_places": self.decimal_places}
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (_DecimalType, int, float)):
+            raise self.type_error(value)
+        number = value if isinstance(value, _DecimalType) else _DecimalType(str(value))
+        try:
+            number = number.quantize(_DecimalType(1).scaleb(-self.decimal_places))
+        except InvalidOperation:
+            raise ValidationError(
+                f"{self.label} does not fit {self.max_digits} digits: {value!r}.", field=self.name
+            ) from None
+        if not number.is_finite() or len(number.as_tuple().digits) > self.max_digits:
+            raise ValidationError(
+                f"{self.label} has at most {self.max_digits} digits "
+                f"({self.decimal_places} decimal places), got {value!r}.",
+                field=self.name,
+            )
+        return number
+
+
+class DateTime(Field):
+    """A timezone-aware moment; naive datetimes are taken as UTC."""
+
+    kind = "datetime"
+    type_label = "a datetime"
+
+    def __init__(self, *, auto_now: bool = False, auto_now_add: bool = False, **options: Any) -> None:
+        super().__init__(**options)
+        self.auto_now = auto_now
+        self.auto_now_add = auto_now_add
+
+    def to_python(self, value: Any) -> Any:
+        if not isinstance(value, dt.datetime):
+            raise self.type_error(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        datetime = dt.datetime
+        if self.choices is None:
+            for value in values:
+                if (type(value) is not datetime or value.tzinfo is None) and not self._fast_ok(value):
+                    return super().clean_column(values)
+            return values
+        return super().clean_column(values)
+
+
+class Date(Field):
+    """A calendar date."""
+
+    kind = "date"
+    type_label = "a date"
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise self.type_error(value)
+        return value
+
+
+class UUIDField(Field):
+    """A UUID; strings in UUID form are accepted and converted."""
+
+    kind = "uuid"
+    type_label = "a UUID"
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, uuid.UUID):
+            return value
+        if isinstance(value, str):
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                pass
+        raise self.type_error(value)
+
+
+class JSON(Field):
+    """Any value that serialises to JSON (dicts, lists, strings, numbers, booleans)."""
+
+    kind = "json"
+    type_label = "a JSON-serialisable value"
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            orjson.dumps(value)
+        except TypeError as error:
+            raise ValidationError(f"{self.label}: {error}", field=self.name) from None
+        return value
+
+
+class ForeignKey(Field):
+    """A reference to a row of another model, stored in column ``<name>_id``.
+
+    ``to`` is a model class, its name, or ``"self"``; the column is indexed by default.
+    """
+
+    is_relation = True
+    type_label = "a model instance or primary key"
+
+    def __init__(
+        self,
+        to: type[Model] | str,
+        *,
+        on_delete: str = CASCADE,
+        related_name: str | None = None,
+        db_index: bool = True,
+        **options: Any,
+    ) -> None:
+        if on_delete not in _ON_DELETE:
+            raise ValueError(
+                f"on_delete must be one of fields.CASCADE, SET_NULL, RESTRICT, PROTECT; "
+                f"got {on_delete!r}."
+            )
+        if on_delete == SET_NULL and not options.get("null"):
+            raise ValueError("on_delete=SET_NULL needs null=True on the ForeignKey.")
+        super().__init__(db_index=db_index, **options)
+        self.to = to
+        self.on_delete = on_delete
+        self.related_name = related_name
+
+    def bind(self, model: type[Model], name: str) -> None:
+        super().bind(model, name)
+        self.attname = f"{name}_id"
+        self.column = self.db_column or self.attname
+
+    @property
+    def related_model(self) -> type[Model]:
+        """The model this key points at (resolved lazily from a name)."""
+        from aksara.orm.registry import registry
+
+        target = self.to
+        if isinstance(target, str):
+            target = self.model if target == "self" else registry.resolve(target, self.label)
+            self.to = target
+        return target
+
+    @property
+    def target_field(self) -> Field:
+        """The primary key of the related model."""
+        return self.related_model._meta.pk
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        target = self.target_field
+        return "biginteger" if target.kind == "auto" else target.kind
+
+    def column_options(self) -> dict[str, Any]:
+        return self.target_field.column_options()
+
+    def constraint_name(self) -> str:
+        """The foreign-key constraint's name: ``<table>_<column>_fkey``."""
+        return f"{self.model._meta.table_name}_{self.column}_fkey"
+
+    def to_python(self, value: Any) -> Any:
+        from aksara.orm.models import Model
+
+        if isinstance(value, Model):
+            if not isinstance(value, self.related_model):
+                raise self.type_error(value)
+            value = value.pk
+            if value is None:
+                raise ValidationError(
+                    f"{self.label}: the related {self.related_model.__name__} has no primary "
+                    "key yet; save it first.",
+                    field=self.name,
+                )
+        return self.target_field.to_python(value)
+
+    def clean_column(self, values: list[Any]) -> list[Any]:
+        for value in values:
+            if type(value) is not int and not self._fast_ok(value):
+                return super().clean_column(values)
+        return values
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        from aksara.orm.relations import forward_get
+
+        return forward_get(self, instance)
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        from aksara.orm.relations import forward_set
+
+        forward_set(self, instance, value)
+
+
+class _Column:
+    """The descriptor of a foreign key's raw ``<name>_id`` attribute."""
+
+    __slots__ = ("field",)
+
+    def __init__(self, field: Field) -> None:
+        self.field = field
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self.field
+        return Field.__get__(self.field, instance, owner)
+
+
+def column_descriptor(field: Field) -> _Column:
+    """Return the non-data descriptor guarding a foreign key's ``<name>_id`` attribute."""
+    return _Column(field)
+
+
+Decimal = DecimalField  # type: ignore[misc]
+UUID = UUIDField
+
+Converter = Callable[[Any], Any]

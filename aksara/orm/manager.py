@@ -1,0 +1,149 @@
+"""``Model.objects``: the entry point from a model class to its QuerySets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from aksara.orm.queryset import QuerySet
+
+if TYPE_CHECKING:
+    from aksara.orm.expressions import Aggregate, Q
+    from aksara.orm.models import Model
+
+__all__ = ["Manager"]
+
+M = TypeVar("M", bound="Model")
+
+
+class Manager(Generic[M]):
+    """Starts QuerySets of its model: ``Post.objects.filter(...)``.
+
+    Subclass it and override :meth:`get_queryset` to change what every query starts from.
+    """
+
+    model: type[M]
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Manager[M]:
+        if instance is not None:
+            raise AttributeError(
+                f"Manager isn't accessible via {type(instance).__name__} instances; use "
+                f"{type(instance).__name__}.objects."
+            )
+        return self
+
+    def get_queryset(self) -> QuerySet[M]:
+        """The QuerySet every method of this manager starts from."""
+        return QuerySet(self.model)
+
+    def all(self) -> QuerySet[M]:
+        """Every row."""
+        return self.get_queryset()
+
+    def filter(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+        """Rows matching the lookups."""
+        return self.get_queryset().filter(*args, **kwargs)
+
+    def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+        """Rows not matching the lookups."""
+        return self.get_queryset().exclude(*args, **kwargs)
+
+    def order_by(self, *names: str) -> QuerySet[M]:
+        """Rows in this order."""
+        return self.get_queryset().order_by(*names)
+
+    def limit(self, count: int) -> QuerySet[M]:
+        """At most *count* rows."""
+        return self.get_queryset().limit(count)
+
+    def offset(self, count: int) -> QuerySet[M]:
+        """Rows after the first *count*."""
+        return self.get_queryset().offset(count)
+
+    def only(self, *names: str) -> QuerySet[M]:
+        """Rows with only these fields loaded."""
+        return self.get_queryset().only(*names)
+
+    def defer(self, *names: str) -> QuerySet[M]:
+        """Rows with these fields left out."""
+        return self.get_queryset().defer(*names)
+
+    def distinct(self) -> QuerySet[M]:
+        """Distinct rows."""
+        return self.get_queryset().distinct()
+
+    def values(self, *names: str) -> QuerySet[M]:
+        """Rows as dicts."""
+        return self.get_queryset().values(*names)
+
+    def values_list(self, *names: str, flat: bool = False) -> QuerySet[M]:
+        """Rows as tuples (or bare values with ``flat=True``)."""
+        return self.get_queryset().values_list(*names, flat=flat)
+
+    def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> QuerySet[M]:
+        """Rows locked until the transaction ends."""
+        return self.get_queryset().select_for_update(nowait=nowait, skip_locked=skip_locked)
+
+    def none(self) -> QuerySet[M]:
+        """No rows, without a query."""
+        return self.get_queryset().none()
+
+    async def get(self, *args: Q, **kwargs: Any) -> M:
+        """The one row matching the lookups."""
+        return await self.get_queryset().get(*args, **kwargs)
+
+    async def first(self) -> M | None:
+        """The first row, or None."""
+        return await self.get_queryset().first()
+
+    async def last(self) -> M | None:
+        """The last row, or None."""
+        return await self.get_queryset().last()
+
+    async def count(self) -> int:
+        """The number of rows."""
+        return await self.get_queryset().count()
+
+    async def exists(self) -> bool:
+        """True when the table has a row."""
+        return await self.get_queryset().exists()
+
+    async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
+        """Aggregates over every row."""
+        return await self.get_queryset().aggregate(**aggregates)
+
+    async def create(self, **values: Any) -> M:
+        """Insert a row."""
+        return await self.get_queryset().create(**values)
+
+    async def bulk_create(self, instances: Sequence[M], *, batch_size: int | None = None) -> list[M]:
+        """Insert many rows."""
+        return await self.get_queryset().bulk_create(instances, batch_size=batch_size)
+
+    async def bulk_update(
+        self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
+    ) -> int:
+        """Update fields of many rows."""
+        return await self.get_queryset().bulk_update(instances, fields, batch_size=batch_size)
+
+    async def update(self, **values: Any) -> int:
+        """Set fields of every row."""
+        return await self.get_queryset().update(**values)
+
+    async def get_or_create(self, defaults: dict[str, Any] | None = None, **lookups: Any) -> tuple[M, bool]:
+        """Fetch or create a row."""
+        return await self.get_queryset().get_or_create(defaults, **lookups)
+
+    async def update_or_create(
+        self, defaults: dict[str, Any] | None = None, **lookups: Any
+    ) -> tuple[M, bool]:
+        """Update or create a row."""
+        return await self.get_queryset().update_or_create(defaults, **lookups)
+
+    async def in_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]:
+        """Rows by key."""
+        return await self.get_queryset().in_bulk(id_list, field_name=field_name)
+
+    async def explain(self, *, analyze: bool = False) -> str:
+        """The plan of a full scan."""
+        return await self.get_queryset().explain(analyze=analyze)

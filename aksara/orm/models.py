@@ -1,0 +1,174 @@
+"""``Model``: a table's row as a Python object, and the metaclass that reads its fields."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Generator, Sequence
+from typing import Any, ClassVar, Self
+
+from aksara.exceptions import FieldError, MultipleObjectsReturned, ObjectDoesNotExist, suggest
+from aksara.orm.fields import AutoField, Field, ForeignKey, column_descriptor
+from aksara.orm.manager import Manager
+from aksara.orm.options import Options
+from aksara.orm.registry import registry
+
+__all__ = ["Model", "ModelBase"]
+
+
+class ModelBase(type):
+    """Collects a model's fields, builds its ``_meta`` and its exceptions, registers it."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> ModelBase:
+        if not any(isinstance(base, ModelBase) for base in bases):
+            return super().__new__(mcs, name, bases, namespace, **kwargs)
+        declared: list[tuple[str, Field]] = []
+        for base in reversed(bases):
+            base_meta = getattr(base, "_meta", None)
+            if base_meta is not None and base_meta.abstract:
+                for field in base_meta.fields:
+                    if not isinstance(field, AutoField):
+                        declared.append((field.name, copy.copy(field)))
+        for key, value in list(namespace.items()):
+            if isinstance(value, Field):
+                declared = [(n, f) for n, f in declared if n != key]
+                declared.append((key, value))
+                del namespace[key]
+        meta_class = namespace.pop("Meta", None)
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        fields = [field for _, field in declared]
+        meta = Options(cls, meta_class, fields)  # type: ignore[arg-type]
+        names = {id(field): field_name for field_name, field in declared}
+        for field in meta.fields:
+            field_name = names.get(id(field), "id")
+            field.bind(cls, field_name)  # type: ignore[arg-type]
+            setattr(cls, field_name, field)
+            if isinstance(field, ForeignKey):
+                setattr(cls, field.attname, column_descriptor(field))
+        meta.finish()
+        cls._meta = meta  # type: ignore[attr-defined]
+        qualname = namespace.get("__qualname__", name)
+        cls.DoesNotExist = type(  # type: ignore[attr-defined]
+            "DoesNotExist",
+            _exception_bases(bases, "DoesNotExist", ObjectDoesNotExist),
+            {"__module__": cls.__module__, "__qualname__": f"{qualname}.DoesNotExist"},
+        )
+        cls.MultipleObjectsReturned = type(  # type: ignore[attr-defined]
+            "MultipleObjectsReturned",
+            _exception_bases(bases, "MultipleObjectsReturned", MultipleObjectsReturned),
+            {"__module__": cls.__module__, "__qualname__": f"{qualname}.MultipleObjectsReturned"},
+        )
+        if not meta.abstract:
+            manager = namespace.get("objects")
+            if not isinstance(manager, Manager):
+                inherited = getattr(cls, "objects", None)
+                manager = type(inherited)() if isinstance(inherited, Manager) else Manager()
+                cls.objects = manager  # type: ignore[attr-defined]
+            manager.model = cls
+            registry.register(cls)  # type: ignore[arg-type]
+            for fk in meta.foreign_keys:
+                _link_reverse(fk)
+        return cls
+
+
+def _exception_bases(bases: tuple[type, ...], name: str, default: type) -> tuple[type, ...]:
+    found = tuple(getattr(base, name) for base in bases if hasattr(base, name) and base is not Model)
+    return found or (default,)
+
+
+def _link_reverse(fk: ForeignKey) -> None:
+    try:
+        target = fk.related_model
+    except FieldError:
+        registry.defer(fk, _link_reverse)  # the target is defined later
+        return
+    if fk not in target._meta.related_objects:
+        target._meta.related_objects.append(fk)
+
+
+class Model(metaclass=ModelBase):
+    """A row of the model's table. Subclass it and declare fields as class attributes."""
+
+    _meta: ClassVar[Options]
+    objects: ClassVar[Manager[Any]]
+    DoesNotExist: ClassVar[type[ObjectDoesNotExist]]
+    MultipleObjectsReturned: ClassVar[type[MultipleObjectsReturned]]
+    #: Instances built from rows are persisted; ``__init__`` marks new ones otherwise.
+    _persisted: bool = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        meta = self._meta
+        values = self.__dict__
+        values.update(meta.defaults)
+        for attname, factory in meta.default_factories:
+            values[attname] = factory()
+        for key, value in kwargs.items():
+            field = meta._by_name.get(key)
+            if field is None:
+                if key == "pk":
+                    field = meta.pk
+                else:
+                    raise FieldError(
+                        f"{type(self).__name__}() got an unknown field {key!r}."
+                        f"{suggest(key, meta.field_names)} Valid fields: "
+                        f"{', '.join(meta.field_names)}."
+                    )
+            if field.is_relation and key == field.name:
+                setattr(self, key, value)
+            else:
+                values[field.attname] = value
+        values["_persisted"] = False
+
+    @property
+    def pk(self) -> Any:
+        """The primary key's value."""
+        return self.__dict__.get(self._meta.pk.attname)
+
+    @pk.setter
+    def pk(self, value: Any) -> None:
+        self.__dict__[self._meta.pk.attname] = value
+
+    async def save(
+        self, *, update_fields: Sequence[str] | None = None, force_insert: bool = False
+    ) -> None:
+        """Insert the row (new instance) or update it; ``update_fields`` limits the update."""
+        from aksara.orm.persistence import save_instance
+
+        await save_instance(self, update_fields=update_fields, force_insert=force_insert)
+
+    async def delete(self) -> int:
+        """Delete the row; returns 1, or 0 when it was already gone."""
+        from aksara.orm.persistence import delete_instance
+
+        return await delete_instance(self)
+
+    async def refresh_from_db(self, *, fields: Sequence[str] | None = None) -> None:
+        """Reload the row's values (all, or just *fields*) from the database."""
+        queryset = type(self).objects.filter(pk=self.pk)
+        if fields is not None:
+            queryset = queryset.only(*fields)
+        fresh = await queryset.get()
+        loaded = {key: value for key, value in fresh.__dict__.items() if key != "_persisted"}
+        for fk in self._meta.foreign_keys:
+            if fk.attname in loaded:
+                self.__dict__.pop(fk.name, None)
+        self.__dict__.update(loaded)
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        # ``await post.author`` works whether or not the author was already loaded.
+        return self
+        yield  # pragma: no cover - makes this a generator
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model) or other._meta.model is not self._meta.model:
+            return NotImplemented
+        return self.pk is not None and self.pk == other.pk
+
+    def __hash__(self) -> int:
+        if self.pk is None:
+            raise TypeError(f"An unsaved {type(self).__name__} is unhashable.")
+        return hash((self._meta.model, self.pk))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} pk={self.pk!r}>"

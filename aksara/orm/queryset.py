@@ -1,0 +1,519 @@
+"""QuerySet: a lazy, immutable, awaitable description of a query.
+
+Every chaining method returns a modified copy. Awaiting the QuerySet (or ``async for``)
+runs it; terminal methods (``first``, ``count``, ``update``…) are coroutines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from aksara.db.connections import get_database
+from aksara.db.transaction import atomic
+from aksara.exceptions import FieldError, IntegrityError, ValidationError
+from aksara.orm import compiler
+from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
+from aksara.orm.expressions import Aggregate, Expression, Q
+from aksara.orm.where import Node, build_where, condition
+
+if TYPE_CHECKING:
+    from aksara.db.dialects.base import Dialect
+    from aksara.orm.models import Model
+
+__all__ = ["QuerySet"]
+
+M = TypeVar("M", bound="Model")
+
+_SLOTS = (
+    "model",
+    "_where",
+    "_order",
+    "_limit",
+    "_offset",
+    "_only",
+    "_defer",
+    "_distinct",
+    "_values",
+    "_values_mode",
+    "_for_update",
+    "_empty",
+)
+
+
+class QuerySet(Generic[M]):
+    """A query over *model*'s table; await it for the list of instances."""
+
+    __slots__ = _SLOTS
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._where: tuple[Node, ...] = ()
+        self._order: tuple[str, ...] | None = None
+        self._limit: int | None = None
+        self._offset: int | None = None
+        self._only: tuple[str, ...] | None = None
+        self._defer: tuple[str, ...] = ()
+        self._distinct = False
+        self._values: tuple[str, ...] | None = None
+        self._values_mode = ""
+        self._for_update: tuple[bool, bool] | None = None
+        self._empty = False
+
+    def _clone(self) -> QuerySet[M]:
+        clone = object.__new__(QuerySet)
+        clone.model = self.model
+        clone._where = self._where
+        clone._order = self._order
+        clone._limit = self._limit
+        clone._offset = self._offset
+        clone._only = self._only
+        clone._defer = self._defer
+        clone._distinct = self._distinct
+        clone._values = self._values
+        clone._values_mode = self._values_mode
+        clone._for_update = self._for_update
+        clone._empty = self._empty
+        return clone
+
+    # Chaining -------------------------------------------------------------------------
+
+    def all(self) -> QuerySet[M]:
+        """A copy of this QuerySet (await it to run it)."""
+        return self._clone()
+
+    def _filtered(self, args: tuple[Q, ...], kwargs: dict[str, Any], negate: bool) -> QuerySet[M]:
+        model = self.model
+        nodes: list[Node] = []
+        for arg in args:
+            if not isinstance(arg, Q):
+                raise TypeError(f"filter() takes Q objects and keyword lookups, got {arg!r}.")
+            nodes.append(build_where(model, arg))
+        for key, value in kwargs.items():
+            nodes.append(condition(model, key, value))
+        clone = self._clone()
+        if negate:
+            from aksara.orm.where import Junction
+
+            nodes = [Junction(tuple(nodes), Q.AND, True)]
+        clone._where = (*self._where, *nodes)
+        return clone
+
+    def filter(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+        """Rows matching every lookup (``title__icontains="async"``) and Q object."""
+        if self._limit is not None or self._offset is not None:
+            raise TypeError("Cannot filter a query once it has been sliced (limit/offset).")
+        return self._filtered(args, kwargs, negate=False)
+
+    def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+        """Rows not matching the lookups (NULLs count as not matching, as in Django)."""
+        if self._limit is not None or self._offset is not None:
+            raise TypeError("Cannot filter a query once it has been sliced (limit/offset).")
+        return self._filtered(args, kwargs, negate=True)
+
+    def order_by(self, *names: str) -> QuerySet[M]:
+        """Order by fields (``"-created_at"`` descending, ``"author__name"``, ``"?"`` random).
+
+        ``order_by()`` with no names removes all ordering, the model's default included.
+        """
+        for name in names:
+            if name != "?":
+                compiler_field(self.model, name.lstrip("-"))
+        clone = self._clone()
+        clone._order = tuple(names)
+        return clone
+
+    def reverse(self) -> QuerySet[M]:
+        """The same query in the opposite order."""
+        ordering = self._effective_ordering() or (self.model._meta.pk.name,)
+        clone = self._clone()
+        clone._order = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in ordering)
+        return clone
+
+    def limit(self, count: int) -> QuerySet[M]:
+        """At most *count* rows."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValidationError(f"limit() takes a non-negative integer, got {count!r}.")
+        clone = self._clone()
+        clone._limit = count
+        return clone
+
+    def offset(self, count: int) -> QuerySet[M]:
+        """Skip the first *count* rows."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValidationError(f"offset() takes a non-negative integer, got {count!r}.")
+        clone = self._clone()
+        clone._offset = count
+        return clone
+
+    def __getitem__(self, item: slice | int) -> Any:
+        if isinstance(item, slice):
+            if item.step not in (None, 1):
+                raise ValueError("QuerySet slices take no step.")
+            start, stop = item.start or 0, item.stop
+            if start < 0 or (stop is not None and stop < 0):
+                raise ValueError("QuerySet slices cannot be negative.")
+            clone = self._clone()
+            base = self._offset or 0
+            if start:
+                clone._offset = base + start
+            if stop is not None:
+                stop = max(stop, start)
+                available = stop - start
+                clone._limit = available if self._limit is None else min(available, max(self._limit - start, 0))
+            elif self._limit is not None:
+                clone._limit = max(self._limit - start, 0)
+            return clone
+        if isinstance(item, int) and not isinstance(item, bool):
+            if item < 0:
+                raise ValueError("QuerySet indexes cannot be negative.")
+            return self[item : item + 1]._one_at(item)
+        raise TypeError(f"QuerySet indexes are ints or slices, got {type(item).__name__}.")
+
+    async def _one_at(self, index: int) -> M:
+        rows = await self
+        if not rows:
+            raise IndexError(f"QuerySet index {index} is out of range.")
+        return rows[0]
+
+    def only(self, *names: str) -> QuerySet[M]:
+        """Load just these fields (and the primary key); reading another one raises."""
+        for name in names:
+            self.model._meta.get_field(name)
+        clone = self._clone()
+        clone._only = tuple(names)
+        return clone
+
+    def defer(self, *names: str) -> QuerySet[M]:
+        """Load every field but these; reading one of them raises."""
+        for name in names:
+            if self.model._meta.get_field(name).primary_key:
+                raise FieldError(f"The primary key {self.model.__name__}.{name} cannot be deferred.")
+        clone = self._clone()
+        clone._defer = (*self._defer, *names)
+        return clone
+
+    def distinct(self) -> QuerySet[M]:
+        """Drop duplicate rows (``SELECT DISTINCT``)."""
+        clone = self._clone()
+        clone._distinct = True
+        return clone
+
+    def values(self, *names: str) -> QuerySet[M]:
+        """Rows as dicts of these fields (all fields when none are named); paths allowed."""
+        return self._as_values(names, "dict")
+
+    def values_list(self, *names: str, flat: bool = False) -> QuerySet[M]:
+        """Rows as tuples of these fields, or bare values with ``flat=True`` (one field)."""
+        if flat and len(names) != 1:
+            raise TypeError("values_list(flat=True) takes exactly one field name.")
+        return self._as_values(names, "flat" if flat else "tuple")
+
+    def _as_values(self, names: Sequence[str], mode: str) -> QuerySet[M]:
+        if not names:
+            names = self.model._meta.attnames
+        for name in names:
+            compiler_field(self.model, name)
+        clone = self._clone()
+        clone._values = tuple(names)
+        clone._values_mode = mode
+        return clone
+
+    def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> QuerySet[M]:
+        """Lock the selected rows until the transaction ends (PostgreSQL; SQLite locks the
+        whole database for writing inside ``atomic()`` already)."""
+        clone = self._clone()
+        clone._for_update = (nowait, skip_locked)
+        return clone
+
+    def none(self) -> QuerySet[M]:
+        """A query that returns nothing and never touches the database."""
+        clone = self._clone()
+        clone._empty = True
+        return clone
+
+    # Running --------------------------------------------------------------------------
+
+    def _effective_ordering(self) -> tuple[str, ...]:
+        return self._order if self._order is not None else self.model._meta.ordering
+
+    def _key(self, kind: str, dialect: Dialect) -> Hashable:
+        return (
+            kind,
+            self.model,
+            dialect.name,
+            tuple([node.shape for node in self._where]),
+            self._order,
+            self._limit is None,
+            self._offset is None,
+            self._only,
+            self._defer,
+            self._distinct,
+            self._values,
+            self._for_update,
+        )
+
+    def _compiled(self, dialect: Dialect) -> CompiledSelect:
+        key = self._key("select", dialect)
+        entry = sql_cache.get(key)
+        if entry is None:
+            entry = compiler.compile_select(self, dialect)
+            sql_cache.put(key, entry)
+        return entry  # type: ignore[no-any-return]
+
+    async def _fetch(self) -> list[Any]:
+        if self._empty:
+            return []
+        database = get_database()
+        dialect = database.dialect
+        compiled = self._compiled(dialect)
+        rows = await database.fetch(compiled.sql, select_params(self, dialect))
+        if compiled.converters:
+            rows = _convert(rows, compiled.converters)
+        if self._values is None:
+            return _instances(self.model, compiled.names, rows)
+        mode = self._values_mode
+        if mode == "dict":
+            names = compiled.names
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        if mode == "flat":
+            return [row[0] for row in rows]
+        return [tuple(row) for row in rows]
+
+    def __await__(self) -> Generator[Any, None, list[M]]:
+        return self._fetch().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[M]:
+        for item in await self._fetch():
+            yield item
+
+    async def first(self) -> M | None:
+        """The first row by the query's ordering (the primary key when unordered), or None."""
+        queryset = self if self._effective_ordering() else self.order_by(self.model._meta.pk.name)
+        rows = await queryset.limit(1)
+        return rows[0] if rows else None
+
+    async def last(self) -> M | None:
+        """The last row by the query's ordering (the primary key when unordered), or None."""
+        rows = await self.reverse().limit(1)
+        return rows[0] if rows else None
+
+    async def get(self, *args: Q, **kwargs: Any) -> M:
+        """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
+        queryset = self.filter(*args, **kwargs) if args or kwargs else self
+        if queryset._limit is None and queryset._offset is None:
+            queryset = queryset._clone()
+            queryset._order = ()
+            queryset._limit = 2
+        rows = await queryset
+        if len(rows) == 1:
+            return rows[0]
+        model = self.model
+        if not rows:
+            raise model.DoesNotExist(f"No {model.__name__} matches the query.")
+        raise model.MultipleObjectsReturned(
+            f"get() found more than one {model.__name__}; add lookups that pick exactly one."
+        )
+
+    async def count(self) -> int:
+        """The number of matching rows (``SELECT COUNT(*)``)."""
+        if self._empty:
+            return 0
+        database = get_database()
+        dialect = database.dialect
+        sql = cached(self._key("count", dialect), lambda: compiler.compile_count(self, dialect))
+        return int(await database.fetchval(sql, select_params(self, dialect)))
+
+    async def exists(self) -> bool:
+        """True when at least one row matches."""
+        if self._empty:
+            return False
+        database = get_database()
+        dialect = database.dialect
+        sql = cached(self._key("exists", dialect), lambda: compiler.compile_exists(self, dialect))
+        return await database.fetchrow(sql, select_params(self, dialect)) is not None
+
+    async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
+        """``aggregate(total=Sum("view_count"))`` -> ``{"total": …}`` over the matching rows."""
+        if not aggregates:
+            raise TypeError("aggregate() takes at least one name=Aggregate(...) argument.")
+        for name, aggregate in aggregates.items():
+            if not isinstance(aggregate, Aggregate):
+                raise TypeError(f"aggregate({name}=...) takes Count/Sum/Avg/Min/Max, got {aggregate!r}.")
+        database = get_database()
+        dialect = database.dialect
+        shape = tuple((name, aggregate.shape()) for name, aggregate in aggregates.items())
+        key = (self._key("aggregate", dialect), shape)
+        sql, sources = cached(key, lambda: compiler.compile_aggregate(self, dialect, aggregates))
+        params: list[Any] = []
+        for aggregate in aggregates.values():
+            params.extend(aggregate.params(dialect))
+        params.extend(select_params(self, dialect))
+        if self._empty:
+            row: Any = [None] * len(aggregates)
+        else:
+            row = await database.fetchrow(sql, params)
+        return {
+            name: aggregate.convert(value, source, dialect)
+            for (name, aggregate), value, source in zip(aggregates.items(), row, sources, strict=True)
+        }
+
+    async def explain(self, *, analyze: bool = False) -> str:
+        """The database's plan for this query, as text."""
+        database = get_database()
+        dialect = database.dialect
+        compiled = self._compiled(dialect)
+        rows = await database.fetch(dialect.explain(compiled.sql, analyze=analyze), select_params(self, dialect))
+        return dialect.format_plan(rows)
+
+    async def in_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]:
+        """``{key: instance}`` for the given keys (or every matching row)."""
+        field = self.model._meta.get_field(field_name)
+        if field_name != "pk" and not field.unique:
+            raise FieldError(f"in_bulk() needs a unique field; {field.label} is not unique.")
+        queryset: QuerySet[M] = self
+        if id_list is not None:
+            keys = list(id_list)
+            if not keys:
+                return {}
+            queryset = self.filter(**{f"{field_name}__in": keys})
+        return {obj.__dict__[field.attname]: obj for obj in await queryset}
+
+    # Writing --------------------------------------------------------------------------
+
+    async def create(self, **values: Any) -> M:
+        """Insert a new row and return its instance (primary key set)."""
+        instance = self.model(**values)
+        await instance.save(force_insert=True)
+        return instance
+
+    async def bulk_create(self, instances: Sequence[M], *, batch_size: int | None = None) -> list[M]:
+        """Insert many instances in as few statements as possible; sets their primary keys."""
+        from aksara.orm.persistence import bulk_create
+
+        return await bulk_create(self.model, instances, batch_size=batch_size)
+
+    async def bulk_update(
+        self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
+    ) -> int:
+        """Write *fields* of many saved instances in one statement per batch."""
+        from aksara.orm.persistence import bulk_update
+
+        return await bulk_update(self.model, instances, fields, batch_size=batch_size)
+
+    async def update(self, **values: Any) -> int:
+        """Set fields of every matching row (values or ``F`` expressions); returns the count."""
+        if not values:
+            raise TypeError("update() takes at least one field=value argument.")
+        if self._limit is not None or self._offset is not None:
+            raise TypeError("Cannot update a sliced query; filter by primary key instead.")
+        meta = self.model._meta
+        database = get_database()
+        dialect = database.dialect
+        params: list[Any] = []
+        for name, value in values.items():
+            field = meta.get_field(name)
+            if field.primary_key:
+                raise FieldError(f"update() cannot change the primary key {field.label}.")
+            if isinstance(value, Expression):
+                params.extend(value.params(dialect))
+                continue
+            cleaned = field.clean(value)
+            adapt = dialect.adapters.get(field.kind)
+            params.append(adapt(cleaned) if adapt is not None and cleaned is not None else cleaned)
+        if self._empty:
+            return 0
+        shape = tuple((name, v.shape() if isinstance(v, Expression) else None) for name, v in values.items())
+        key = (self._key("update", dialect), shape)
+        sql = cached(key, lambda: compiler.compile_update(self, dialect, values))
+        params.extend(compiler.where_params(self, dialect))
+        return await database.execute(sql, params)
+
+    async def delete(self) -> int:
+        """Delete every matching row; related rows follow their ``on_delete``."""
+        if self._limit is not None or self._offset is not None:
+            raise TypeError("Cannot delete a sliced query; filter by primary key instead.")
+        if self._empty:
+            return 0
+        from aksara.orm.persistence import explain_delete_error
+
+        database = get_database()
+        dialect = database.dialect
+        sql = cached(self._key("delete", dialect), lambda: compiler.compile_delete(self, dialect))
+        try:
+            return await database.execute(sql, compiler.where_params(self, dialect))
+        except IntegrityError as error:
+            raise await explain_delete_error(database, self.model, error) from error
+
+    async def get_or_create(self, defaults: dict[str, Any] | None = None, **lookups: Any) -> tuple[M, bool]:
+        """Fetch the row matching *lookups*, or create it with *defaults*; ``(obj, created)``.
+
+        Safe against a concurrent create: a unique violation falls back to fetching.
+        """
+        try:
+            return await self.get(**lookups), False
+        except self.model.DoesNotExist:
+            pass
+        values = _creation_values(lookups, defaults)
+        try:
+            async with atomic():
+                return await self.create(**values), True
+        except IntegrityError:
+            try:
+                return await self.get(**lookups), False
+            except self.model.DoesNotExist:
+                pass
+            raise
+
+    async def update_or_create(
+        self, defaults: dict[str, Any] | None = None, **lookups: Any
+    ) -> tuple[M, bool]:
+        """Update the row matching *lookups* with *defaults*, or create it; ``(obj, created)``."""
+        async with atomic():
+            try:
+                instance = await self.select_for_update().get(**lookups)
+            except self.model.DoesNotExist:
+                return await self.create(**_creation_values(lookups, defaults)), True
+            for name, value in (defaults or {}).items():
+                setattr(instance, name, value)
+            await instance.save()
+            return instance, False
+
+    def __repr__(self) -> str:
+        return f"<QuerySet {self.model.__name__} where={len(self._where)} limit={self._limit}>"
+
+
+def _creation_values(lookups: dict[str, Any], defaults: dict[str, Any] | None) -> dict[str, Any]:
+    values = {key: value for key, value in lookups.items() if "__" not in key}
+    values.update(defaults or {})
+    return values
+
+
+def compiler_field(model: type[Model], name: str) -> Any:
+    """Check that *name* (a field path) exists on *model*; raise FieldError otherwise."""
+    from aksara.orm.where import resolve_path
+
+    return resolve_path(model, name.split("__")).field
+
+
+def _convert(rows: list[Any], converters: tuple[tuple[int, Any], ...]) -> list[Any]:
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, convert in converters:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
+        converted.append(values)
+    return converted
+
+
+def _instances(model: type[M], names: tuple[str, ...], rows: list[Any]) -> list[M]:
+    new = object.__new__
+    result = []
+    append = result.append
+    for row in rows:
+        instance = new(model)
+        instance.__dict__.update(zip(names, row))
+        append(instance)
+    return result

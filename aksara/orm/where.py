@@ -1,0 +1,292 @@
+"""Filter conditions: lookups resolved against model metadata into immutable WHERE nodes.
+
+``filter(author__name__icontains="ada")`` resolves once per model and key (cached in
+``_meta.lookup_cache``) into a :class:`Path` (the foreign keys joined and the final field)
+and a lookup. Values are checked against the field's type when the filter is built, so a
+bad value fails before any query is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aksara.exceptions import FieldError, ValidationError, suggest
+from aksara.orm.expressions import CompileContext, Expression, Q
+from aksara.orm.fields import Field, ForeignKey
+
+if TYPE_CHECKING:
+    from aksara.db.dialects.base import Dialect
+    from aksara.orm.models import Model
+
+__all__ = ["LOOKUPS", "Condition", "Junction", "Node", "Path", "build_where", "resolve_path"]
+
+LOOKUPS = (
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "isnull",
+    "range",
+)
+_COMPARISONS = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_PATTERNS = {
+    "contains": ("%", "%"),
+    "icontains": ("%", "%"),
+    "startswith": ("", "%"),
+    "istartswith": ("", "%"),
+    "endswith": ("%", ""),
+    "iendswith": ("%", ""),
+}
+_TEXT_KINDS = ("string", "text")
+
+
+class Path:
+    """A field reached from a model through zero or more foreign keys."""
+
+    __slots__ = ("field", "joins", "key", "nullable")
+
+    def __init__(self, joins: tuple[ForeignKey, ...], field: Field) -> None:
+        self.joins = joins
+        self.field = field
+        self.key = "__".join((*(fk.name for fk in joins), field.attname))
+        self.nullable = field.null or any(fk.null for fk in joins)
+
+
+def resolve_path(model: type[Model], parts: Sequence[str]) -> Path:
+    """Resolve field names (``["author", "name"]``) from *model*; raise FieldError."""
+    joins: list[ForeignKey] = []
+    current = model
+    field: Field | None = None
+    for index, part in enumerate(parts):
+        field = current._meta.get_field(part)
+        last = index == len(parts) - 1
+        if isinstance(field, ForeignKey) and not last:
+            target = field.related_model
+            following = parts[index + 1]
+            # author__id needs no join: the key column already holds it.
+            if index + 2 == len(parts) and following in ("pk", target._meta.pk.name):
+                return Path(tuple(joins), field)
+            joins.append(field)
+            current = target
+        elif not last:
+            raise FieldError(
+                f"{current.__name__}.{part} is not a relation, so {'__'.join(parts)!r} cannot "
+                f"follow it. Relations of {current.__name__}: "
+                f"{', '.join(fk.name for fk in current._meta.foreign_keys) or 'none'}."
+            )
+    assert field is not None
+    return Path(tuple(joins), field)
+
+
+def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
+    cached = model._meta.lookup_cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    parts = key.split("__")
+    lookup = "exact"
+    if len(parts) > 1 and parts[-1] in LOOKUPS:
+        lookup = parts.pop()
+    try:
+        path = resolve_path(model, parts)
+    except FieldError as error:
+        if len(parts) > 1:
+            raise FieldError(
+                f"{error} In {key!r}, the last part may also be a lookup: {', '.join(LOOKUPS)}."
+            ) from None
+        raise
+    if lookup in _PATTERNS or lookup == "iexact":
+        if path.field.kind not in _TEXT_KINDS:
+            raise FieldError(
+                f"Lookup {lookup!r} needs a text field; {path.field.label} is "
+                f"{type(path.field).__name__}. Valid lookups for it: exact, gt, gte, lt, lte, "
+                "in, isnull, range."
+            )
+    resolved = (path, lookup)
+    model._meta.lookup_cache[key] = resolved
+    return resolved
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class Node:
+    """A WHERE-clause node."""
+
+    __slots__ = ("shape",)
+    shape: Hashable
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        """The node's bound values, in the order its SQL places the markers."""
+        raise NotImplementedError
+
+    def sql(self, ctx: CompileContext, negated: bool) -> str:
+        """The SQL condition; *negated* tells whether an odd number of NOTs enclose it."""
+        raise NotImplementedError
+
+
+class Condition(Node):
+    """One lookup of one field against a value (or an expression)."""
+
+    __slots__ = ("lookup", "path", "value")
+
+    def __init__(self, path: Path, lookup: str, value: Any) -> None:
+        self.path = path
+        self.lookup = lookup
+        self.value = value
+        if isinstance(value, Expression):
+            variant: Hashable = value.shape()
+        elif lookup == "in":
+            variant = len(value)
+        else:
+            variant = None
+        self.shape = (path.key, lookup, variant)
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        lookup, value = self.lookup, self.value
+        if isinstance(value, Expression):
+            return value.params(dialect)
+        if lookup == "isnull":
+            return []
+        adapt = dialect.adapters.get(self.path.field.kind)
+        if lookup == "in":
+            if not value:
+                return []
+            items = [adapt(item) for item in value] if adapt is not None else list(value)
+            return [items] if dialect.supports_array_params else items
+        if lookup == "range":
+            low, high = value
+            return [adapt(low), adapt(high)] if adapt is not None else [low, high]
+        if lookup in _PATTERNS:
+            before, after = _PATTERNS[lookup]
+            return [before + _escape_like(value) + after]
+        return [adapt(value) if adapt is not None else value]
+
+    def sql(self, ctx: CompileContext, negated: bool) -> str:
+        column = ctx.column(self.path.key)
+        lookup, value = self.lookup, self.value
+        if lookup == "isnull":
+            return f"{column} IS NULL" if value else f"{column} IS NOT NULL"
+        if isinstance(value, Expression):
+            operator = _COMPARISONS.get(lookup)
+            if operator is None:
+                raise FieldError(f"Lookup {lookup!r} cannot compare with an expression.")
+            text = f"{column} {operator} {value.sql(ctx)}"
+        elif lookup in _COMPARISONS:
+            text = f"{column} {_COMPARISONS[lookup]} {ctx.placeholder()}"
+        elif lookup == "in":
+            if not value:
+                return "1 = 0"
+            if ctx.dialect.supports_array_params:
+                text = f"{column} = ANY({ctx.placeholder()})"
+            else:
+                text = ctx.dialect.in_list(column, [ctx.placeholder() for _ in value])
+        elif lookup == "range":
+            text = f"{column} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
+        elif lookup == "iexact":
+            text = f"LOWER({column}) = LOWER({ctx.placeholder()})"
+        elif lookup.startswith("i"):
+            text = ctx.dialect.ilike(column, ctx.placeholder())
+        else:
+            text = f"{column} LIKE {ctx.placeholder()} ESCAPE '\\'"
+        if negated and self.path.nullable:
+            # NOT (x = 1) is unknown for NULL x; exclude() must keep those rows.
+            return f"({text} AND {column} IS NOT NULL)"
+        return text
+
+
+class Junction(Node):
+    """Children joined by AND / OR, optionally negated."""
+
+    __slots__ = ("children", "connector", "negated")
+
+    def __init__(self, children: tuple[Node, ...], connector: str, negated: bool) -> None:
+        self.children = children
+        self.connector = connector
+        self.negated = negated
+        self.shape = (connector, negated, tuple(child.shape for child in children))
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        values: list[Any] = []
+        for child in self.children:
+            values.extend(child.params(dialect))
+        return values
+
+    def sql(self, ctx: CompileContext, negated: bool) -> str:
+        inner_negated = negated != self.negated
+        if not self.children:
+            text = "1 = 1"
+        elif len(self.children) == 1:
+            text = self.children[0].sql(ctx, inner_negated)
+        else:
+            glue = f" {self.connector} "
+            text = "(" + glue.join(child.sql(ctx, inner_negated) for child in self.children) + ")"
+        return f"NOT ({text})" if self.negated else text
+
+
+def _check_value(path: Path, lookup: str, value: Any, key: str) -> Any:
+    field = path.field
+    if isinstance(value, Expression):
+        return value
+    if lookup == "isnull":
+        if not isinstance(value, bool):
+            raise ValidationError(f"{key}: isnull takes True or False, got {value!r}.")
+        return value
+    if lookup == "in":
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise ValidationError(f"{key}: 'in' takes a list of values, got {value!r}.")
+        return tuple(_field_value(field, item, key) for item in value)
+    if lookup == "range":
+        if isinstance(value, (str, bytes)) or len(value) != 2:
+            raise ValidationError(f"{key}: 'range' takes (low, high), got {value!r}.")
+        return (_field_value(field, value[0], key), _field_value(field, value[1], key))
+    if lookup in _PATTERNS or lookup == "iexact":
+        if not isinstance(value, str):
+            raise ValidationError(f"{key}: {lookup!r} takes a string, got {value!r}.")
+        return value
+    return _field_value(field, value, key)
+
+
+def _field_value(field: Field, value: Any, key: str) -> Any:
+    if value is None:
+        raise ValidationError(f"{key}: None is not a value to compare; use {key.split('__')[0]}__isnull=True.")
+    try:
+        return field.to_python(value)
+    except ValidationError as error:
+        raise ValidationError(f"{key}: {error}", field=field.name) from None
+
+
+def condition(model: type[Model], key: str, value: Any) -> Condition:
+    """Build the condition ``key=value`` (``"author__name__icontains"``) for *model*."""
+    path, lookup = _resolve_lookup(model, key)
+    if value is None and lookup == "exact":
+        return Condition(path, "isnull", True)
+    return Condition(path, lookup, _check_value(path, lookup, value, key))
+
+
+def build_where(model: type[Model], q: Q) -> Node:
+    """Turn a ``Q`` tree into WHERE nodes for *model*."""
+    children: list[Node] = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(build_where(model, child))
+        else:
+            children.append(condition(model, child[0], child[1]))
+    if len(children) == 1 and not q.negated:
+        return children[0]
+    return Junction(tuple(children), q.connector, q.negated)
+
+
+def suggest_lookup(name: str) -> str:
+    """A hint naming the closest lookup to *name*."""
+    return suggest(name, LOOKUPS)

@@ -1,0 +1,1 @@
+"""The blog app of the performance guide: users, posts and comments."""
