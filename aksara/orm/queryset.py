@@ -268,17 +268,7 @@ class QuerySet(Generic[M]):
         dialect = database.dialect
         compiled = self._compiled(dialect)
         rows = await database.fetch(compiled.sql, select_params(self, dialect))
-        if compiled.converters:
-            rows = _convert(rows, compiled.converters)
-        if self._values is None:
-            return _instances(self.model, compiled.names, rows)
-        mode = self._values_mode
-        if mode == "dict":
-            names = compiled.names
-            return [dict(zip(names, row, strict=True)) for row in rows]
-        if mode == "flat":
-            return [row[0] for row in rows]
-        return [tuple(row) for row in rows]
+        return compiled.build(rows)
 
     def __await__(self) -> Generator[Any, None, list[M]]:
         return self._fetch().__await__()
@@ -494,26 +484,3 @@ def compiler_field(model: type[Model], name: str) -> Any:
     from aksara.orm.where import resolve_path
 
     return resolve_path(model, name.split("__")).field
-
-
-def _convert(rows: list[Any], converters: tuple[tuple[int, Any], ...]) -> list[Any]:
-    converted = []
-    for row in rows:
-        values = list(row)
-        for index, convert in converters:
-            value = values[index]
-            if value is not None:
-                values[index] = convert(value)
-        converted.append(values)
-    return converted
-
-
-def _instances(model: type[M], names: tuple[str, ...], rows: list[Any]) -> list[M]:
-    new = object.__new__
-    result = []
-    append = result.append
-    for row in rows:
-        instance = new(model)
-        instance.__dict__.update(zip(names, row))
-        append(instance)
-    return result

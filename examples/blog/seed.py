@@ -1,0 +1,72 @@
+"""Seed the blog with reproducible random data (the same seed gives the same rows)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+
+import aksara
+from examples.blog.models import Comment, Post, User
+
+WORDS = (
+    "async fast query index cache pool batch stream join select prefetch latency "
+    "throughput postgres sqlite python model field serializer viewset page cursor"
+).split()
+
+
+def _text(rng: random.Random, low: int, high: int) -> str:
+    size = rng.randint(low, high)
+    words: list[str] = []
+    length = 0
+    while length < size:
+        word = rng.choice(WORDS)
+        words.append(word)
+        length += len(word) + 1
+    return " ".join(words)[:size]
+
+
+async def seed(*, users: int = 100, posts: int = 1_000, comments: int = 5_000, seed: int = 42) -> None:
+    """Insert *users*, *posts* and *comments* generated from *seed* (bulk inserts)."""
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    people = await User.objects.bulk_create(
+        [User(name=f"User {i}", email=f"user{i}@example.com") for i in range(users)]
+    )
+    entries = await Post.objects.bulk_create(
+        [
+            Post(
+                title=_text(rng, 20, 80).title(),
+                slug=f"post-{i}",
+                content=_text(rng, 200, 1_200),
+                metadata={"words": rng.randint(30, 200), "tags": rng.sample(WORDS, 2)},
+                author=rng.choice(people),
+                is_published=rng.random() < 0.8,
+                view_count=rng.randint(0, 10_000),
+                created_at=start + dt.timedelta(minutes=17 * i),
+            )
+            for i in range(posts)
+        ]
+    )
+    await Comment.objects.bulk_create(
+        [
+            Comment(post=rng.choice(entries), author=rng.choice(people), body=_text(rng, 20, 300))
+            for _ in range(comments)
+        ]
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default="sqlite:///demo.sqlite3")
+    arguments = parser.parse_args()
+    async with aksara.connect(arguments.database_url):
+        await aksara.drop_tables()
+        await aksara.create_tables()
+        await seed()
+        print(f"Seeded {await Post.objects.count()} posts.")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
