@@ -16,14 +16,14 @@ from aksara.exceptions import (
     ValidationError,
 )
 from aksara.orm import (
-    F,
-    Q,
     Avg,
     Count,
+    F,
     Index,
     Max,
     Min,
     Model,
+    Q,
     Sum,
     create_tables,
     drop_tables,

@@ -15,7 +15,7 @@ from aksara.db.dialects.base import Dialect
 from aksara.db.events import QueryEvent, _listeners
 from aksara.db.stats import QueryStats
 from aksara.db.url import parse_url
-from aksara.exceptions import DatabaseError, TransactionError
+from aksara.exceptions import TransactionError
 
 __all__ = ["Binding", "Database", "current_binding"]
 
@@ -180,9 +180,7 @@ class Database:
         if self.slow_query_ms is not None and duration >= self.slow_query_ms:
             slow_logger.warning("Slow query (%.1f ms): %s", duration, sql)
 
-    def _failed(
-        self, sql: str, params: Sequence[Any], start: float, error: Exception
-    ) -> Exception:
+    def _failed(self, sql: str, params: Sequence[Any], start: float, error: Exception) -> Exception:
         duration = (perf_counter() - start) * 1000.0
         translated = self.backend.translate_error(error)
         result: Exception = translated if translated is not None else error
@@ -222,4 +220,3 @@ class Database:
 
     def __repr__(self) -> str:
         return f"<Database {self.name} open={self._opened}>"
-

@@ -18,7 +18,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class atomic:  # noqa: N801 - named like the function users call
+class atomic:
     """Run the block in a transaction; an exception rolls it back.
 
     Inside, every query of the task (and of tasks it starts) uses the one connection.
@@ -93,5 +93,3 @@ def in_atomic_block(database: Database | None = None) -> bool:
     if binding is None or binding.closed or binding.depth == 0:
         return False
     return database is None or binding.database is database
-
-

@@ -1,7 +1,7 @@
 """The ORM: models, fields, QuerySets, expressions and schema management."""
 
 from aksara.orm import fields
-from aksara.orm.expressions import F, Q, Avg, Count, Max, Min, Sum, Value
+from aksara.orm.expressions import Avg, Count, F, Max, Min, Q, Sum, Value
 from aksara.orm.manager import Manager
 from aksara.orm.models import Model
 from aksara.orm.options import Index

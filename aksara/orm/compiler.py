@@ -19,6 +19,7 @@ from aksara.orm.where import resolve_path
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.models import Model
+    from aksara.orm.options import Options
     from aksara.orm.queryset import QuerySet
 
 __all__ = ["CompiledSelect", "SQLCache", "sql_cache"]
@@ -92,7 +93,9 @@ def make_builder(
     code contains only attribute names from model metadata, quoted with ``repr``.
     """
     if mode == "instance":
-        body = "; ".join(f"d[{name!r}] = {_value_code(i, converters)}" for i, name in enumerate(names))
+        body = "; ".join(
+            f"d[{name!r}] = {_value_code(i, converters)}" for i, name in enumerate(names)
+        )
         item = f"o = new(M); d = o.__dict__; {body}; ap(o)"
     elif mode == "dict":
         pairs = ", ".join(f"{name!r}: {_value_code(i, converters)}" for i, name in enumerate(names))
@@ -167,7 +170,9 @@ class Context:
             kind = "LEFT OUTER JOIN" if nullable else "INNER JOIN"
             quote = self.quote
             table = quote(target.table_name)
-            table_sql = table if new_alias == target.table_name else f"{table} AS {quote(new_alias)}"
+            table_sql = (
+                table if new_alias == target.table_name else f"{table} AS {quote(new_alias)}"
+            )
             self._join_sql.append(
                 f" {kind} {table_sql} ON {quote(new_alias)}.{quote(target.pk.column)} = "
                 f"{quote(alias)}.{quote(fk.column)}"
@@ -233,7 +238,7 @@ def select_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
 
 def selected_fields(qs: QuerySet[Any]) -> list[Field]:
     """The model fields a SELECT of instances loads (honouring only/defer)."""
-    meta = qs.model._meta
+    meta: Options = qs.model._meta
     if qs._only is None and not qs._defer:
         return meta.fields
     names = set(qs._only) if qs._only is not None else set(meta.field_names)

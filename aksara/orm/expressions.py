@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.fields import Field
 
-__all__ = ["F", "Q", "Avg", "Count", "Expression", "Max", "Min", "Sum", "Value"]
+__all__ = ["Avg", "Count", "Expression", "F", "Max", "Min", "Q", "Sum", "Value"]
 
 
 class CompileContext(Protocol):

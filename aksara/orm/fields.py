@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import uuid
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CASCADE",
+    "JSON",
+    "NOT_PROVIDED",
     "PROTECT",
     "RESTRICT",
     "SET_NULL",
+    "UUID",
     "AutoField",
     "BigInteger",
     "Boolean",
@@ -30,14 +33,9 @@ __all__ = [
     "Float",
     "ForeignKey",
     "Integer",
-    "JSON",
-    "NOT_PROVIDED",
     "String",
     "Text",
-    "UUID",
 ]
-
-_DecimalType = Decimal
 
 
 class _NotProvided:
@@ -206,9 +204,9 @@ class Integer(Field):
         low, high = self.low, self.high
         if self.choices is None:
             for value in values:
-                if type(value) is not int or not low <= value <= high:
-                    if not self._fast_ok(value):
-                        return super().clean_column(values)
+                valid = type(value) is int and low <= value <= high
+                if not valid and not self._fast_ok(value):
+                    return super().clean_column(values)
             return values
         return super().clean_column(values)
 
@@ -242,7 +240,9 @@ class String(Field):
 
     def __init__(self, *, max_length: int = 255, **options: Any) -> None:
         if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
-            raise ValueError(f"String(max_length=...) must be a positive integer, got {max_length!r}.")
+            raise ValueError(
+                f"String(max_length=...) must be a positive integer, got {max_length!r}."
+            )
         super().__init__(**options)
         self.max_length = max_length
 
@@ -269,9 +269,9 @@ class String(Field):
         limit = self.max_length
         if self.choices is None:
             for value in values:
-                if type(value) is not str or len(value) > limit:
-                    if not self._fast_ok(value):
-                        return super().clean_column(values)
+                valid = type(value) is str and len(value) <= limit
+                if not valid and not self._fast_ok(value):
+                    return super().clean_column(values)
             return values
         return super().clean_column(values)
 
@@ -316,7 +316,7 @@ class Boolean(Field):
         return values
 
 
-class DecimalField(Field):
+class Decimal(Field):
     """A fixed-point number with ``max_digits`` digits, ``decimal_places`` of them decimals."""
 
     kind = "decimal"
@@ -331,12 +331,12 @@ class DecimalField(Field):
         return {"max_digits": self.max_digits, "decimal_places": self.decimal_places}
 
     def to_python(self, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (_DecimalType, int, float)):
+        if isinstance(value, bool) or not isinstance(value, (decimal.Decimal, int, float)):
             raise self.type_error(value)
-        number = value if isinstance(value, _DecimalType) else _DecimalType(str(value))
+        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
         try:
-            number = number.quantize(_DecimalType(1).scaleb(-self.decimal_places))
-        except InvalidOperation:
+            number = number.quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
+        except decimal.InvalidOperation:
             raise ValidationError(
                 f"{self.label} does not fit {self.max_digits} digits: {value!r}.", field=self.name
             ) from None
@@ -355,7 +355,9 @@ class DateTime(Field):
     kind = "datetime"
     type_label = "a datetime"
 
-    def __init__(self, *, auto_now: bool = False, auto_now_add: bool = False, **options: Any) -> None:
+    def __init__(
+        self, *, auto_now: bool = False, auto_now_add: bool = False, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.auto_now = auto_now
         self.auto_now_add = auto_now_add
@@ -371,7 +373,9 @@ class DateTime(Field):
         datetime = dt.datetime
         if self.choices is None:
             for value in values:
-                if (type(value) is not datetime or value.tzinfo is None) and not self._fast_ok(value):
+                if (type(value) is not datetime or value.tzinfo is None) and not self._fast_ok(
+                    value
+                ):
                     return super().clean_column(values)
             return values
         return super().clean_column(values)
@@ -477,7 +481,8 @@ class ForeignKey(Field):
         return "biginteger" if target.kind == "auto" else target.kind
 
     def column_options(self) -> dict[str, Any]:
-        return self.target_field.column_options()
+        options: dict[str, Any] = self.target_field.column_options()
+        return options
 
     def constraint_name(self) -> str:
         """The foreign-key constraint's name: ``<table>_<column>_fkey``."""
@@ -536,7 +541,7 @@ def column_descriptor(field: Field) -> _Column:
     return _Column(field)
 
 
-Decimal = DecimalField  # type: ignore[misc]
+DecimalField = Decimal
 UUID = UUIDField
 
 Converter = Callable[[Any], Any]

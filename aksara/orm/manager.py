@@ -116,7 +116,9 @@ class Manager(Generic[M]):
         """Insert a row."""
         return await self.get_queryset().create(**values)
 
-    async def bulk_create(self, instances: Sequence[M], *, batch_size: int | None = None) -> list[M]:
+    async def bulk_create(
+        self, instances: Sequence[M], *, batch_size: int | None = None
+    ) -> list[M]:
         """Insert many rows."""
         return await self.get_queryset().bulk_create(instances, batch_size=batch_size)
 
@@ -130,7 +132,9 @@ class Manager(Generic[M]):
         """Set fields of every row."""
         return await self.get_queryset().update(**values)
 
-    async def get_or_create(self, defaults: dict[str, Any] | None = None, **lookups: Any) -> tuple[M, bool]:
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, **lookups: Any
+    ) -> tuple[M, bool]:
         """Fetch or create a row."""
         return await self.get_queryset().get_or_create(defaults, **lookups)
 
@@ -140,7 +144,9 @@ class Manager(Generic[M]):
         """Update or create a row."""
         return await self.get_queryset().update_or_create(defaults, **lookups)
 
-    async def in_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]:
+    async def in_bulk(
+        self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
+    ) -> dict[Any, M]:
         """Rows by key."""
         return await self.get_queryset().in_bulk(id_list, field_name=field_name)
 

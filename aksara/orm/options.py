@@ -57,7 +57,7 @@ class Index:
         unique: bool = False,
     ) -> None:
         if not fields or isinstance(fields, str):
-            raise ValueError('Index(fields=[...]) takes a non-empty list of field names.')
+            raise ValueError("Index(fields=[...]) takes a non-empty list of field names.")
         self.fields = tuple(fields)
         self.name = name
         self.condition = condition
@@ -92,7 +92,9 @@ class Options:
         self.abstract: bool = declared.get("abstract", False)
         self.table_name: str = declared.get("table_name") or table_name_for(model.__name__)
         ordering = declared.get("ordering", ())
-        self.ordering: tuple[str, ...] = (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        self.ordering: tuple[str, ...] = (
+            (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        )
         self.declared_indexes: list[Index] = list(declared.get("indexes", ()))
         if not any(field.primary_key for field in fields):
             fields.insert(0, AutoField())

@@ -61,10 +61,13 @@ async def save_instance(
     now: dt.datetime | None = None
     is_insert = force_insert or not instance._persisted or values.get(pk_name) is None
     for field in meta.fields:
-        if isinstance(field, DateTime) and (field.auto_now or (field.auto_now_add and is_insert)):
-            if field.auto_now or values.get(field.attname) is None:
-                now = now or _now()
-                values[field.attname] = now
+        if not isinstance(field, DateTime):
+            continue
+        if field.auto_now or (
+            field.auto_now_add and is_insert and values.get(field.attname) is None
+        ):
+            now = now or _now()
+            values[field.attname] = now
     database = get_database()
     if not is_insert:
         if update_fields is not None:
@@ -320,4 +323,3 @@ async def bulk_update(
     except IntegrityError as error:
         raise await _explain(database, model, error, instances) from error
     return total
-

@@ -7,7 +7,7 @@ runs it; terminal methods (``first``, ``count``, ``update``…) are coroutines.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aksara.db.connections import get_database
 from aksara.db.transaction import atomic
@@ -160,7 +160,11 @@ class QuerySet(Generic[M]):
             if stop is not None:
                 stop = max(stop, start)
                 available = stop - start
-                clone._limit = available if self._limit is None else min(available, max(self._limit - start, 0))
+                clone._limit = (
+                    available
+                    if self._limit is None
+                    else min(available, max(self._limit - start, 0))
+                )
             elif self._limit is not None:
                 clone._limit = max(self._limit - start, 0)
             return clone
@@ -188,7 +192,9 @@ class QuerySet(Generic[M]):
         """Load every field but these; reading one of them raises."""
         for name in names:
             if self.model._meta.get_field(name).primary_key:
-                raise FieldError(f"The primary key {self.model.__name__}.{name} cannot be deferred.")
+                raise FieldError(
+                    f"The primary key {self.model.__name__}.{name} cannot be deferred."
+                )
         clone = self._clone()
         clone._defer = (*self._defer, *names)
         return clone
@@ -329,7 +335,9 @@ class QuerySet(Generic[M]):
             raise TypeError("aggregate() takes at least one name=Aggregate(...) argument.")
         for name, aggregate in aggregates.items():
             if not isinstance(aggregate, Aggregate):
-                raise TypeError(f"aggregate({name}=...) takes Count/Sum/Avg/Min/Max, got {aggregate!r}.")
+                raise TypeError(
+                    f"aggregate({name}=...) takes Count/Sum/Avg/Min/Max, got {aggregate!r}."
+                )
         database = get_database()
         dialect = database.dialect
         shape = tuple((name, aggregate.shape()) for name, aggregate in aggregates.items())
@@ -345,7 +353,9 @@ class QuerySet(Generic[M]):
             row = await database.fetchrow(sql, params)
         return {
             name: aggregate.convert(value, source, dialect)
-            for (name, aggregate), value, source in zip(aggregates.items(), row, sources, strict=True)
+            for (name, aggregate), value, source in zip(
+                aggregates.items(), row, sources, strict=True
+            )
         }
 
     async def explain(self, *, analyze: bool = False) -> str:
@@ -353,10 +363,14 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         compiled = self._compiled(dialect)
-        rows = await database.fetch(dialect.explain(compiled.sql, analyze=analyze), select_params(self, dialect))
+        rows = await database.fetch(
+            dialect.explain(compiled.sql, analyze=analyze), select_params(self, dialect)
+        )
         return dialect.format_plan(rows)
 
-    async def in_bulk(self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk") -> dict[Any, M]:
+    async def in_bulk(
+        self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
+    ) -> dict[Any, M]:
         """``{key: instance}`` for the given keys (or every matching row)."""
         field = self.model._meta.get_field(field_name)
         if field_name != "pk" and not field.unique:
@@ -377,11 +391,13 @@ class QuerySet(Generic[M]):
         await instance.save(force_insert=True)
         return instance
 
-    async def bulk_create(self, instances: Sequence[M], *, batch_size: int | None = None) -> list[M]:
+    async def bulk_create(
+        self, instances: Sequence[M], *, batch_size: int | None = None
+    ) -> list[M]:
         """Insert many instances in as few statements as possible; sets their primary keys."""
         from aksara.orm.persistence import bulk_create
 
-        return await bulk_create(self.model, instances, batch_size=batch_size)
+        return cast(list[M], await bulk_create(self.model, instances, batch_size=batch_size))
 
     async def bulk_update(
         self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
@@ -413,7 +429,9 @@ class QuerySet(Generic[M]):
             params.append(adapt(cleaned) if adapt is not None and cleaned is not None else cleaned)
         if self._empty:
             return 0
-        shape = tuple((name, v.shape() if isinstance(v, Expression) else None) for name, v in values.items())
+        shape = tuple(
+            (name, v.shape() if isinstance(v, Expression) else None) for name, v in values.items()
+        )
         key = (self._key("update", dialect), shape)
         sql = cached(key, lambda: compiler.compile_update(self, dialect, values))
         params.extend(compiler.where_params(self, dialect))
@@ -435,7 +453,9 @@ class QuerySet(Generic[M]):
         except IntegrityError as error:
             raise await explain_delete_error(database, self.model, error) from error
 
-    async def get_or_create(self, defaults: dict[str, Any] | None = None, **lookups: Any) -> tuple[M, bool]:
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, **lookups: Any
+    ) -> tuple[M, bool]:
         """Fetch the row matching *lookups*, or create it with *defaults*; ``(obj, created)``.
 
         Safe against a concurrent create: a unique violation falls back to fetching.

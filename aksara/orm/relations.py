@@ -38,7 +38,7 @@ class UnloadedRelation:
     async def _load(self) -> Model | None:
         field, instance = self._field, self._instance
         target = field.related_model
-        related = await target.objects.get(pk=instance.__dict__[field.attname])
+        related: Model = await target.objects.get(pk=instance.__dict__[field.attname])
         instance.__dict__[field.name] = related
         return related
 
@@ -74,7 +74,9 @@ def forward_get(field: ForeignKey, instance: Model) -> Any:
     values = instance.__dict__
     cached = values.get(field.name, _MISSING)
     key = values.get(field.attname, _MISSING)
-    if cached is not _MISSING and (cached is None or key == cached.__dict__.get(cached._meta.pk.attname)):
+    if cached is not _MISSING and (
+        cached is None or key == cached.__dict__.get(cached._meta.pk.attname)
+    ):
         return cached
     if key is _MISSING:
         return Field.__get__(field, instance)  # deferred by only()/defer(): raises

@@ -37,7 +37,9 @@ def _ordered(models: Iterable[type[Model]]) -> list[type[Model]]:
                 progress = True
         if not progress:
             names = ", ".join(model.__name__ for model in pending)
-            raise FieldError(f"Foreign keys form a cycle between {names}; Aksara cannot order them.")
+            raise FieldError(
+                f"Foreign keys form a cycle between {names}; Aksara cannot order them."
+            )
     return ordered
 
 
@@ -88,7 +90,9 @@ def _table_sql(model: type[Model], dialect: Dialect) -> list[str]:
     return statements
 
 
-def schema_sql(models: Sequence[type[Model]] | None = None, *, dialect: Dialect | None = None) -> list[str]:
+def schema_sql(
+    models: Sequence[type[Model]] | None = None, *, dialect: Dialect | None = None
+) -> list[str]:
     """The statements :func:`create_tables` runs, for review or migrations."""
     dialect = dialect or get_database().dialect
     statements: list[str] = []

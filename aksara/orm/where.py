@@ -104,13 +104,12 @@ def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
                 f"{error} In {key!r}, the last part may also be a lookup: {', '.join(LOOKUPS)}."
             ) from None
         raise
-    if lookup in _PATTERNS or lookup == "iexact":
-        if path.field.kind not in _TEXT_KINDS:
-            raise FieldError(
-                f"Lookup {lookup!r} needs a text field; {path.field.label} is "
-                f"{type(path.field).__name__}. Valid lookups for it: exact, gt, gte, lt, lte, "
-                "in, isnull, range."
-            )
+    if (lookup in _PATTERNS or lookup == "iexact") and path.field.kind not in _TEXT_KINDS:
+        raise FieldError(
+            f"Lookup {lookup!r} needs a text field; {path.field.label} is "
+            f"{type(path.field).__name__}. Valid lookups for it: exact, gt, gte, lt, lte, "
+            "in, isnull, range."
+        )
     resolved = (path, lookup)
     model._meta.lookup_cache[key] = resolved
     return resolved
@@ -259,7 +258,9 @@ def _check_value(path: Path, lookup: str, value: Any, key: str) -> Any:
 
 def _field_value(field: Field, value: Any, key: str) -> Any:
     if value is None:
-        raise ValidationError(f"{key}: None is not a value to compare; use {key.split('__')[0]}__isnull=True.")
+        raise ValidationError(
+            f"{key}: None is not a value to compare; use {key.split('__')[0]}__isnull=True."
+        )
     try:
         return field.to_python(value)
     except ValidationError as error:

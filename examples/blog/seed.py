@@ -10,10 +10,11 @@ import random
 import aksara
 from examples.blog.models import Comment, Post, User
 
-WORDS = (
-    "async fast query index cache pool batch stream join select prefetch latency "
-    "throughput postgres sqlite python model field serializer viewset page cursor"
-).split()
+WORDS = [
+    *("async", "fast", "query", "index", "cache", "pool", "batch", "stream", "join"),
+    *("select", "prefetch", "latency", "throughput", "postgres", "sqlite", "python"),
+    *("model", "field", "serializer", "viewset", "page", "cursor"),
+]
 
 
 def _text(rng: random.Random, low: int, high: int) -> str:
@@ -27,7 +28,9 @@ def _text(rng: random.Random, low: int, high: int) -> str:
     return " ".join(words)[:size]
 
 
-async def seed(*, users: int = 100, posts: int = 1_000, comments: int = 5_000, seed: int = 42) -> None:
+async def seed(
+    *, users: int = 100, posts: int = 1_000, comments: int = 5_000, seed: int = 42
+) -> None:
     """Insert *users*, *posts* and *comments* generated from *seed* (bulk inserts)."""
     rng = random.Random(seed)
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

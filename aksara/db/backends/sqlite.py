@@ -86,7 +86,6 @@ class SQLiteBackend(Backend):
 
     async def _connect(self) -> SQLiteConnection:
         connection = await aiosqlite.connect(self._path, isolation_level=None)
-        connection.daemon = True
         if not self._is_memory:
             await connection.execute("PRAGMA journal_mode = WAL")
         for pragma in _PRAGMAS:
@@ -142,7 +141,8 @@ class SQLiteBackend(Backend):
                 f"No database connection became free within {self._acquire_timeout}s: all "
                 f'{self._max_size} connections of DATABASE_POOL["max_size"] stayed in use. '
                 'Raise DATABASE_POOL["max_size"] (or "acquire_timeout"), or run fewer queries '
-                "at once." + (" An in-memory SQLite database has one connection." if self._is_memory else "")
+                "at once."
+                + (" An in-memory SQLite database has one connection." if self._is_memory else "")
             ) from None
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
@@ -194,7 +194,7 @@ class SQLiteBackend(Backend):
 
     async def release(self, connection: Connection) -> None:
         assert isinstance(connection, SQLiteConnection)
-        if connection.in_transaction:
+        if self._closed or connection.in_transaction:
             await asyncio.shield(self._put(connection))
         else:
             self._give_back(connection)

@@ -77,4 +77,6 @@ class PostgresDialect(Dialect):
         return f"SELECT * FROM unnest({casts}){alias}", [list(column) for column in columns]
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
-        return " FOR UPDATE" + (" NOWAIT" if nowait else "") + (" SKIP LOCKED" if skip_locked else "")
+        return (
+            " FOR UPDATE" + (" NOWAIT" if nowait else "") + (" SKIP LOCKED" if skip_locked else "")
+        )
