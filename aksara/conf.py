@@ -14,7 +14,11 @@ from typing import Any
 
 from aksara.exceptions import ConfigurationError, suggest
 
-__all__ = ["POOL_DEFAULTS", "Settings", "configure", "settings"]
+__all__ = ["POOL_DEFAULTS", "RELATION_LOADING_MODES", "Settings", "configure", "settings"]
+
+#: ``lazy``: ``await obj.relation`` queries for that object; ``peers``: the first such await
+#: loads the relation for every object fetched by the same query; ``raise``: lazy loads fail.
+RELATION_LOADING_MODES = ("lazy", "peers", "raise")
 
 POOL_DEFAULTS: dict[str, Any] = {
     "min_size": 1,
@@ -88,11 +92,20 @@ def _slow_query_ms(value: Any) -> float | None:
     return result
 
 
+def _relation_loading(value: Any) -> str:
+    if value not in RELATION_LOADING_MODES:
+        raise ConfigurationError(
+            f"RELATION_LOADING must be one of {', '.join(RELATION_LOADING_MODES)}; got {value!r}."
+        )
+    return str(value)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
     "DEBUG": _boolean("DEBUG"),
     "SLOW_QUERY_MS": _slow_query_ms,
+    "RELATION_LOADING": _relation_loading,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -100,6 +113,7 @@ _DEFAULTS: dict[str, Any] = {
     "DATABASE_POOL": dict(POOL_DEFAULTS),
     "DEBUG": False,
     "SLOW_QUERY_MS": 200.0,
+    "RELATION_LOADING": "lazy",
 }
 
 

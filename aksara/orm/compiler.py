@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from aksara.exceptions import FieldError
 from aksara.orm.expressions import Aggregate, Expression
 from aksara.orm.fields import Field, ForeignKey
-from aksara.orm.where import resolve_path
+from aksara.orm.paths import JoinStep, forward_step, resolve_path
+from aksara.orm.rows import Builder, Converter, RowNode, make_builder, make_instance_builder
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from aksara.orm.queryset import QuerySet
 
 __all__ = ["CompiledSelect", "SQLCache", "sql_cache"]
-
-Converter = Callable[[Any], Any]
 
 
 class SQLCache:
@@ -63,9 +62,6 @@ class SQLCache:
 sql_cache = SQLCache()
 
 
-Builder = Callable[[list[Any]], list[Any]]
-
-
 class CompiledSelect:
     """A SELECT's SQL plus the function that turns its rows into instances or values."""
 
@@ -75,49 +71,6 @@ class CompiledSelect:
         self.sql = sql
         self.names = names
         self.build = build
-
-
-def _value_code(index: int, converters: dict[int, Converter]) -> str:
-    if index in converters:
-        return f"(None if r[{index}] is None else c{index}(r[{index}]))"
-    return f"r[{index}]"
-
-
-def make_builder(
-    model: type[Model] | None, names: Sequence[str], converters: dict[int, Converter], mode: str
-) -> Builder:
-    """Generate the row -> result loop of one query shape.
-
-    One straight-line function per shape (no per-row loop over columns, no per-value
-    dispatch) makes building 1,000 instances about 2.5x faster than a generic loop. The
-    code contains only attribute names from model metadata, quoted with ``repr``.
-    """
-    if mode == "instance":
-        body = "; ".join(
-            f"d[{name!r}] = {_value_code(i, converters)}" for i, name in enumerate(names)
-        )
-        item = f"o = new(M); d = o.__dict__; {body}; ap(o)"
-    elif mode == "dict":
-        pairs = ", ".join(f"{name!r}: {_value_code(i, converters)}" for i, name in enumerate(names))
-        item = f"ap({{{pairs}}})"
-    elif mode == "tuple":
-        values = ", ".join(_value_code(i, converters) for i in range(len(names)))
-        item = f"ap(({values},))"
-    else:
-        item = f"ap({_value_code(0, converters)})"
-    source = (
-        "def build(rows):\n"
-        "    out = []\n"
-        "    ap = out.append\n"
-        "    for r in rows:\n"
-        f"        {item}\n"
-        "    return out\n"
-    )
-    namespace: dict[str, Any] = {"new": object.__new__, "M": model}
-    namespace.update({f"c{index}": converter for index, converter in converters.items()})
-    exec(compile(source, f"<aksara rows {getattr(model, '__name__', '')}>", "exec"), namespace)
-    builder: Builder = namespace["build"]
-    return builder
 
 
 class Context:
@@ -133,6 +86,8 @@ class Context:
         self._joins: dict[tuple[str, ...], str] = {(): self.base}
         self._join_sql: list[str] = []
         self._aliases = {self.base}
+        self._join_keys: list[tuple[str, str]] = []
+        self.annotations: dict[str, Aggregate] = {}
 
     def placeholder(self) -> str:
         self.count += 1
@@ -142,25 +97,27 @@ class Context:
         return resolve_path(self.model, name.split("__")).field
 
     def column(self, name: str) -> str:
+        if name in self.annotations:
+            return self.quote(name)
         path = resolve_path(self.model, name.split("__"))
         alias = self.join(path.joins)
         if not self.qualify and alias == self.base:
             return self.quote(path.field.column)
         return f"{self.quote(alias)}.{self.quote(path.field.column)}"
 
-    def join(self, foreign_keys: Sequence[ForeignKey]) -> str:
-        """Join along *foreign_keys* (once per path) and return the last table's alias."""
+    def join(self, steps: Sequence[JoinStep]) -> str:
+        """Join along *steps* (once per path) and return the last table's alias."""
         names: tuple[str, ...] = ()
         alias = self.base
         nullable = False
-        for fk in foreign_keys:
-            names = (*names, fk.name)
-            nullable = nullable or fk.null
+        for step in steps:
+            names = (*names, step.name)
+            nullable = nullable or step.nullable
             existing = self._joins.get(names)
             if existing is not None:
                 alias = existing
                 continue
-            target = fk.related_model._meta
+            target = step.target._meta
             new_alias = target.table_name
             suffix = 1
             while new_alias in self._aliases:
@@ -174,12 +131,22 @@ class Context:
                 table if new_alias == target.table_name else f"{table} AS {quote(new_alias)}"
             )
             self._join_sql.append(
-                f" {kind} {table_sql} ON {quote(new_alias)}.{quote(target.pk.column)} = "
-                f"{quote(alias)}.{quote(fk.column)}"
+                f" {kind} {table_sql} ON {quote(new_alias)}.{quote(step.right_column)} = "
+                f"{quote(alias)}.{quote(step.left_column)}"
             )
             self._joins[names] = new_alias
+            if not step.many:
+                self._join_keys.append((new_alias, target.pk.column))
             alias = new_alias
         return alias
+
+    def annotation(self, name: str) -> str:
+        """The SQL of the aggregate annotated as *name* (for HAVING)."""
+        return self.annotations[name].sql(self)
+
+    def joined_keys(self) -> list[tuple[str, str]]:
+        """(alias, primary-key column) of every to-one join made so far."""
+        return list(self._join_keys)
 
     def from_clause(self) -> str:
         return f" FROM {self.quote(self.base)}" + "".join(self._join_sql)
@@ -228,7 +195,15 @@ def where_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
 
 def select_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
     """All values of a SELECT compiled by :func:`compile_select`, in placeholder order."""
-    params = where_params(qs, dialect) if qs._where else []
+    if qs._annotations:
+        params = []
+        for _, aggregate in qs._annotations:
+            params.extend(aggregate.params(dialect))
+        params.extend(where_params(qs, dialect))
+        for node in qs._having:
+            params.extend(node.params(dialect))
+    else:
+        params = where_params(qs, dialect) if qs._where else []
     if qs._limit is not None:
         params.append(qs._limit)
     if qs._offset is not None:
@@ -244,47 +219,161 @@ def selected_fields(qs: QuerySet[Any]) -> list[Field]:
     names = set(qs._only) if qs._only is not None else set(meta.field_names)
     names -= set(qs._defer)
     names.add(meta.pk.name)
+    names.update(path.split("__", 1)[0] for path in qs._related)
     return [field for field in meta.fields if field.name in names or field.attname in names]
 
 
-def _converters(fields: Sequence[Field], dialect: Dialect) -> dict[int, Converter]:
+def _converters(fields: Sequence[Field | None], dialect: Dialect) -> dict[int, Converter]:
     found = {}
     for index, field in enumerate(fields):
+        if field is None:
+            continue
+        if field.kind == "decimal" and "decimal" in dialect.converters:
+            found[index] = field.from_db  # type: ignore[attr-defined]
+            continue
         converter = dialect.converters.get(field.kind)
         if converter is not None:
             found[index] = converter
     return found
 
 
+def _related_fields(qs: QuerySet[Any], prefix: str, model: type[Model]) -> list[Field]:
+    meta: Options = model._meta
+    wanted = {name[len(prefix) :] for name in qs._only or () if name.startswith(prefix)}
+    wanted = {name for name in wanted if "__" not in name}
+    skipped = {name[len(prefix) :] for name in qs._defer if name.startswith(prefix)}
+    if not wanted and not skipped:
+        return list(meta.fields)
+    keep = wanted or set(meta.field_names)
+    keep = (keep - skipped) | {meta.pk.name}
+    return [field for field in meta.fields if field.name in keep or field.attname in keep]
+
+
+def _related_nodes(
+    qs: QuerySet[Any], ctx: Context, parent: RowNode, columns: list[str], fields: list[Field]
+) -> None:
+    """Join each select_related path and add its columns, building the row-reading tree."""
+    quote = ctx.quote
+    tree: dict[str, Any] = {}
+    for path in qs._related:
+        level = tree
+        for part in path.split("__"):
+            level = level.setdefault(part, {})
+
+    def walk(level: dict[str, Any], node: RowNode, steps: list[JoinStep], prefix: str) -> None:
+        for name, children in level.items():
+            field = node.model._meta._by_name.get(name)
+            if not isinstance(field, ForeignKey) or field.name != name:
+                raise FieldError(
+                    f"select_related({prefix + name!r}): {node.model.__name__}.{name} is not a "
+                    "foreign key. select_related follows foreign keys (one row each); use "
+                    "prefetch_related for reverse and many-to-many relations."
+                )
+            path_steps = [*steps, forward_step(field)]
+            alias = ctx.join(path_steps)
+            target = field.related_model
+            chosen = _related_fields(qs, prefix + name + "__", target)
+            start = len(columns)
+            for chosen_field in chosen:
+                columns.append(f"{quote(alias)}.{quote(chosen_field.column)}")
+                fields.append(chosen_field)
+            pk_index = start + chosen.index(target._meta.pk)
+            child = RowNode(
+                target,
+                tuple(f.attname for f in chosen),
+                start,
+                pk_index=pk_index,
+                attribute=name,
+                nullable=any(step.nullable for step in path_steps),
+            )
+            node.children.append(child)
+            walk(children, child, path_steps, prefix + name + "__")
+
+    walk(tree, parent, [], "")
+
+
 def compile_select(qs: QuerySet[Any], dialect: Dialect) -> CompiledSelect:
-    """Compile a SELECT of model instances, or of ``values()`` columns."""
+    """Compile a SELECT of model instances (with select_related rows and annotations), or
+    of ``values()`` columns."""
     ctx = Context(qs.model, dialect)
     quote = dialect.quote
-    mode = "instance"
+    annotations = dict(qs._annotations)
+    ctx.annotations = annotations
+    root: RowNode | None = None
     if qs._values is not None:
-        mode = qs._values_mode
         names = qs._values
-        fields = [ctx.field(name) for name in names]
-        columns = [ctx.column(name) for name in names]
+        fields: list[Field | None] = []
+        columns = []
+        for name in names:
+            if name in annotations:
+                columns.append(annotations[name].sql(ctx))
+                fields.append(None)
+            else:
+                columns.append(ctx.column(name))
+                fields.append(ctx.field(name))
+        converters = _converters(fields, dialect)
     else:
-        fields = selected_fields(qs)
-        names = tuple(field.attname for field in fields)
+        base_fields = selected_fields(qs)
         base = quote(ctx.base)
-        columns = [f"{base}.{quote(field.column)}" for field in fields]
+        columns = [f"{base}.{quote(field.column)}" for field in base_fields]
+        fields = list(base_fields)
+        root = RowNode(qs.model, tuple(f.attname for f in base_fields), 0)
+        if qs._related:
+            _related_nodes(qs, ctx, root, columns, fields)  # type: ignore[arg-type]
+        names = tuple(f.attname for f in fields if f is not None)
+        converters = _converters(fields, dialect)
+        for name, aggregate in annotations.items():
+            source = aggregate.source_field(ctx) if isinstance(aggregate, Aggregate) else None
+            converters[len(columns)] = _result_converter(aggregate, source, dialect)
+            root.annotations.append((name, len(columns)))
+            columns.append(f"{aggregate.sql(ctx)} AS {quote(name)}")
     sql = "SELECT " + ("DISTINCT " if qs._distinct else "") + ", ".join(columns)
     where = _where_sql(qs, ctx)
+    group = _group_sql(qs, ctx, root)
+    having = _having_sql(qs, ctx)
     order = _order_sql(qs, ctx)
     limit = _limit_sql(qs, ctx)
-    sql += ctx.from_clause() + where + order + limit
+    sql += ctx.from_clause() + where + group + having + order + limit
     if qs._for_update is not None:
         sql += dialect.for_update(nowait=qs._for_update[0], skip_locked=qs._for_update[1])
-    build = make_builder(qs.model, names, _converters(fields, dialect), mode)
+    if root is not None:
+        build = make_instance_builder(root, converters)
+    else:
+        build = make_builder(names, converters, qs._values_mode)
     return CompiledSelect(sql, tuple(names), build)
+
+
+def _result_converter(aggregate: Expression, source: Field | None, dialect: Dialect) -> Converter:
+    assert isinstance(aggregate, Aggregate)
+
+    def convert(value: Any) -> Any:
+        return aggregate.convert(value, source, dialect)
+
+    return convert
+
+
+def _group_sql(qs: QuerySet[Any], ctx: Context, root: RowNode | None) -> str:
+    if not qs._annotations:
+        return ""
+    quote = ctx.quote
+    if root is None:
+        plain = [name for name in qs._values or () if name not in dict(qs._annotations)]
+        return " GROUP BY " + ", ".join(ctx.column(name) for name in plain) if plain else ""
+    keys = [f"{quote(ctx.base)}.{quote(qs.model._meta.pk.column)}"]
+    for alias, pk_column in ctx.joined_keys():
+        keys.append(f"{quote(alias)}.{quote(pk_column)}")
+    return " GROUP BY " + ", ".join(keys)
+
+
+def _having_sql(qs: QuerySet[Any], ctx: Context) -> str:
+    if not qs._having:
+        return ""
+    return " HAVING " + " AND ".join(node.sql(ctx, False) for node in qs._having)
 
 
 def compile_count(qs: QuerySet[Any], dialect: Dialect) -> str:
     """``SELECT COUNT(*)`` of the query (a subquery when it is sliced or distinct)."""
-    if qs._limit is not None or qs._offset is not None or qs._distinct:
+    if qs._limit is not None or qs._offset is not None or qs._distinct or qs._annotations:
         inner = compile_select(qs, dialect).sql
         return f"SELECT COUNT(*) FROM ({inner}) AS {dialect.quote('subquery')}"
     ctx = Context(qs.model, dialect)
@@ -296,7 +385,7 @@ def compile_exists(qs: QuerySet[Any], dialect: Dialect) -> str:
     """``SELECT 1 … LIMIT 1``; the query's own limit and offset come first as params."""
     ctx = Context(qs.model, dialect)
     where = _where_sql(qs, ctx)
-    if qs._limit is not None or qs._offset is not None:
+    if qs._limit is not None or qs._offset is not None or qs._annotations:
         inner = compile_select(qs, dialect).sql
         return f"SELECT 1 FROM ({inner}) AS {dialect.quote('subquery')} LIMIT 1"
     return "SELECT 1" + ctx.from_clause() + where + " LIMIT 1"

@@ -200,7 +200,7 @@ def _as_field_value(value: Any, field: Field | None, dialect: Dialect) -> Any:
     if kind in ("integer", "biginteger", "auto"):
         return int(value)
     if kind == "decimal":
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        return field.from_db(value)  # type: ignore[attr-defined]
     if kind == "float":
         return float(value)
     converter = dialect.converters.get(kind)

@@ -330,6 +330,11 @@ class Decimal(Field):
     def column_options(self) -> dict[str, Any]:
         return {"max_digits": self.max_digits, "decimal_places": self.decimal_places}
 
+    def from_db(self, value: Any) -> decimal.Decimal:
+        """A database number (SQLite gives floats) as a Decimal with the field's places."""
+        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+        return number.quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
+
     def to_python(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (decimal.Decimal, int, float)):
             raise self.type_error(value)
@@ -453,6 +458,7 @@ class ForeignKey(Field):
         self.to = to
         self.on_delete = on_delete
         self.related_name = related_name
+        self.reverse_name = ""
 
     def bind(self, model: type[Model], name: str) -> None:
         super().bind(model, name)
@@ -501,7 +507,10 @@ class ForeignKey(Field):
                     "key yet; save it first.",
                     field=self.name,
                 )
-        return self.target_field.to_python(value)
+        try:
+            return self.target_field.to_python(value)
+        except ValidationError:
+            raise self.type_error(value) from None
 
     def clean_column(self, values: list[Any]) -> list[Any]:
         for value in values:

@@ -10,6 +10,7 @@ from aksara.orm.queryset import QuerySet
 if TYPE_CHECKING:
     from aksara.orm.expressions import Aggregate, Q
     from aksara.orm.models import Model
+    from aksara.orm.prefetch import Prefetch
 
 __all__ = ["Manager"]
 
@@ -83,6 +84,22 @@ class Manager(Generic[M]):
     def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> QuerySet[M]:
         """Rows locked until the transaction ends."""
         return self.get_queryset().select_for_update(nowait=nowait, skip_locked=skip_locked)
+
+    def select_related(self, *names: str) -> QuerySet[M]:
+        """Rows with these foreign keys joined in."""
+        return self.get_queryset().select_related(*names)
+
+    def prefetch_related(self, *lookups: str | Prefetch) -> QuerySet[M]:
+        """Rows with these relations loaded by one extra query per level."""
+        return self.get_queryset().prefetch_related(*lookups)
+
+    def annotate(self, **annotations: Aggregate) -> QuerySet[M]:
+        """Rows with aggregates over relations as attributes."""
+        return self.get_queryset().annotate(**annotations)
+
+    def relation_loading(self, mode: str) -> QuerySet[M]:
+        """Rows whose relations load lazily in this mode (lazy, peers, raise)."""
+        return self.get_queryset().relation_loading(mode)
 
     def none(self) -> QuerySet[M]:
         """No rows, without a query."""

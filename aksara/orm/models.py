@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 from aksara.exceptions import FieldError, MultipleObjectsReturned, ObjectDoesNotExist, suggest
 from aksara.orm.fields import AutoField, Field, ForeignKey, column_descriptor
 from aksara.orm.manager import Manager
-from aksara.orm.options import Options
+from aksara.orm.options import Options, table_name_for
 from aksara.orm.registry import registry
 
 __all__ = ["Model", "ModelBase"]
@@ -85,8 +85,27 @@ def _link_reverse(fk: ForeignKey) -> None:
     except FieldError:
         registry.defer(fk, _link_reverse)  # the target is defined later
         return
-    if fk not in target._meta.related_objects:
-        target._meta.related_objects.append(fk)
+    from aksara.orm.related import ReverseDescriptor
+
+    meta = target._meta
+    name = fk.related_name or table_name_for(fk.model.__name__)
+    existing = meta.reverse_relations.get(name)
+    same = existing is not None and (existing.model.__qualname__, existing.name) == (
+        fk.model.__qualname__,
+        fk.name,
+    )
+    clash = (existing is not None and not same) or name in meta.field_names
+    if clash or (existing is None and name in vars(target)):
+        raise FieldError(
+            f"{fk.label}'s reverse accessor {target.__name__}.{name} clashes with "
+            f"{'another relation' if existing is not None else 'an attribute'} of "
+            f"{target.__name__}; give the ForeignKey a related_name=."
+        )
+    meta.related_objects[:] = [f for f in meta.related_objects if f is not existing]
+    meta.related_objects.append(fk)
+    meta.reverse_relations[name] = fk
+    fk.reverse_name = name
+    setattr(target, name, ReverseDescriptor(fk, name))
 
 
 class Model(metaclass=ModelBase):
@@ -167,7 +186,9 @@ class Model(metaclass=ModelBase):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Model) or other._meta.model is not self._meta.model:
             return NotImplemented
-        return self.pk is not None and self.pk == other.pk
+        if self.pk is None:
+            return self is other
+        return bool(self.pk == other.pk)
 
     def __hash__(self) -> int:
         if self.pk is None:

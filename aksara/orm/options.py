@@ -12,6 +12,7 @@ from aksara.orm.fields import AutoField, Field, ForeignKey
 
 if TYPE_CHECKING:
     from aksara.orm.models import Model
+    from aksara.orm.paths import JoinStep
 
 __all__ = ["Index", "Options", "table_name_for"]
 
@@ -100,6 +101,8 @@ class Options:
             fields.insert(0, AutoField())
         self.fields: list[Field] = fields
         self.related_objects: list[ForeignKey] = []
+        #: Reverse relations by accessor name (``post.comments``): the foreign key behind each.
+        self.reverse_relations: dict[str, ForeignKey] = {}
         self._by_name: dict[str, Field] = {}
         self.lookup_cache: dict[str, Any] = {}
         self.pk: Field = next(field for field in fields if field.primary_key)
@@ -146,6 +149,15 @@ class Options:
                 f"Valid fields: {', '.join(self.field_names)}."
             )
         return field
+
+    def relation_steps(self, name: str) -> list[JoinStep] | None:
+        """The joins of a reverse or many-to-many relation called *name*, else None."""
+        fk = self.reverse_relations.get(name)
+        if fk is None:
+            return None
+        from aksara.orm.paths import reverse_step
+
+        return [reverse_step(fk, name)]
 
     @property
     def field_names(self) -> list[str]:

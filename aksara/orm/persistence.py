@@ -59,13 +59,14 @@ async def save_instance(
     _link_unsaved_relations(instance)
     pk_name = meta.pk.attname
     now: dt.datetime | None = None
-    is_insert = force_insert or not instance._persisted or values.get(pk_name) is None
+    # As in Django: with a primary key set, try an UPDATE and insert when no row matched.
+    is_insert = force_insert or values.get(pk_name) is None
     for field in meta.fields:
         if not isinstance(field, DateTime):
             continue
-        if field.auto_now or (
-            field.auto_now_add and is_insert and values.get(field.attname) is None
-        ):
+        # auto_now_add fills an empty value on any save, so an UPDATE of a new instance
+        # with a known primary key does not write NULL into it.
+        if field.auto_now or (field.auto_now_add and values.get(field.attname) is None):
             now = now or _now()
             values[field.attname] = now
     database = get_database()

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from aksara.conf import RELATION_LOADING_MODES, settings
 from aksara.db.connections import get_database
 from aksara.db.transaction import atomic
 from aksara.exceptions import FieldError, IntegrityError, ValidationError
 from aksara.orm import compiler
 from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
 from aksara.orm.expressions import Aggregate, Expression, Q
-from aksara.orm.where import Node, build_where, condition
+from aksara.orm.prefetch import Prefetch, normalize, prefetch
+from aksara.orm.where import Junction, Node, annotation_condition, build_where, condition
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
@@ -38,6 +40,11 @@ _SLOTS = (
     "_values_mode",
     "_for_update",
     "_empty",
+    "_related",
+    "_prefetch",
+    "_annotations",
+    "_having",
+    "_loading",
 )
 
 
@@ -59,6 +66,11 @@ class QuerySet(Generic[M]):
         self._values_mode = ""
         self._for_update: tuple[bool, bool] | None = None
         self._empty = False
+        self._related: tuple[str, ...] = ()
+        self._prefetch: tuple[Prefetch, ...] = ()
+        self._annotations: tuple[tuple[str, Aggregate], ...] = ()
+        self._having: tuple[Node, ...] = ()
+        self._loading: str | None = None
 
     def _clone(self) -> QuerySet[M]:
         clone = object.__new__(QuerySet)
@@ -74,6 +86,11 @@ class QuerySet(Generic[M]):
         clone._values_mode = self._values_mode
         clone._for_update = self._for_update
         clone._empty = self._empty
+        clone._related = self._related
+        clone._prefetch = self._prefetch
+        clone._annotations = self._annotations
+        clone._having = self._having
+        clone._loading = self._loading
         return clone
 
     # Chaining -------------------------------------------------------------------------
@@ -89,15 +106,28 @@ class QuerySet(Generic[M]):
             if not isinstance(arg, Q):
                 raise TypeError(f"filter() takes Q objects and keyword lookups, got {arg!r}.")
             nodes.append(build_where(model, arg))
+        having: list[Node] = []
+        annotated = [name for name, _ in self._annotations]
         for key, value in kwargs.items():
-            nodes.append(condition(model, key, value))
+            on_annotation = annotation_condition(key, value, annotated) if annotated else None
+            if on_annotation is not None:
+                having.append(on_annotation)
+            else:
+                nodes.append(condition(model, key, value))
         clone = self._clone()
         if negate:
-            from aksara.orm.where import Junction
-
-            nodes = [Junction(tuple(nodes), Q.AND, True)]
+            nodes = [Junction(tuple(nodes), Q.AND, True)] if nodes else []
+            having = [Junction(tuple(having), Q.AND, True)] if having else []
         clone._where = (*self._where, *nodes)
+        clone._having = (*self._having, *having)
         return clone
+
+    def _refuse_sliced(self, method: str) -> None:
+        if self._limit is not None or self._offset is not None:
+            raise TypeError(
+                f"Cannot {method}() a query once it has been sliced (limit/offset); "
+                f"call {method}() before slicing."
+            )
 
     def filter(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
         """Rows matching every lookup (``title__icontains="async"``) and Q object."""
@@ -116,8 +146,10 @@ class QuerySet(Generic[M]):
 
         ``order_by()`` with no names removes all ordering, the model's default included.
         """
+        self._refuse_sliced("order_by")
+        annotated = {name for name, _ in self._annotations}
         for name in names:
-            if name != "?":
+            if name != "?" and name.lstrip("-") not in annotated:
                 compiler_field(self.model, name.lstrip("-"))
         clone = self._clone()
         clone._order = tuple(names)
@@ -125,6 +157,7 @@ class QuerySet(Generic[M]):
 
     def reverse(self) -> QuerySet[M]:
         """The same query in the opposite order."""
+        self._refuse_sliced("reverse")
         ordering = self._effective_ordering() or (self.model._meta.pk.name,)
         clone = self._clone()
         clone._order = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in ordering)
@@ -183,7 +216,7 @@ class QuerySet(Generic[M]):
     def only(self, *names: str) -> QuerySet[M]:
         """Load just these fields (and the primary key); reading another one raises."""
         for name in names:
-            self.model._meta.get_field(name)
+            compiler_field(self.model, name)
         clone = self._clone()
         clone._only = tuple(names)
         return clone
@@ -218,8 +251,10 @@ class QuerySet(Generic[M]):
     def _as_values(self, names: Sequence[str], mode: str) -> QuerySet[M]:
         if not names:
             names = self.model._meta.attnames
+        annotated = {name for name, _ in self._annotations}
         for name in names:
-            compiler_field(self.model, name)
+            if name not in annotated:
+                compiler_field(self.model, name)
         clone = self._clone()
         clone._values = tuple(names)
         clone._values_mode = mode
@@ -232,6 +267,46 @@ class QuerySet(Generic[M]):
         clone._for_update = (nowait, skip_locked)
         return clone
 
+    def select_related(self, *names: str) -> QuerySet[M]:
+        """Load these foreign keys (``"author"``, ``"post__author"``) in the same query, by
+        JOIN (LEFT OUTER for nullable keys)."""
+        clone = self._clone()
+        clone._related = tuple(dict.fromkeys((*self._related, *names)))
+        return clone
+
+    def prefetch_related(self, *lookups: str | Prefetch) -> QuerySet[M]:
+        """Load these relations with one extra query per level (``"comments__author"``)."""
+        clone = self._clone()
+        clone._prefetch = (*self._prefetch, *normalize(lookups))
+        return clone
+
+    def annotate(self, **annotations: Aggregate) -> QuerySet[M]:
+        """Add aggregates over relations as attributes: ``annotate(n=Count("comments"))``."""
+        for name, annotation in annotations.items():
+            if not isinstance(annotation, Aggregate):
+                raise TypeError(
+                    f"annotate({name}=...) takes Count/Sum/Avg/Min/Max, got {annotation!r}."
+                )
+            if name in self.model._meta._by_name:
+                raise FieldError(
+                    f"annotate({name}=...) clashes with the field {self.model.__name__}.{name}."
+                )
+        clone = self._clone()
+        clone._annotations = (*self._annotations, *annotations.items())
+        return clone
+
+    def relation_loading(self, mode: str) -> QuerySet[M]:
+        """How relations of the fetched rows load lazily: ``"lazy"`` (a query per ``await``),
+        ``"peers"`` (the first ``await`` loads the relation for every row of this result)
+        or ``"raise"`` (any lazy load is an error)."""
+        if mode not in RELATION_LOADING_MODES:
+            raise ValueError(
+                f"relation_loading() takes one of {', '.join(RELATION_LOADING_MODES)}, got {mode!r}."
+            )
+        clone = self._clone()
+        clone._loading = mode
+        return clone
+
     def none(self) -> QuerySet[M]:
         """A query that returns nothing and never touches the database."""
         clone = self._clone()
@@ -241,7 +316,11 @@ class QuerySet(Generic[M]):
     # Running --------------------------------------------------------------------------
 
     def _effective_ordering(self) -> tuple[str, ...]:
-        return self._order if self._order is not None else self.model._meta.ordering
+        if self._order is not None:
+            return self._order
+        if self._distinct and self._values is not None:
+            return ()  # the default ordering's columns would change what DISTINCT compares
+        return self.model._meta.ordering
 
     def _key(self, kind: str, dialect: Dialect) -> Hashable:
         return (
@@ -257,6 +336,9 @@ class QuerySet(Generic[M]):
             self._distinct,
             self._values,
             self._for_update,
+            self._related,
+            tuple((name, annotation.shape()) for name, annotation in self._annotations),
+            tuple([node.shape for node in self._having]),
         )
 
     def _compiled(self, dialect: Dialect) -> CompiledSelect:
@@ -274,7 +356,16 @@ class QuerySet(Generic[M]):
         dialect = database.dialect
         compiled = self._compiled(dialect)
         rows = await database.fetch(compiled.sql, select_params(self, dialect))
-        return compiled.build(rows)
+        result = compiled.build(rows)
+        if self._values is None and result:
+            mode = self._loading or settings.RELATION_LOADING
+            if mode != "lazy":
+                for instance in result:
+                    instance.__dict__["_loading"] = mode
+                    instance.__dict__["_peers"] = result
+            if self._prefetch:
+                await prefetch(result, self._prefetch)
+        return result
 
     def __await__(self) -> Generator[Any, None, list[M]]:
         return self._fetch().__await__()
@@ -291,6 +382,7 @@ class QuerySet(Generic[M]):
 
     async def last(self) -> M | None:
         """The last row by the query's ordering (the primary key when unordered), or None."""
+        self._refuse_sliced("last")
         rows = await self.reverse().limit(1)
         return rows[0] if rows else None
 
@@ -501,6 +593,6 @@ def _creation_values(lookups: dict[str, Any], defaults: dict[str, Any] | None) -
 
 def compiler_field(model: type[Model], name: str) -> Any:
     """Check that *name* (a field path) exists on *model*; raise FieldError otherwise."""
-    from aksara.orm.where import resolve_path
+    from aksara.orm.paths import resolve_path
 
     return resolve_path(model, name.split("__")).field

@@ -37,6 +37,15 @@ class UnloadedRelation:
 
     async def _load(self) -> Model | None:
         field, instance = self._field, self._instance
+        mode = loading_mode(instance)
+        if mode == "raise":
+            raise raise_lazy(instance, field.name)
+        if mode == "peers" and "_peers" in instance.__dict__:
+            from aksara.orm.prefetch import Prefetch, prefetch
+
+            peers = [p for p in instance.__dict__["_peers"] if field.name not in p.__dict__]
+            await prefetch(peers, (Prefetch(field.name),))
+            return instance.__dict__.get(field.name)
         target = field.related_model
         related: Model = await target.objects.get(pk=instance.__dict__[field.attname])
         instance.__dict__[field.name] = related
@@ -104,3 +113,32 @@ def forward_set(field: ForeignKey, instance: Model, value: Any) -> None:
     else:
         values[field.attname] = value
         values.pop(field.name, None)
+
+
+class LoadedList(list[Any]):
+    """Related rows already in memory; awaiting it gives itself (no query)."""
+
+    def __await__(self) -> Generator[Any, None, LoadedList]:
+        return self._itself().__await__()
+
+    async def _itself(self) -> LoadedList:
+        return self
+
+
+def loading_mode(instance: Model) -> str:
+    """How *instance*'s relations load lazily: ``lazy``, ``peers`` or ``raise``."""
+    mode = instance.__dict__.get("_loading")
+    if mode is None:
+        from aksara.conf import settings
+
+        mode = settings.RELATION_LOADING
+    return str(mode)
+
+
+def raise_lazy(instance: Model, name: str) -> RelationNotLoadedError:
+    """The error of a lazy load refused by ``RELATION_LOADING = "raise"``."""
+    model = type(instance).__name__
+    return RelationNotLoadedError(
+        f"{model}.{name} was not loaded and relation loading is 'raise'. Load it in the query "
+        f'with select_related("{name}") or prefetch_related("{name}").'
+    )

@@ -13,13 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 from aksara.exceptions import FieldError, ValidationError, suggest
 from aksara.orm.expressions import CompileContext, Expression, Q
-from aksara.orm.fields import Field, ForeignKey
+from aksara.orm.fields import Field
+from aksara.orm.paths import Path, resolve_path
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.models import Model
 
-__all__ = ["LOOKUPS", "Condition", "Junction", "Node", "Path", "build_where", "resolve_path"]
+__all__ = [
+    "LOOKUPS",
+    "AnnotationCondition",
+    "Condition",
+    "Junction",
+    "Node",
+    "annotation_condition",
+    "build_where",
+    "condition",
+]
 
 LOOKUPS = (
     "exact",
@@ -48,44 +58,6 @@ _PATTERNS = {
     "iendswith": ("%", ""),
 }
 _TEXT_KINDS = ("string", "text")
-
-
-class Path:
-    """A field reached from a model through zero or more foreign keys."""
-
-    __slots__ = ("field", "joins", "key", "nullable")
-
-    def __init__(self, joins: tuple[ForeignKey, ...], field: Field) -> None:
-        self.joins = joins
-        self.field = field
-        self.key = "__".join((*(fk.name for fk in joins), field.attname))
-        self.nullable = field.null or any(fk.null for fk in joins)
-
-
-def resolve_path(model: type[Model], parts: Sequence[str]) -> Path:
-    """Resolve field names (``["author", "name"]``) from *model*; raise FieldError."""
-    joins: list[ForeignKey] = []
-    current = model
-    field: Field | None = None
-    for index, part in enumerate(parts):
-        field = current._meta.get_field(part)
-        last = index == len(parts) - 1
-        if isinstance(field, ForeignKey) and not last:
-            target = field.related_model
-            following = parts[index + 1]
-            # author__id needs no join: the key column already holds it.
-            if index + 2 == len(parts) and following in ("pk", target._meta.pk.name):
-                return Path(tuple(joins), field)
-            joins.append(field)
-            current = target
-        elif not last:
-            raise FieldError(
-                f"{current.__name__}.{part} is not a relation, so {'__'.join(parts)!r} cannot "
-                f"follow it. Relations of {current.__name__}: "
-                f"{', '.join(fk.name for fk in current._meta.foreign_keys) or 'none'}."
-            )
-    assert field is not None
-    return Path(tuple(joins), field)
 
 
 def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
@@ -147,6 +119,8 @@ class Condition(Node):
             variant: Hashable = value.shape()
         elif lookup == "in":
             variant = len(value)
+        elif lookup == "isnull":
+            variant = bool(value)
         else:
             variant = None
         self.shape = (path.key, lookup, variant)
@@ -291,3 +265,49 @@ def build_where(model: type[Model], q: Q) -> Node:
 def suggest_lookup(name: str) -> str:
     """A hint naming the closest lookup to *name*."""
     return suggest(name, LOOKUPS)
+
+
+class AnnotationCondition(Node):
+    """A comparison against an annotation (``comment_count__gt=5``): part of HAVING."""
+
+    __slots__ = ("lookup", "name", "value")
+
+    def __init__(self, name: str, lookup: str, value: Any) -> None:
+        if lookup not in _COMPARISONS and lookup not in ("in", "isnull", "range"):
+            raise FieldError(
+                f"Annotation {name!r} supports the lookups exact, gt, gte, lt, lte, in, isnull "
+                f"and range, not {lookup!r}."
+            )
+        self.name = name
+        self.lookup = lookup
+        self.value = tuple(value) if lookup in ("in", "range") else value
+        variant = len(self.value) if lookup == "in" else None
+        self.shape = ("annotation", name, lookup, variant)
+
+    def params(self, dialect: Dialect) -> list[Any]:
+        if self.lookup == "isnull":
+            return []
+        if self.lookup in ("in", "range"):
+            return list(self.value)
+        return [self.value]
+
+    def sql(self, ctx: CompileContext, negated: bool) -> str:
+        expression = ctx.annotation(self.name)  # type: ignore[attr-defined]
+        lookup = self.lookup
+        if lookup == "isnull":
+            return f"{expression} IS {'' if self.value else 'NOT '}NULL"
+        if lookup == "in":
+            if not self.value:
+                return "1 = 0"
+            return f"{expression} IN ({', '.join(ctx.placeholder() for _ in self.value)})"
+        if lookup == "range":
+            return f"{expression} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
+        return f"{expression} {_COMPARISONS[lookup]} {ctx.placeholder()}"
+
+
+def annotation_condition(key: str, value: Any, names: Sequence[str]) -> AnnotationCondition | None:
+    """The HAVING condition for *key* when it starts with an annotation name, else None."""
+    head, _, lookup = key.partition("__")
+    if head not in names:
+        return None
+    return AnnotationCondition(head, lookup or "exact", value)

@@ -160,6 +160,9 @@ class PostgresBackend(Backend):
             detail = getattr(error, "detail", None)
             message = str(error) + (f" ({detail})" if detail else "")
             return IntegrityError(message, constraint=constraint)
+        if isinstance(error, asyncpg.StringDataRightTruncationError):
+            # SQLite reports the same overflow as its CHECK constraint: one error class for both.
+            return IntegrityError(str(error), constraint=None)
         if self.is_connection_lost(error):
             return ConnectionLostError(f"The PostgreSQL connection was lost: {error}")
         if isinstance(error, (asyncpg.PostgresError, asyncpg.InterfaceError)):

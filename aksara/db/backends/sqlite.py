@@ -85,11 +85,18 @@ class SQLiteBackend(Backend):
         self._closed = True
 
     async def _connect(self) -> SQLiteConnection:
-        connection = await aiosqlite.connect(self._path, isolation_level=None)
+        pending = aiosqlite.connect(self._path, isolation_level=None)
+        # A daemon worker thread: a program that ends without disconnect() still exits.
+        thread = getattr(pending, "_thread", None)
+        if thread is not None:
+            thread.daemon = True
+        connection = await pending
+        # execute_fetchall finalizes each statement: case_sensitive_like cannot change while
+        # another statement (the journal_mode one) is still open.
         if not self._is_memory:
-            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute_fetchall("PRAGMA journal_mode = WAL")
         for pragma in _PRAGMAS:
-            await connection.execute(pragma)
+            await connection.execute_fetchall(pragma)
         return SQLiteConnection(connection)
 
     async def open(self) -> None:

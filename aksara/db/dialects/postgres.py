@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import orjson
+
 from aksara.db.dialects.base import Dialect
 
 __all__ = ["PostgresDialect"]
@@ -71,10 +73,27 @@ class PostgresDialect(Dialect):
         start: int,
         names: Sequence[str] | None = None,
     ) -> tuple[str, list[Any]]:
-        # One array parameter per column: any number of rows, one prepared statement.
-        casts = ", ".join(f"${start + i}::{self.array_types[kind]}" for i, kind in enumerate(kinds))
-        alias = f" AS v({', '.join(self.quote(name) for name in names)})" if names else ""
-        return f"SELECT * FROM unnest({casts}){alias}", [list(column) for column in columns]
+        # One array parameter per column: any number of rows, one prepared statement. JSON
+        # travels as text (a JSON list inside a jsonb[] would read as a nested array).
+        names = names or [f"c{i}" for i in range(len(kinds))]
+        casts = []
+        selected = []
+        params: list[Any] = []
+        for i, (kind, column) in enumerate(zip(kinds, columns, strict=True)):
+            name = self.quote(names[i])
+            if kind == "json":
+                casts.append(f"${start + i}::text[]")
+                selected.append(f"{name}::jsonb AS {name}")
+                params.append([None if v is None else orjson.dumps(v).decode() for v in column])
+            else:
+                casts.append(f"${start + i}::{self.array_types[kind]}")
+                selected.append(name)
+                params.append(list(column))
+        alias = ", ".join(self.quote(name) for name in names)
+        return (
+            f"SELECT {', '.join(selected)} FROM unnest({', '.join(casts)}) AS v({alias})",
+            params,
+        )
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         return (
