@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aksara.exceptions import FieldError
 from aksara.orm.expressions import Aggregate, Expression
 from aksara.orm.fields import Field, ForeignKey
-from aksara.orm.paths import JoinStep, forward_step, resolve_path
+from aksara.orm.paths import JoinStep, Path, forward_step, resolve_path
 from aksara.orm.rows import Builder, Converter, RowNode, make_builder, make_instance_builder
 
 if TYPE_CHECKING:
@@ -99,7 +99,10 @@ class Context:
     def column(self, name: str) -> str:
         if name in self.annotations:
             return self.quote(name)
-        path = resolve_path(self.model, name.split("__"))
+        return self.path_column(resolve_path(self.model, name.split("__")))
+
+    def path_column(self, path: Path) -> str:
+        """SQL of the column at the end of a resolved *path* (joining as needed)."""
         alias = self.join(path.joins)
         if not self.qualify and alias == self.base:
             return self.quote(path.field.column)

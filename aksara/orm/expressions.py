@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.fields import Field
+    from aksara.orm.paths import Path
 
 __all__ = ["Avg", "Count", "Expression", "F", "Max", "Min", "Q", "Sum", "Value"]
 
@@ -27,6 +28,12 @@ class CompileContext(Protocol):
 
     def field(self, name: str) -> Field:
         """The field a path names."""
+
+    def path_column(self, path: Path) -> str:
+        """SQL of the column at the end of a resolved path (joining as needed)."""
+
+    def annotation(self, name: str) -> str:
+        """SQL of the aggregate annotated as *name*."""
 
     def placeholder(self) -> str:
         """The marker of the next bound parameter."""

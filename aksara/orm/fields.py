@@ -33,6 +33,8 @@ __all__ = [
     "Float",
     "ForeignKey",
     "Integer",
+    "ManyToMany",
+    "OneToOne",
     "String",
     "Text",
 ]
@@ -554,3 +556,52 @@ DecimalField = Decimal
 UUID = UUIDField
 
 Converter = Callable[[Any], Any]
+
+
+class OneToOne(ForeignKey):
+    """A foreign key whose value is unique: each target row has at most one of these.
+
+    The reverse accessor (``user.profile``) is a single instance, not a manager.
+    """
+
+    def __init__(self, to: type[Model] | str, **options: Any) -> None:
+        options.setdefault("unique", True)
+        super().__init__(to, **options)
+
+
+class ManyToMany(Field):
+    """A many-to-many relation kept in a join table (``through``), made automatically when
+    not given: ``posts_tags`` with ``post_id`` and ``tag_id``."""
+
+    is_relation = True
+    kind = "many_to_many"
+
+    def __init__(
+        self,
+        to: type[Model] | str,
+        *,
+        related_name: str | None = None,
+        through: type[Model] | str | None = None,
+    ) -> None:
+        super().__init__(null=True)
+        self.to = to
+        self.related_name = related_name
+        self.through = through
+
+    @property
+    def related_model(self) -> type[Model]:
+        """The model on the other side (resolved lazily from a name)."""
+        from aksara.orm.registry import registry
+
+        target = self.to
+        if isinstance(target, str):
+            target = self.model if target == "self" else registry.resolve(target, self.label)
+            self.to = target
+        return target
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        from aksara.orm.many import ManyRelatedManager
+
+        return ManyRelatedManager(self.model._meta.many_relations[self.name], instance)

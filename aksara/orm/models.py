@@ -7,9 +7,9 @@ from collections.abc import Generator, Sequence
 from typing import Any, ClassVar, Self
 
 from aksara.exceptions import FieldError, MultipleObjectsReturned, ObjectDoesNotExist, suggest
-from aksara.orm.fields import AutoField, Field, ForeignKey, column_descriptor
+from aksara.orm.fields import AutoField, Field, ForeignKey, ManyToMany, OneToOne, column_descriptor
 from aksara.orm.manager import Manager
-from aksara.orm.options import Options, table_name_for
+from aksara.orm.options import Options, _snake, table_name_for
 from aksara.orm.registry import registry
 
 __all__ = ["Model", "ModelBase"]
@@ -30,8 +30,11 @@ class ModelBase(type):
                 for field in base_meta.fields:
                     if not isinstance(field, AutoField):
                         declared.append((field.name, copy.copy(field)))
+        many: list[tuple[str, ManyToMany]] = []
         for key, value in list(namespace.items()):
-            if isinstance(value, Field):
+            if isinstance(value, ManyToMany):
+                many.append((key, value))
+            elif isinstance(value, Field):
                 declared = [(n, f) for n, f in declared if n != key]
                 declared.append((key, value))
                 del namespace[key]
@@ -69,6 +72,12 @@ class ModelBase(type):
             registry.register(cls)  # type: ignore[arg-type]
             for fk in meta.foreign_keys:
                 _link_reverse(fk)
+            from aksara.orm.many import link_many
+
+            for many_name, many_field in many:
+                many_field.bind(cls, many_name)  # type: ignore[arg-type]
+                meta.many_to_many.append(many_field)
+                link_many(many_field)
         return cls
 
 
@@ -85,10 +94,17 @@ def _link_reverse(fk: ForeignKey) -> None:
     except FieldError:
         registry.defer(fk, _link_reverse)  # the target is defined later
         return
-    from aksara.orm.related import ReverseDescriptor
+    from aksara.orm.related import ReverseDescriptor, ReverseOneDescriptor
 
     meta = target._meta
-    name = fk.related_name or table_name_for(fk.model.__name__)
+    if fk.related_name is not None and fk.related_name.endswith("+"):
+        if fk not in meta.related_objects:
+            meta.related_objects.append(fk)  # no accessor, but deletes still know it
+        return
+    one = isinstance(fk, OneToOne)
+    name = fk.related_name or (
+        _snake(fk.model.__name__) if one else table_name_for(fk.model.__name__)
+    )
     existing = meta.reverse_relations.get(name)
     same = existing is not None and (existing.model.__qualname__, existing.name) == (
         fk.model.__qualname__,
@@ -105,7 +121,7 @@ def _link_reverse(fk: ForeignKey) -> None:
     meta.related_objects.append(fk)
     meta.reverse_relations[name] = fk
     fk.reverse_name = name
-    setattr(target, name, ReverseDescriptor(fk, name))
+    setattr(target, name, ReverseOneDescriptor(fk, name) if one else ReverseDescriptor(fk, name))
 
 
 class Model(metaclass=ModelBase):

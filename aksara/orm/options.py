@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Index", "Options", "table_name_for"]
 
-_META_KEYS = ("table_name", "ordering", "indexes", "abstract")
+_META_KEYS = ("table_name", "ordering", "indexes", "unique_together", "abstract")
 _MAX_IDENTIFIER = 63
 
 
@@ -97,12 +97,19 @@ class Options:
             (ordering,) if isinstance(ordering, str) else tuple(ordering)
         )
         self.declared_indexes: list[Index] = list(declared.get("indexes", ()))
+        together = declared.get("unique_together", ())
+        if together and isinstance(together[0], str):
+            together = (together,)
+        self.unique_together: tuple[tuple[str, ...], ...] = tuple(tuple(t) for t in together)
         if not any(field.primary_key for field in fields):
             fields.insert(0, AutoField())
         self.fields: list[Field] = fields
         self.related_objects: list[ForeignKey] = []
         #: Reverse relations by accessor name (``post.comments``): the foreign key behind each.
         self.reverse_relations: dict[str, ForeignKey] = {}
+        #: Many-to-many relations by name, from either side (``post.tags``, ``tag.posts``).
+        self.many_relations: dict[str, Any] = {}
+        self.many_to_many: list[Field] = []
         self._by_name: dict[str, Field] = {}
         self.lookup_cache: dict[str, Any] = {}
         self.pk: Field = next(field for field in fields if field.primary_key)
@@ -153,11 +160,15 @@ class Options:
     def relation_steps(self, name: str) -> list[JoinStep] | None:
         """The joins of a reverse or many-to-many relation called *name*, else None."""
         fk = self.reverse_relations.get(name)
-        if fk is None:
-            return None
-        from aksara.orm.paths import reverse_step
+        if fk is not None:
+            from aksara.orm.paths import reverse_step
 
-        return [reverse_step(fk, name)]
+            return [reverse_step(fk, name)]
+        relation = self.many_relations.get(name)
+        if relation is not None:
+            steps: list[JoinStep] = relation.steps()
+            return steps
+        return None
 
     @property
     def field_names(self) -> list[str]:

@@ -85,6 +85,10 @@ def resolve_path(model: type[Model], parts: list[str] | tuple[str, ...]) -> Path
         last = index == len(parts) - 1
         steps = meta.relation_steps(part)
         if steps is not None:
+            many = meta.many_relations.get(part)
+            if last and many is not None:
+                # tags=… compares the join table's key: no need to join the tags themselves.
+                return Path((*joins, steps[0]), many.target_fk)
             # A reverse or many-to-many relation: join it; a bare one means its primary key.
             joins.extend(steps)
             current = steps[-1].target

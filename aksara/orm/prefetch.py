@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aksara.db.connections import get_database
 from aksara.exceptions import FieldError
-from aksara.orm.fields import ForeignKey
+from aksara.orm.fields import ForeignKey, OneToOne
 from aksara.orm.paths import relation_names
 
 if TYPE_CHECKING:
@@ -65,11 +65,14 @@ async def _load_in(queryset: QuerySet[Any], column: str, keys: list[Any]) -> lis
     return rows
 
 
-def _relation(model: type[Model], name: str) -> tuple[str, ForeignKey]:
+def _relation(model: type[Model], name: str) -> tuple[str, Any]:
     meta = model._meta
     fk = meta.reverse_relations.get(name)
     if fk is not None:
-        return "reverse", fk
+        return ("reverse_one" if isinstance(fk, OneToOne) else "reverse"), fk
+    many = meta.many_relations.get(name)
+    if many is not None:
+        return "many", many
     field = meta._by_name.get(name)
     if isinstance(field, ForeignKey) and field.name == name:
         return "forward", field
@@ -92,6 +95,8 @@ async def _prefetch_level(instances: list[Model], name: str, spec: Prefetch | No
         for obj in instances:
             obj.__dict__[to_attr or fk.name] = found.get(obj.__dict__[fk.attname])
         return list(found.values())
+    if kind == "many":
+        return await _prefetch_many(instances, name, fk, queryset, to_attr)
     keys = list({obj.pk for obj in instances})
     base = queryset if queryset is not None else fk.model.objects.all()
     rows = await _load_in(base, fk.attname, keys)
@@ -104,11 +109,46 @@ async def _prefetch_level(instances: list[Model], name: str, spec: Prefetch | No
         row.__dict__[fk.name] = by_key[row.__dict__[attname]]
     for obj in instances:
         group = groups[obj.pk]
-        if to_attr:
+        if kind == "reverse_one":
+            obj.__dict__[to_attr or name] = group[0] if group else None
+        elif to_attr:
             obj.__dict__[to_attr] = group
         else:
             obj.__dict__.setdefault("_prefetched", {})[name] = group
     return rows
+
+
+async def _prefetch_many(
+    instances: list[Model],
+    name: str,
+    relation: Any,
+    queryset: QuerySet[Any] | None,
+    to_attr: str | None,
+) -> list[Model]:
+    """One query: the join table's rows for these instances, each with its target row."""
+    if queryset is not None:
+        raise FieldError(
+            f"Prefetch({name!r}, queryset=...) is not supported on a many-to-many relation; "
+            "prefetch it plainly and filter in Python, or query the targets directly."
+        )
+    keys = list({obj.pk for obj in instances})
+    links = await _load_in(
+        relation.through.objects.select_related(relation.target_fk.name),
+        relation.source_fk.attname,
+        keys,
+    )
+    groups: dict[Any, list[Model]] = {key: [] for key in keys}
+    targets: dict[Any, Model] = {}
+    for link in links:
+        target = link.__dict__[relation.target_fk.name]
+        target = targets.setdefault(target.pk, target)
+        groups[link.__dict__[relation.source_fk.attname]].append(target)
+    for obj in instances:
+        if to_attr:
+            obj.__dict__[to_attr] = groups[obj.pk]
+        else:
+            obj.__dict__.setdefault("_prefetched", {})[name] = groups[obj.pk]
+    return list(targets.values())
 
 
 async def prefetch(instances: list[Model], lookups: Sequence[Prefetch]) -> None:

@@ -126,3 +126,44 @@ class RelatedManager(Manager[Any]):
 
     def __repr__(self) -> str:
         return f"<RelatedManager {type(self.instance).__name__}.{self.name}>"
+
+
+class ReverseOneDescriptor(ReverseDescriptor):
+    """``user.profile`` of a one-to-one key: the instance when loaded, else an awaitable."""
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        values = instance.__dict__
+        if self.name in values:
+            return values[self.name]
+        return _UnloadedReverseOne(self, instance)
+
+
+class _UnloadedReverseOne:
+    """``await user.profile`` loads it (None when there is none)."""
+
+    __slots__ = ("descriptor", "instance")
+
+    def __init__(self, descriptor: ReverseOneDescriptor, instance: Model) -> None:
+        self.descriptor = descriptor
+        self.instance = instance
+
+    async def _load(self) -> Any:
+        name, fk = self.descriptor.name, self.descriptor.fk
+        if loading_mode(self.instance) == "raise":
+            raise raise_lazy(self.instance, name)
+        found = await QuerySet(fk.model).filter(**{fk.attname: self.instance.pk}).first()
+        self.instance.__dict__[name] = found
+        return found
+
+    def __await__(self) -> Any:
+        return self._load().__await__()
+
+    def __getattr__(self, attribute: str) -> Any:
+        model = type(self.instance).__name__
+        raise RelationNotLoadedError(
+            f"{model}.{self.descriptor.name} is not loaded. Use "
+            f'{model}.objects.prefetch_related("{self.descriptor.name}"), or '
+            f"`await obj.{self.descriptor.name}` to fetch it."
+        )

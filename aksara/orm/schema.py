@@ -76,6 +76,12 @@ def _table_sql(model: type[Model], dialect: Dialect) -> list[str]:
                 f"REFERENCES {quote(target.table_name)} ({quote(target.pk.column)}) "
                 f"ON DELETE {action}"
             )
+    for names in meta.unique_together:
+        together = [meta.get_field(name).column for name in names]
+        constraint = quote(identifier(table, *together, suffix="key"))
+        constraints.append(
+            f"CONSTRAINT {constraint} UNIQUE ({', '.join(quote(c) for c in together)})"
+        )
     body = ",\n    ".join(lines + constraints)
     statements = [f"CREATE TABLE IF NOT EXISTS {quote(table)} (\n    {body}\n)"]
     for index in meta.bind_indexes():

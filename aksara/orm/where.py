@@ -146,7 +146,7 @@ class Condition(Node):
         return [adapt(value) if adapt is not None else value]
 
     def sql(self, ctx: CompileContext, negated: bool) -> str:
-        column = ctx.column(self.path.key)
+        column = ctx.path_column(self.path)
         lookup, value = self.lookup, self.value
         if lookup == "isnull":
             return f"{column} IS NULL" if value else f"{column} IS NOT NULL"
@@ -292,7 +292,7 @@ class AnnotationCondition(Node):
         return [self.value]
 
     def sql(self, ctx: CompileContext, negated: bool) -> str:
-        expression = ctx.annotation(self.name)  # type: ignore[attr-defined]
+        expression = ctx.annotation(self.name)
         lookup = self.lookup
         if lookup == "isnull":
             return f"{expression} IS {'' if self.value else 'NOT '}NULL"
