@@ -35,7 +35,7 @@ def _number(key: str, value: Any, *, integer: bool, minimum: float, optional: bo
     if value is None and optional:
         return None
     kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:  # type: ignore[operator]
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= minimum:  # type: ignore[operator]
         kind = "an integer" if integer else "a number"
         raise ConfigurationError(f"{key} must be {kind} >= {minimum}, got {value!r}.")
     return value

@@ -29,7 +29,16 @@ class Binding:
     from interleaving statements on the one connection.
     """
 
-    __slots__ = ("closed", "connection", "database", "depth", "lock")
+    __slots__ = (
+        "closed",
+        "connection",
+        "database",
+        "depth",
+        "frames",
+        "lock",
+        "savepoints",
+        "turn",
+    )
 
     def __init__(self, database: Database, connection: Connection) -> None:
         self.database = database
@@ -37,6 +46,23 @@ class Binding:
         self.depth = 0
         self.closed = False
         self.lock = asyncio.Lock()
+        self.frames: list[object] = []  # open atomic() blocks, innermost last
+        self.turn = asyncio.Condition()
+        self.savepoints = 0
+
+    async def wait_turn(self) -> None:
+        """Wait until the innermost open block is the one this context runs in.
+
+        A sibling task's savepoint must not swallow (or roll back) this task's statements.
+        """
+        mine = _frame.get()
+        if not self.frames or self.frames[-1] is mine:
+            return
+        async with self.turn:
+            await self.turn.wait_for(lambda: not self.frames or self.frames[-1] is mine)
+
+
+_frame: ContextVar[object | None] = ContextVar("aksara_atomic_frame", default=None)
 
 
 _binding: ContextVar[Binding | None] = ContextVar("aksara_connection", default=None)
@@ -114,12 +140,16 @@ class Database:
             if binding is not None and binding.database is self:
                 rows = await self._bound_fetch(binding, sql, params)
             else:
-                try:
-                    rows = await self.backend.fetch(sql, params)
-                except Exception as error:
-                    if not self.backend.is_connection_lost(error):
-                        raise
-                    rows = await self.backend.fetch(sql, params)  # a fresh connection
+                # Every pooled connection may have died at once (server restart): retry on
+                # each, the last attempt on a freshly opened one.
+                attempts = self.pool_options["max_size"] + 1
+                for attempt in range(attempts):
+                    try:
+                        rows = await self.backend.fetch(sql, params)
+                        break
+                    except Exception as error:
+                        if attempt == attempts - 1 or not self.backend.is_connection_lost(error):
+                            raise
         except Exception as error:
             raise self._failed(sql, params, start, error) from error
         self._report(sql, params, start, len(rows))
@@ -157,6 +187,7 @@ class Database:
                 "This task's connection()/atomic() block has already exited; a task started "
                 "inside it must finish before the block ends."
             )
+        await binding.wait_turn()
         async with binding.lock:
             return await binding.connection.fetch(sql, params)
 
@@ -166,6 +197,7 @@ class Database:
                 "This task's connection()/atomic() block has already exited; a task started "
                 "inside it must finish before the block ends."
             )
+        await binding.wait_turn()
         async with binding.lock:
             return await binding.connection.execute(sql, params)
 

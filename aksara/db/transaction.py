@@ -7,10 +7,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from aksara.db.connections import get_database
-from aksara.db.database import Binding, Database, current_binding
+from aksara.db.database import Binding, Database, _frame, current_binding
 
 __all__ = ["atomic", "in_atomic_block"]
 
@@ -28,7 +28,9 @@ class atomic:
 
     def __init__(self, database: Database | None = None) -> None:
         self._database = database
-        self._frames: list[tuple[Binding, AbstractAsyncContextManager[Binding] | None]] = []
+        self._frames: list[
+            tuple[Binding, AbstractAsyncContextManager[Binding] | None, object, str | None, Any]
+        ] = []
 
     async def __aenter__(self) -> atomic:
         database = self._database or get_database()
@@ -37,18 +39,34 @@ class atomic:
         if binding is None or binding.database is not database or binding.closed:
             owned = database.connection()
             binding = await owned.__aenter__()
+        await binding.wait_turn()
+        frame = object()
+        savepoint = None
+        if binding.frames:
+            binding.savepoints += 1
+            savepoint = f"aksara_{binding.savepoints}"
+        binding.frames.append(frame)
+        token = _frame.set(frame)
         try:
-            if binding.depth == 0:
+            if savepoint is None:
                 await database.execute(database.dialect.begin_statement)
             else:
-                await database.execute(f"SAVEPOINT aksara_{binding.depth}")
+                await database.execute(f"SAVEPOINT {savepoint}")
         except BaseException:
+            _frame.reset(token)
+            await self._pop(binding, frame)
             if owned is not None:
                 await owned.__aexit__(None, None, None)
             raise
         binding.depth += 1
-        self._frames.append((binding, owned))
+        self._frames.append((binding, owned, frame, savepoint, token))
         return self
+
+    @staticmethod
+    async def _pop(binding: Binding, frame: object) -> None:
+        binding.frames.remove(frame)
+        async with binding.turn:
+            binding.turn.notify_all()
 
     async def __aexit__(
         self,
@@ -56,25 +74,30 @@ class atomic:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        binding, owned = self._frames.pop()
+        binding, owned, frame, savepoint, token = self._frames.pop()
         try:
-            await asyncio.shield(self._finish(binding, commit=exc_type is None))
+            await asyncio.shield(self._finish(binding, frame, savepoint, commit=exc_type is None))
         finally:
+            _frame.reset(token)
             if owned is not None:
                 await owned.__aexit__(exc_type, exc, traceback)
 
-    @staticmethod
-    async def _finish(binding: Binding, *, commit: bool) -> None:
+    @classmethod
+    async def _finish(
+        cls, binding: Binding, frame: object, savepoint: str | None, *, commit: bool
+    ) -> None:
         database = binding.database
         binding.depth -= 1
-        depth = binding.depth
-        if depth == 0:
-            await database.execute("COMMIT" if commit else "ROLLBACK")
-        elif commit:
-            await database.execute(f"RELEASE SAVEPOINT aksara_{depth}")
-        else:
-            await database.execute(f"ROLLBACK TO SAVEPOINT aksara_{depth}")
-            await database.execute(f"RELEASE SAVEPOINT aksara_{depth}")
+        try:
+            if savepoint is None:
+                await database.execute("COMMIT" if commit else "ROLLBACK")
+            elif commit:
+                await database.execute(f"RELEASE SAVEPOINT {savepoint}")
+            else:
+                await database.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                await database.execute(f"RELEASE SAVEPOINT {savepoint}")
+        finally:
+            await cls._pop(binding, frame)
 
     def __call__(self, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         database = self._database

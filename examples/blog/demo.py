@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aksara
-from aksara import F
+from aksara import Count, F
 from aksara.db import QueryEvent, listen
 from examples.blog.models import Comment, Post, User
 from examples.blog.seed import seed
@@ -45,9 +45,55 @@ async def listing_bad() -> Any:
 
 
 async def listing_good() -> Any:
+    posts = await Post.objects.select_related("author").order_by("-created_at").limit(50)
+    return [(post.title, post.author.name) for post in posts]  # already loaded: one JOIN
+
+
+async def comments_bad() -> Any:
     posts = await Post.objects.order_by("-created_at").limit(50)
-    authors = await User.objects.in_bulk({post.author_id for post in posts})
-    return [(post.title, authors[post.author_id].name) for post in posts]
+    return [[c.body for c in await post.comments.all()] for post in posts]  # query per post
+
+
+async def comments_good() -> Any:
+    posts = await Post.objects.prefetch_related("comments").order_by("-created_at").limit(50)
+    return [[c.body for c in post.comments] for post in posts]  # one batched query
+
+
+async def nested_bad() -> Any:
+    posts = await Post.objects.order_by("-created_at").limit(20)
+    return [
+        [(await c.author).name for c in await post.comments.all()] for post in posts
+    ]  # a query per post and per comment
+
+
+async def nested_good() -> Any:
+    posts = (
+        await Post.objects.prefetch_related("comments", "comments__author")
+        .order_by("-created_at")
+        .limit(20)
+    )
+    return [[c.author.name for c in post.comments] for post in posts]  # 3 queries in all
+
+
+async def peers_good() -> Any:
+    posts = await Post.objects.relation_loading("peers").order_by("-created_at").limit(50)
+    return [(post.title, (await post.author).name) for post in posts]  # the "bad" loop: 2 queries
+
+
+async def counts_bad() -> Any:
+    posts = await Post.objects.filter(is_published=True).order_by("-created_at").limit(20)
+    return [(post.title, await post.comments.count()) for post in posts]
+
+
+async def counts_good() -> Any:
+    posts = (
+        await Post.objects.filter(is_published=True)
+        .select_related("author")
+        .annotate(comment_count=Count("comments"))
+        .order_by("-created_at")
+        .limit(20)
+    )
+    return [(post.title, post.author.name, post.comment_count) for post in posts]
 
 
 async def dashboard_bad() -> Any:
@@ -100,7 +146,11 @@ async def columns_good() -> Any:
 
 
 PATTERNS: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]] = [
-    ("List 50 posts with their authors (N+1 vs batched)", listing_bad, listing_good),
+    ("50 posts with authors (await each vs select_related)", listing_bad, listing_good),
+    ("50 posts with authors (await each, peers loading)", listing_bad, peers_good),
+    ("50 posts with comments (all() each vs prefetch)", comments_bad, comments_good),
+    ("20 posts, comments, their authors (nested prefetch)", nested_bad, nested_good),
+    ("20 posts with comment counts (count() vs annotate)", counts_bad, counts_good),
     ("Dashboard counts (sequential vs asyncio.gather)", dashboard_bad, dashboard_good),
     ("Insert 200 posts (one by one vs bulk_create)", inserts_bad, inserts_good),
     ("Stamp 100 users (save() each vs filter().update())", updates_bad, updates_good),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,13 +53,19 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+def _terminate(connection: Any) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError):  # already back in the pool, closed
+        connection.terminate()
+
+
 class PostgresConnection(Connection):
     """An asyncpg connection taken from the pool."""
 
-    __slots__ = ("_connection",)
+    __slots__ = ("_connection", "pool")
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+        self.pool: Any = None
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         result: list[Row] = await self._connection.fetch(sql, *params)
@@ -114,8 +121,7 @@ class PostgresBackend(Backend):
             raise DatabaseError("The PostgreSQL pool is closed; call `await aksara.connect()`.")
         return self._pool
 
-    async def _acquire_raw(self) -> asyncpg.Connection:
-        pool = self._pool or self._require_pool()
+    async def _acquire_raw(self, pool: asyncpg.Pool) -> asyncpg.Connection:
         try:
             async with asyncio.timeout(self._acquire_timeout):
                 return await pool.acquire()
@@ -127,26 +133,58 @@ class PostgresBackend(Backend):
                 "queries at once."
             ) from None
 
+    async def _give_back(
+        self, pool: asyncpg.Pool, connection: Any, error: BaseException | None
+    ) -> None:
+        if error is not None and self.is_connection_lost(error):
+            _terminate(connection)  # never hand a half-dead connection out again
+        try:
+            await pool.release(connection)
+        except Exception:
+            _terminate(connection)
+
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        connection = await self._acquire_raw()
+        pool = self._require_pool()
+        connection = await self._acquire_raw(pool)
+        failure: BaseException | None = None
         try:
             result: list[Row] = await connection.fetch(sql, *params)
             return result
+        except BaseException as error:
+            failure = error
+            raise
         finally:
-            await self._pool.release(connection)  # type: ignore[union-attr]
+            await self._give_back(pool, connection, failure)
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
-        connection = await self._acquire_raw()
+        pool = self._require_pool()
+        connection = await self._acquire_raw(pool)
+        failure: BaseException | None = None
         try:
             return _rowcount(await connection.execute(sql, *params))
+        except BaseException as error:
+            failure = error
+            raise
         finally:
-            await self._pool.release(connection)  # type: ignore[union-attr]
+            await self._give_back(pool, connection, failure)
 
     async def acquire(self) -> Connection:
-        return PostgresConnection(await self._acquire_raw())
+        pool = self._require_pool()
+        connection = PostgresConnection(await self._acquire_raw(pool))
+        connection.pool = pool
+        return connection
 
     async def release(self, connection: Connection) -> None:
-        await self._require_pool().release(connection.raw)
+        assert isinstance(connection, PostgresConnection)
+        raw = connection.raw
+        failure: BaseException | None = None
+        try:
+            if not raw.is_closed() and raw.is_in_transaction():
+                await raw.execute("ROLLBACK")
+        except Exception as error:
+            failure = error
+            _terminate(raw)
+        await self._give_back(connection.pool, raw, failure)
 
     def translate_error(self, error: BaseException) -> DatabaseError | None:
         if isinstance(error, DatabaseError):
@@ -165,6 +203,8 @@ class PostgresBackend(Backend):
             return IntegrityError(str(error), constraint=None)
         if self.is_connection_lost(error):
             return ConnectionLostError(f"The PostgreSQL connection was lost: {error}")
+        if isinstance(error, TimeoutError):
+            return DatabaseError('The statement ran longer than DATABASE_POOL["command_timeout"].')
         if isinstance(error, (asyncpg.PostgresError, asyncpg.InterfaceError)):
             return DatabaseError(str(error))
         return None
@@ -174,7 +214,12 @@ class PostgresBackend(Backend):
             return True
         if isinstance(error, asyncpg.AdminShutdownError):
             return True
-        return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+        if isinstance(error, asyncpg.exceptions.InternalClientError):
+            # asyncpg's protocol state after the server ended the session (MagicStack/asyncpg#1069)
+            return "another operation" in str(error)
+        return isinstance(error, asyncpg.InterfaceError) and (
+            "connection is closed" in str(error) or "released back to the pool" in str(error)
+        )
 
     def status(self) -> PoolStatus:
         pool = self._pool

@@ -38,21 +38,36 @@ _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 class SQLiteConnection(Connection):
     """One aiosqlite connection (a thread of its own) with its use counters."""
 
-    __slots__ = ("_connection", "last_used", "queries")
+    __slots__ = ("_connection", "_timeout", "last_used", "queries")
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, timeout: float | None = None) -> None:
         self._connection = connection
+        self._timeout = timeout
         self.queries = 0
         self.last_used = time.monotonic()
 
+    async def _run(self, operation: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await operation
+        except TimeoutError:
+            self._connection._conn.interrupt()
+            raise DatabaseError(
+                f'The statement ran longer than DATABASE_POOL["command_timeout"] ({self._timeout}s).'
+            ) from None
+        except asyncio.CancelledError:
+            # The statement keeps running in the connection's thread unless interrupted.
+            self._connection._conn.interrupt()
+            raise
+
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         self.queries += 1
-        rows: list[Row] = await self._connection.execute_fetchall(sql, params)  # type: ignore[assignment]
+        rows: list[Row] = await self._run(self._connection.execute_fetchall(sql, params))
         return rows
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         self.queries += 1
-        cursor = await self._connection.execute(sql, params)
+        cursor = await self._run(self._connection.execute(sql, params))
         return int(cursor.rowcount)
 
     @property
@@ -79,6 +94,7 @@ class SQLiteBackend(Backend):
         self._max_queries: int = pool["max_queries"]
         self._max_idle: float = pool["max_inactive_connection_lifetime"]
         self._acquire_timeout: float = pool["acquire_timeout"]
+        self._command_timeout: float | None = pool["command_timeout"]
         self._idle: deque[SQLiteConnection] = deque()
         self._waiters: deque[asyncio.Future[SQLiteConnection]] = deque()
         self._size = 0
@@ -90,14 +106,18 @@ class SQLiteBackend(Backend):
         thread = getattr(pending, "_thread", None)
         if thread is not None:
             thread.daemon = True
-        connection = await pending
-        # execute_fetchall finalizes each statement: case_sensitive_like cannot change while
-        # another statement (the journal_mode one) is still open.
-        if not self._is_memory:
-            await connection.execute_fetchall("PRAGMA journal_mode = WAL")
-        for pragma in _PRAGMAS:
-            await connection.execute_fetchall(pragma)
-        return SQLiteConnection(connection)
+        try:
+            connection = await pending
+            # execute_fetchall finalizes each statement: case_sensitive_like cannot change
+            # while another statement (the journal_mode one) is still open.
+            if not self._is_memory:
+                await connection.execute_fetchall("PRAGMA journal_mode = WAL")
+            for pragma in _PRAGMAS:
+                await connection.execute_fetchall(pragma)
+        except BaseException:
+            await asyncio.shield(pending.close())  # a cancelled open must not leak a thread
+            raise
+        return SQLiteConnection(connection, self._command_timeout)
 
     async def open(self) -> None:
         self._closed = False
