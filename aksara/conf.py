@@ -100,12 +100,53 @@ def _relation_loading(value: Any) -> str:
     return str(value)
 
 
+def _handler(value: Any) -> Callable[..., Any] | None:
+    if value is None:
+        return None
+    if callable(value):
+        given: Callable[..., Any] = value
+        return given
+    if isinstance(value, str) and "." in value:
+        module_name, _, attribute = value.rpartition(".")
+        try:
+            found = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ConfigurationError(
+                f"SLOW_QUERY_HANDLER {value!r} cannot be imported: {error}"
+            ) from None
+        if callable(found):
+            handler: Callable[..., Any] = found
+            return handler
+    raise ConfigurationError(
+        f"SLOW_QUERY_HANDLER must be a callable or a dotted path to one, got {value!r}."
+    )
+
+
+def _threshold(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigurationError(f"N_PLUS_ONE_THRESHOLD must be an integer >= 2, got {value!r}.")
+    return value
+
+
+def _optional_boolean(key: str) -> Callable[[Any], bool | None]:
+    def check(value: Any) -> bool | None:
+        if value is not None and not isinstance(value, bool):
+            raise ConfigurationError(f"{key} must be True, False or None, got {value!r}.")
+        return value
+
+    return check
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
     "DEBUG": _boolean("DEBUG"),
     "SLOW_QUERY_MS": _slow_query_ms,
     "RELATION_LOADING": _relation_loading,
+    "LOG_QUERIES": _boolean("LOG_QUERIES"),
+    "SLOW_QUERY_HANDLER": _handler,
+    "N_PLUS_ONE_THRESHOLD": _threshold,
+    "DETECT_N_PLUS_ONE": _optional_boolean("DETECT_N_PLUS_ONE"),
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -114,6 +155,11 @@ _DEFAULTS: dict[str, Any] = {
     "DEBUG": False,
     "SLOW_QUERY_MS": 200.0,
     "RELATION_LOADING": "lazy",
+    "LOG_QUERIES": False,
+    "SLOW_QUERY_HANDLER": None,
+    "N_PLUS_ONE_THRESHOLD": 5,
+    # None: follow DEBUG (on in development, off in production).
+    "DETECT_N_PLUS_ONE": None,
 }
 
 

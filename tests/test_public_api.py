@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-PACKAGES = ["aksara", "aksara.db", "aksara.db.dialects", "aksara.orm"]
+PACKAGES = ["aksara", "aksara.db", "aksara.db.dialects", "aksara.debug", "aksara.orm"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -25,6 +25,8 @@ def get_database() -> Database:
             settings.DATABASE_URL,
             settings.DATABASE_POOL,
             slow_query_ms=settings.SLOW_QUERY_MS,
+            log_queries=settings.LOG_QUERIES or settings.DEBUG,
+            slow_query_handler=settings.SLOW_QUERY_HANDLER,
         )
     return _default
 

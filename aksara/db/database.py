@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from time import perf_counter
@@ -13,13 +12,12 @@ from typing import Any
 from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
 from aksara.db.dialects.base import Dialect
 from aksara.db.events import QueryEvent, _listeners
+from aksara.db.querylog import SlowQuery, log_query, report_slow
 from aksara.db.stats import QueryStats
 from aksara.db.url import parse_url
 from aksara.exceptions import TransactionError
 
 __all__ = ["Binding", "Database", "current_binding"]
-
-slow_logger = logging.getLogger("aksara.db.slow")
 
 
 class Binding:
@@ -92,7 +90,13 @@ class Database:
     """
 
     def __init__(
-        self, url: str, pool: dict[str, Any], *, slow_query_ms: float | None = None
+        self,
+        url: str,
+        pool: dict[str, Any],
+        *,
+        slow_query_ms: float | None = None,
+        log_queries: bool = False,
+        slow_query_handler: Callable[[SlowQuery], Any] | None = None,
     ) -> None:
         self.url = url
         self.pool_options = pool
@@ -100,6 +104,8 @@ class Database:
         self.dialect: Dialect = self.backend.dialect
         self.name: str = self.backend.name
         self.slow_query_ms = slow_query_ms
+        self.slow_query_handler = slow_query_handler
+        self.log_queries = log_queries
         self.stats = QueryStats()
         self._opened = False
         self._opening: asyncio.Lock | None = None
@@ -209,8 +215,10 @@ class Database:
             event = QueryEvent(sql, params, duration, rows, self.name)
             for listener in listeners:
                 listener(event)
+        if self.log_queries:
+            log_query(sql, params, duration, rows)
         if self.slow_query_ms is not None and duration >= self.slow_query_ms:
-            slow_logger.warning("Slow query (%.1f ms): %s", duration, sql)
+            report_slow(sql, params, duration, self.name, self.slow_query_handler)
 
     def _failed(self, sql: str, params: Sequence[Any], start: float, error: Exception) -> Exception:
         duration = (perf_counter() - start) * 1000.0
