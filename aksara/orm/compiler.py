@@ -295,10 +295,11 @@ def _related_nodes(
     walk(tree, parent, [], "")
 
 
-def compile_select(qs: QuerySet[Any], dialect: Dialect) -> CompiledSelect:
+def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> CompiledSelect:
     """Compile a SELECT of model instances (with select_related rows and annotations), or
-    of ``values()`` columns."""
+    of ``values()`` columns; parameters are numbered after *start*."""
     ctx = Context(qs.model, dialect)
+    ctx.count = start
     quote = dialect.quote
     annotations = dict(qs._annotations)
     ctx.annotations = annotations
@@ -409,8 +410,23 @@ def compile_aggregate(
     for name, aggregate in aggregates.items():
         columns.append(f"{aggregate.sql(ctx)} AS {dialect.quote(name)}")
         sources.append(aggregate.source_field(ctx))
-    where = _where_sql(qs, ctx)
+    if qs._annotations:
+        # Aggregate the rows the grouped (and HAVING-filtered) query selects, in one statement.
+        inner = compile_select(grouped_keys(qs), dialect, start=ctx.count).sql
+        quote = dialect.quote
+        pk = f"{quote(ctx.base)}.{quote(qs.model._meta.pk.column)}"
+        where = f" WHERE {pk} IN ({inner})"
+    else:
+        where = _where_sql(qs, ctx)
     return "SELECT " + ", ".join(columns) + ctx.from_clause() + where, sources
+
+
+def grouped_keys(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The primary keys an annotated query selects (its GROUP BY and HAVING kept)."""
+    keys = qs.order_by()
+    keys._values = ("pk",)
+    keys._values_mode = "flat"
+    return keys
 
 
 def _target_rows(qs: QuerySet[Any], ctx: Context) -> str:

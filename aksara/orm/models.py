@@ -70,14 +70,18 @@ class ModelBase(type):
                 cls.objects = manager  # type: ignore[attr-defined]
             manager.model = cls
             registry.register(cls)  # type: ignore[arg-type]
-            for fk in meta.foreign_keys:
-                _link_reverse(fk)
-            from aksara.orm.many import link_many
+            try:
+                for fk in meta.foreign_keys:
+                    _link_reverse(fk)
+                from aksara.orm.many import link_many
 
-            for many_name, many_field in many:
-                many_field.bind(cls, many_name)  # type: ignore[arg-type]
-                meta.many_to_many.append(many_field)
-                link_many(many_field)
+                for many_name, many_field in many:
+                    many_field.bind(cls, many_name)  # type: ignore[arg-type]
+                    meta.many_to_many.append(many_field)
+                    link_many(many_field)
+            except FieldError:
+                registry.unregister(cls)  # type: ignore[arg-type]
+                raise
         return cls
 
 

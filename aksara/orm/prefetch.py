@@ -155,16 +155,17 @@ async def prefetch(instances: list[Model], lookups: Sequence[Prefetch]) -> None:
     """Load *lookups* for *instances*, one query per relation level."""
     if not instances:
         return
-    levels: dict[str, tuple[Prefetch | None, list[Prefetch]]] = {}
+    levels: dict[str, tuple[str, Prefetch | None, list[Prefetch]]] = {}
     for lookup in lookups:
         head, _, rest = lookup.lookup.partition("__")
-        spec, children = levels.get(head, (None, []))
+        key = head if rest or not lookup.to_attr else f"{head}>{lookup.to_attr}"
+        name, spec, children = levels.get(key, (head, None, []))
         if rest:
             children.append(Prefetch(rest, lookup.queryset, lookup.to_attr))
         else:
             spec = lookup
-        levels[head] = (spec, children)
-    for name, (spec, children) in levels.items():
+        levels[key] = (name, spec, children)
+    for name, spec, children in levels.values():
         related = await _prefetch_level(instances, name, spec)
         if children and related:
             await prefetch(related, children)

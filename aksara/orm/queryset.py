@@ -287,12 +287,19 @@ class QuerySet(Generic[M]):
                 raise TypeError(
                     f"annotate({name}=...) takes Count/Sum/Avg/Min/Max, got {annotation!r}."
                 )
-            if name in self.model._meta._by_name:
+            meta = self.model._meta
+            if (
+                name in meta._by_name
+                or name in meta.reverse_relations
+                or name in meta.many_relations
+            ):
                 raise FieldError(
                     f"annotate({name}=...) clashes with the field {self.model.__name__}.{name}."
                 )
         clone = self._clone()
         clone._annotations = (*self._annotations, *annotations.items())
+        if clone._values is not None:
+            clone._values = (*clone._values, *annotations)
         return clone
 
     def relation_loading(self, mode: str) -> QuerySet[M]:
@@ -359,7 +366,7 @@ class QuerySet(Generic[M]):
         result = compiled.build(rows)
         if self._values is None and result:
             mode = self._loading or settings.RELATION_LOADING
-            if mode != "lazy":
+            if mode != "lazy" or self._loading is not None:
                 for instance in result:
                     instance.__dict__["_loading"] = mode
                     instance.__dict__["_peers"] = result
@@ -438,7 +445,10 @@ class QuerySet(Generic[M]):
         params: list[Any] = []
         for aggregate in aggregates.values():
             params.extend(aggregate.params(dialect))
-        params.extend(select_params(self, dialect))
+        if self._annotations:
+            params.extend(select_params(compiler.grouped_keys(self), dialect))
+        else:
+            params.extend(select_params(self, dialect))
         if self._empty:
             row: Any = [None] * len(aggregates)
         else:

@@ -151,14 +151,24 @@ class _UnloadedReverseOne:
 
     async def _load(self) -> Any:
         name, fk = self.descriptor.name, self.descriptor.fk
-        if loading_mode(self.instance) == "raise":
+        mode = loading_mode(self.instance)
+        if mode == "raise":
             raise raise_lazy(self.instance, name)
+        if mode == "peers" and "_peers" in self.instance.__dict__:
+            from aksara.orm.prefetch import Prefetch, prefetch
+
+            peers = [p for p in self.instance.__dict__["_peers"] if name not in p.__dict__]
+            await prefetch(peers, (Prefetch(name),))
+            return self.instance.__dict__.get(name)
         found = await QuerySet(fk.model).filter(**{fk.attname: self.instance.pk}).first()
         self.instance.__dict__[name] = found
         return found
 
     def __await__(self) -> Any:
         return self._load().__await__()
+
+    def __bool__(self) -> bool:
+        return self.__getattr__("__bool__")  # type: ignore[no-any-return]
 
     def __getattr__(self, attribute: str) -> Any:
         model = type(self.instance).__name__

@@ -43,7 +43,15 @@ class UnloadedRelation:
         if mode == "peers" and "_peers" in instance.__dict__:
             from aksara.orm.prefetch import Prefetch, prefetch
 
-            peers = [p for p in instance.__dict__["_peers"] if field.name not in p.__dict__]
+            peers = [
+                p
+                for p in instance.__dict__["_peers"]
+                if p is instance
+                or (
+                    field.attname in p.__dict__
+                    and isinstance(forward_get(field, p), UnloadedRelation)
+                )
+            ]
             await prefetch(peers, (Prefetch(field.name),))
             return instance.__dict__.get(field.name)
         target = field.related_model
