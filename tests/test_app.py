@@ -38,7 +38,10 @@ async def test_n_plus_one_warns_on_every_request_in_debug(db: Database) -> None:
     await seed(users=3, posts=10, comments=0)
     aksara.configure(DEBUG=True)
     async with client_for(APP) as client:
-        with pytest.warns(NPlusOneWarning, match=r"GET /authors!\nSimilar query executed 6 times"):
+        with pytest.warns(
+            NPlusOneWarning,
+            match=r"N\+1 detected!\nIn: GET /authors\nSimilar query executed 6 times",
+        ):
             response = await client.get("/authors")
         assert response.status_code == 200
         assert len(response.json()) == 6

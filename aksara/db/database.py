@@ -225,6 +225,8 @@ class Database:
         translated = self.backend.translate_error(error)
         result: Exception = translated if translated is not None else error
         self.stats.record_error(duration)
+        if self.log_queries:
+            log_query(sql, params, duration, 0, error=result)
         listeners = _listeners.get()
         if listeners:
             event = QueryEvent(sql, params, duration, 0, self.name, result)

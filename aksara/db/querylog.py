@@ -25,10 +25,24 @@ slow_logger = logging.getLogger("aksara.db.slow")
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SKIPPED: tuple[str, ...] = (_PACKAGE + os.sep, os.path.dirname(asyncio.__file__ or "") + os.sep)
-_SECRET = re.compile(r"pass(word|wd)?|secret|token|api_?key|auth|credential|private|salt|ssn", re.I)
+_SECRET = re.compile(
+    r"(?:^|_)(?:pass(?:word|wd|phrase)?|secret|token|api_?key|auth|credentials?|private_?key|"
+    r"salt|ssn)(?:_|$)",
+    re.I,
+)
+_MARK = r"(?P<mark>\$(?P<number>\d+)|\?)"
 _PLACEHOLDER = re.compile(r"\$(\d+)|\?")
-_COMPARED = re.compile(r'"(\w+)"\s*(?:=|<>|!=|<=|>=|<|>|LIKE|ILIKE|IN\s*\()\s*(?:\$(\d+)|\?)', re.I)
+# "col" = ?, LOWER("t"."col") = LOWER(?), "col" = ANY($1), "col" LIKE ? …
+_COMPARED = re.compile(
+    r'(?:\w+\()?"(?P<column>\w+)"\)?\s*(?:=|<>|!=|<=|>=|<|>|NOT\s+LIKE|LIKE|ILIKE)\s*'
+    r"(?:ANY\s*\(|\w+\()?" + _MARK,
+    re.I,
+)
+_IN_LIST = re.compile(r'"(?P<column>\w+)"\)?\s+IN\s*\((?P<marks>[^)]*)\)', re.I)
 _INSERT = re.compile(r'INSERT\s+INTO\s+"?\w+"?\s*\(([^)]*)\)', re.I)
+# bulk_update: SET "col" = v."c2" over rows given column by column
+_FROM_ROWS = re.compile(r'"(?P<column>\w+)"\s*=\s*v\."c(?P<index>\d+)"')
+_ROW_WIDTH = re.compile(r'AS "c\d+"|::\w+\[\]')
 MASK = "***"
 
 
@@ -45,24 +59,39 @@ def find_caller() -> tuple[str, int, str] | None:
 
 def _secret_positions(sql: str, count: int) -> set[int]:
     positions: set[int] = set()
-    numbered = "$" in sql
-    if numbered:
-        for match in _COMPARED.finditer(sql):
-            if _SECRET.search(match.group(1)) and match.group(2):
-                positions.add(int(match.group(2)) - 1)
-    else:
-        marks = [m.start() for m in _PLACEHOLDER.finditer(sql)]
-        for match in _COMPARED.finditer(sql):
-            if _SECRET.search(match.group(1)):
-                end = match.end() - 1
-                if end in marks:
-                    positions.add(marks.index(end))
+    marks = [match.start() for match in _PLACEHOLDER.finditer(sql)]
+
+    def position_of(offset: int, number: str | None) -> int | None:
+        if number is not None:
+            return int(number) - 1
+        return marks.index(offset) if offset in marks else None
+
+    for match in _COMPARED.finditer(sql):
+        if _SECRET.search(match.group("column")):
+            found = position_of(match.start("mark"), match.group("number"))
+            if found is not None:
+                positions.add(found)
+    for match in _IN_LIST.finditer(sql):
+        if _SECRET.search(match.group("column")):
+            base = match.start("marks")
+            for inner in _PLACEHOLDER.finditer(match.group("marks")):
+                found = position_of(base + inner.start(), inner.group(1))
+                if found is not None:
+                    positions.add(found)
     insert = _INSERT.search(sql)
     if insert:
         columns = [c.strip().strip('"') for c in insert.group(1).split(",")]
         for index in range(count):
             if _SECRET.search(columns[index % len(columns)]):
                 positions.add(index)
+    width = len(_ROW_WIDTH.findall(sql))
+    for match in _FROM_ROWS.finditer(sql):
+        if _SECRET.search(match.group("column")) and width:
+            column = int(match.group("index"))
+            if "$" in sql:
+                positions.add(column)  # one array parameter per column
+            else:
+                positions.update(range(column, count, width))
     return positions
 
 
@@ -74,11 +103,19 @@ def mask_params(sql: str, params: Sequence[Any]) -> list[Any]:
     return [MASK if index in positions else value for index, value in enumerate(params)]
 
 
-def log_query(sql: str, params: Sequence[Any], duration: float, rows: int) -> None:
-    """Log one statement at DEBUG on ``aksara.db``."""
+def log_query(
+    sql: str,
+    params: Sequence[Any],
+    duration: float,
+    rows: int,
+    *,
+    error: BaseException | None = None,
+) -> None:
+    """Log one statement at DEBUG on ``aksara.db`` (a failed one with its error)."""
     if query_logger.isEnabledFor(logging.DEBUG):
+        outcome = f"failed: {error}" if error is not None else f"{max(rows, 0)} rows"
         query_logger.debug(
-            "(%.2f ms, %d rows) %s; params=%r", duration, rows, sql, mask_params(sql, params)
+            "(%.2f ms, %s) %s; params=%r", duration, outcome, sql, mask_params(sql, params)
         )
 
 

@@ -46,10 +46,11 @@ class QueryCapture(Sequence[CapturedQuery]):
     def __init__(self, *, include_transaction_control: bool = False) -> None:
         self._queries: list[CapturedQuery] = []
         self._include_control = include_transaction_control
+        self.closed = False
 
     def record(self, event: QueryEvent) -> None:
         """Listener: store *event* with its caller."""
-        if not self._include_control and event.is_transaction_control:
+        if self.closed or (not self._include_control and event.is_transaction_control):
             return
         caller = find_caller()
         file, line, function = caller if caller else (None, None, None)
@@ -100,8 +101,12 @@ class QueryCapture(Sequence[CapturedQuery]):
 
 @contextmanager
 def _capturing(capture: QueryCapture) -> Iterator[QueryCapture]:
-    with listen(capture.record):
-        yield capture
+    try:
+        with listen(capture.record):
+            yield capture
+    finally:
+        # A task started inside keeps the listener in its context copy: stop recording.
+        capture.closed = True
 
 
 @asynccontextmanager

@@ -54,8 +54,9 @@ def warn_repeats(capture: QueryCapture, threshold: int | None = None, where: str
     for shape, found in find_repeats(list(capture), limit):
         lines = sorted({query.location for query in found})
         message = (
-            f"N+1 detected{' in ' + where if where else ''}!\n"
-            f"Similar query executed {len(found)} times:\n{shape}\n"
+            "N+1 detected!\n"
+            + (f"In: {where}\n" if where else "")
+            + f"Similar query executed {len(found)} times:\n{shape}\n"
             f"Caused by: {', '.join(lines)}\n"
             "Load the relation in the first query with select_related() / prefetch_related()."
         )
