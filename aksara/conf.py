@@ -211,10 +211,13 @@ class Settings:
         return values
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached for names not loaded yet: after the first read every setting is a
+        # plain instance attribute, so hot paths read them at attribute speed.
         if name.startswith("_"):
             raise AttributeError(name)
         if self._values is None:
             self._values = self._load()
+            vars(self).update(self._values)
         try:
             return self._values[name]
         except KeyError:
@@ -229,10 +232,14 @@ class Settings:
         self._overrides.update(clean)
         if self._values is not None:
             self._values.update(clean)
+            vars(self).update(clean)
 
     def reset(self) -> None:
         """Forget overrides and reload from the settings module on next read."""
         self._overrides.clear()
+        if self._values is not None:
+            for name in self._values:
+                vars(self).pop(name, None)
         self._values = None
 
     def as_dict(self) -> dict[str, Any]:

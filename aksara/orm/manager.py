@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aksara.orm.queryset import QuerySet
@@ -19,6 +19,9 @@ M = TypeVar("M", bound="Model")
 
 class Manager(Generic[M]):
     """Starts QuerySets of its model: ``Post.objects.filter(...)``.
+
+    Its terminal methods return the QuerySet's coroutine directly (no extra frame): await
+    them as usual.
 
     Subclass it and override :meth:`get_queryset` to change what every query starts from.
     """
@@ -105,68 +108,68 @@ class Manager(Generic[M]):
         """No rows, without a query."""
         return self.get_queryset().none()
 
-    async def get(self, *args: Q, **kwargs: Any) -> M:
+    def get(self, *args: Q, **kwargs: Any) -> Coroutine[Any, Any, M]:
         """The one row matching the lookups."""
-        return await self.get_queryset().get(*args, **kwargs)
+        return self.get_queryset().get(*args, **kwargs)
 
-    async def first(self) -> M | None:
+    def first(self) -> Coroutine[Any, Any, M | None]:
         """The first row, or None."""
-        return await self.get_queryset().first()
+        return self.get_queryset().first()
 
-    async def last(self) -> M | None:
+    def last(self) -> Coroutine[Any, Any, M | None]:
         """The last row, or None."""
-        return await self.get_queryset().last()
+        return self.get_queryset().last()
 
-    async def count(self) -> int:
+    def count(self) -> Coroutine[Any, Any, int]:
         """The number of rows."""
-        return await self.get_queryset().count()
+        return self.get_queryset().count()
 
-    async def exists(self) -> bool:
+    def exists(self) -> Coroutine[Any, Any, bool]:
         """True when the table has a row."""
-        return await self.get_queryset().exists()
+        return self.get_queryset().exists()
 
-    async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
+    def aggregate(self, **aggregates: Aggregate) -> Coroutine[Any, Any, dict[str, Any]]:
         """Aggregates over every row."""
-        return await self.get_queryset().aggregate(**aggregates)
+        return self.get_queryset().aggregate(**aggregates)
 
-    async def create(self, **values: Any) -> M:
+    def create(self, **values: Any) -> Coroutine[Any, Any, M]:
         """Insert a row."""
-        return await self.get_queryset().create(**values)
+        return self.get_queryset().create(**values)
 
-    async def bulk_create(
+    def bulk_create(
         self, instances: Sequence[M], *, batch_size: int | None = None
-    ) -> list[M]:
+    ) -> Coroutine[Any, Any, list[M]]:
         """Insert many rows."""
-        return await self.get_queryset().bulk_create(instances, batch_size=batch_size)
+        return self.get_queryset().bulk_create(instances, batch_size=batch_size)
 
-    async def bulk_update(
+    def bulk_update(
         self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
-    ) -> int:
+    ) -> Coroutine[Any, Any, int]:
         """Update fields of many rows."""
-        return await self.get_queryset().bulk_update(instances, fields, batch_size=batch_size)
+        return self.get_queryset().bulk_update(instances, fields, batch_size=batch_size)
 
-    async def update(self, **values: Any) -> int:
+    def update(self, **values: Any) -> Coroutine[Any, Any, int]:
         """Set fields of every row."""
-        return await self.get_queryset().update(**values)
+        return self.get_queryset().update(**values)
 
-    async def get_or_create(
+    def get_or_create(
         self, defaults: dict[str, Any] | None = None, **lookups: Any
-    ) -> tuple[M, bool]:
+    ) -> Coroutine[Any, Any, tuple[M, bool]]:
         """Fetch or create a row."""
-        return await self.get_queryset().get_or_create(defaults, **lookups)
+        return self.get_queryset().get_or_create(defaults, **lookups)
 
-    async def update_or_create(
+    def update_or_create(
         self, defaults: dict[str, Any] | None = None, **lookups: Any
-    ) -> tuple[M, bool]:
+    ) -> Coroutine[Any, Any, tuple[M, bool]]:
         """Update or create a row."""
-        return await self.get_queryset().update_or_create(defaults, **lookups)
+        return self.get_queryset().update_or_create(defaults, **lookups)
 
-    async def in_bulk(
+    def in_bulk(
         self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
-    ) -> dict[Any, M]:
+    ) -> Coroutine[Any, Any, dict[Any, M]]:
         """Rows by key."""
-        return await self.get_queryset().in_bulk(id_list, field_name=field_name)
+        return self.get_queryset().in_bulk(id_list, field_name=field_name)
 
-    async def explain(self, *, analyze: bool = False) -> str:
+    def explain(self, *, analyze: bool = False) -> Coroutine[Any, Any, str]:
         """The plan of a full scan."""
-        return await self.get_queryset().explain(analyze=analyze)
+        return self.get_queryset().explain(analyze=analyze)

@@ -344,8 +344,10 @@ class QuerySet(Generic[M]):
             self._values,
             self._for_update,
             self._related,
-            tuple((name, annotation.shape()) for name, annotation in self._annotations),
-            tuple([node.shape for node in self._having]),
+            tuple([(name, annotation.shape()) for name, annotation in self._annotations])
+            if self._annotations
+            else (),
+            tuple([node.shape for node in self._having]) if self._having else (),
         )
 
     def _compiled(self, dialect: Dialect) -> CompiledSelect:
@@ -395,12 +397,15 @@ class QuerySet(Generic[M]):
 
     async def get(self, *args: Q, **kwargs: Any) -> M:
         """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
-        queryset = self.filter(*args, **kwargs) if args or kwargs else self
+        if args or kwargs:
+            self._refuse_sliced("filter")
+            queryset = self._filtered(args, kwargs, negate=False)  # a fresh clone
+        else:
+            queryset = self._clone()
         if queryset._limit is None and queryset._offset is None:
-            queryset = queryset._clone()
-            queryset._order = ()
+            queryset._order = ()  # ordering one row is wasted work
             queryset._limit = 2
-        rows = await queryset
+        rows: list[M] = await queryset._fetch()
         if len(rows) == 1:
             return rows[0]
         model = self.model
