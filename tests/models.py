@@ -24,7 +24,9 @@ class Kitchen(Model):
 
 class Category(Model):
     name = fields.String(max_length=50, unique=True)
-    parent = fields.ForeignKey("self", on_delete=fields.SET_NULL, null=True, related_name="children")
+    parent = fields.ForeignKey(
+        "self", on_delete=fields.SET_NULL, null=True, related_name="children"
+    )
 
 
 class Tag(Model):

@@ -90,7 +90,7 @@ async def test_query_capture(blog: Database) -> None:
     async with capture_queries() as queries:
         posts = await Post.objects.all()
         for post in posts:
-            author = await post.author
+            author = await post.author  # noqa: F841 - as the guide writes it
     lines = [f" {q.sql} ({q.duration}ms)" for q in queries]
     assert f"Executed {len(queries)} queries" == f"Executed {1 + len(posts)} queries"
     assert all(line.endswith("ms)") for line in lines)
