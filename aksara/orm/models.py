@@ -135,31 +135,31 @@ class Model(metaclass=ModelBase):
     objects: ClassVar[Manager[Any]]
     DoesNotExist: ClassVar[type[ObjectDoesNotExist]]
     MultipleObjectsReturned: ClassVar[type[MultipleObjectsReturned]]
-    #: Instances built from rows are persisted; ``__init__`` marks new ones otherwise.
-    _persisted: bool = True
 
     def __init__(self, **kwargs: Any) -> None:
         meta = self._meta
         values = self.__dict__
         values.update(meta.defaults)
         for attname, factory in meta.default_factories:
-            values[attname] = factory()
+            if attname not in kwargs:
+                values[attname] = factory()
+        plain = meta.plain_names
         for key, value in kwargs.items():
+            attname = plain.get(key)
+            if attname is not None:
+                values[attname] = value
+                continue
             field = meta._by_name.get(key)
-            if field is None:
-                if key == "pk":
-                    field = meta.pk
-                else:
-                    raise FieldError(
-                        f"{type(self).__name__}() got an unknown field {key!r}."
-                        f"{suggest(key, meta.field_names)} Valid fields: "
-                        f"{', '.join(meta.field_names)}."
-                    )
-            if field.is_relation and key == field.name:
+            if field is not None:  # a foreign key given by name: an instance or a key
                 setattr(self, key, value)
+            elif key == "pk":
+                values[meta.pk.attname] = value
             else:
-                values[field.attname] = value
-        values["_persisted"] = False
+                raise FieldError(
+                    f"{type(self).__name__}() got an unknown field {key!r}."
+                    f"{suggest(key, meta.field_names)} Valid fields: "
+                    f"{', '.join(meta.field_names)}."
+                )
 
     @property
     def pk(self) -> Any:
@@ -190,7 +190,7 @@ class Model(metaclass=ModelBase):
         if fields is not None:
             queryset = queryset.only(*fields)
         fresh = await queryset.get()
-        loaded = {key: value for key, value in fresh.__dict__.items() if key != "_persisted"}
+        loaded = dict(fresh.__dict__)
         for fk in self._meta.foreign_keys:
             if fk.attname in loaded:
                 self.__dict__.pop(fk.name, None)

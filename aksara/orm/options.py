@@ -123,6 +123,13 @@ class Options:
         self.foreign_keys: tuple[ForeignKey, ...] = tuple(
             field for field in self.fields if isinstance(field, ForeignKey)
         )
+        #: Keyword names that set a column directly (every field but FKs given by name).
+        self.plain_names: dict[str, str] = {
+            name: field.attname
+            for field in self.fields
+            for name in (field.name, field.attname)
+            if not (field.is_relation and name == field.name)
+        }
         self.defaults: dict[str, Any] = {}
         self.default_factories: list[tuple[str, Any]] = []
         for field in self.fields:

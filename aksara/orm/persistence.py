@@ -114,7 +114,6 @@ async def _insert_row(database: Database, instance: Model) -> None:
         raise await _explain(database, meta.model, error, [instance]) from error
     assert row is not None
     values[pk.attname] = row[0]
-    values["_persisted"] = True
 
 
 async def _update_row(database: Database, instance: Model, fields: list[Field]) -> int:
@@ -166,7 +165,7 @@ async def delete_instance(instance: Model) -> int:
         count = await database.execute(cached(key, build), [instance.pk])
     except IntegrityError as error:
         raise await explain_delete_error(database, meta.model, error) from error
-    instance.__dict__["_persisted"] = False
+    instance.__dict__[meta.pk.attname] = None  # as in Django: saving it again inserts
     return count
 
 
@@ -258,8 +257,6 @@ async def bulk_create(
                     obj.__dict__[pk.attname] = key
     except IntegrityError as error:
         raise await _explain(database, model, error, instances) from error
-    for obj in instances:
-        obj.__dict__["_persisted"] = True
     return list(instances)
 
 

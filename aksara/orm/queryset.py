@@ -342,6 +342,7 @@ class QuerySet(Generic[M]):
             self._defer,
             self._distinct,
             self._values,
+            self._values_mode,
             self._for_update,
             self._related,
             tuple([(name, annotation.shape()) for name, annotation in self._annotations])

@@ -323,3 +323,17 @@ def test_where_params_order_follows_the_sql() -> None:
     )
     assert where_params(qs, LITE) == ["a", "b", 1, 2, "c"]
     assert where_params(qs, PG) == ["a", "b", [1, 2], "c"]
+
+
+async def test_values_modes_of_one_shape_do_not_share_a_compiled_builder(db: object) -> None:
+    """values(), values_list() and values_list(flat=True) of the same columns are one SQL
+    shape but three result shapes; the cache must keep them apart."""
+    from examples.blog.models import User
+
+    await User.objects.create(name="Ada", email="ada@example.com")
+    tuples = await User.objects.order_by("id").values_list("id")
+    flat = await User.objects.order_by("id").values_list("id", flat=True)
+    dicts = await User.objects.order_by("id").values("id")
+    assert isinstance(tuples[0], tuple)
+    assert isinstance(flat[0], int)
+    assert isinstance(dicts[0], dict)

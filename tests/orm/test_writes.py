@@ -174,10 +174,12 @@ async def test_writes_in_a_failed_atomic_block_are_rolled_back(db: Database) -> 
 
 async def test_delete_instance(blog: Blog) -> None:
     post = blog.posts[10]
+    key = post.pk
     assert await post.delete() == 1
-    assert not await Post.objects.filter(pk=post.pk).exists()
+    assert post.pk is None  # as in Django: saving it again would insert a new row
+    assert not await Post.objects.filter(pk=key).exists()
     assert await Post.objects.count() == len(blog.posts) - 1
-    again = Post(id=post.pk, title="x", slug="x", author_id=post.author_id)
+    again = Post(id=key, title="x", slug="x", author_id=post.author_id)
     assert await again.delete() == 0
     with pytest.raises(ValueError):
         await Post(title="never saved", slug="n").delete()
@@ -384,8 +386,9 @@ async def test_queryset_update_does_not_touch_auto_now(db: Database) -> None:
 
 async def test_cascade_deletes_comments_with_their_post(blog: Blog) -> None:
     post = next(p for p in blog.posts if any(c.post_id == p.pk for c in blog.comments))
+    key = post.pk
     await post.delete()
-    remaining = sorted(c.pk for c in blog.comments if c.post_id != post.pk)
+    remaining = sorted(c.pk for c in blog.comments if c.post_id != key)
     assert sorted(row[0] for row in await table(Comment)) == remaining
     assert len(remaining) < len(blog.comments)
 
