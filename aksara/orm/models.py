@@ -140,14 +140,14 @@ class Model(metaclass=ModelBase):
         meta = self._meta
         values = self.__dict__
         values.update(meta.defaults)
-        for attname, factory in meta.default_factories:
-            if attname not in kwargs:
-                values[attname] = factory()
+        for name, factory in meta.default_factories:
+            if name not in kwargs:
+                values[name] = factory()
         plain = meta.plain_names
         for key, value in kwargs.items():
-            attname = plain.get(key)
-            if attname is not None:
-                values[attname] = value
+            column = plain.get(key)
+            if column is not None:
+                values[column] = value
                 continue
             field = meta._by_name.get(key)
             if field is not None:  # a foreign key given by name: an instance or a key
