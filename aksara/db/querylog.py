@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 __all__ = ["SlowQuery", "find_caller", "log_query", "mask_params", "report_slow"]
@@ -49,12 +49,23 @@ MASK = "***"
 def find_caller() -> tuple[str, int, str] | None:
     """(file, line, function) of the innermost frame outside Aksara and asyncio."""
     frame: FrameType | None = sys._getframe(1)
+    skipped = _skipped_code
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_SKIPPED) and not filename.startswith("<"):
-            return filename, frame.f_lineno, frame.f_code.co_name
+        code = frame.f_code
+        skip = skipped.get(code)
+        if skip is None:
+            filename = code.co_filename
+            skip = filename.startswith(_SKIPPED) or filename.startswith("<")
+            if len(skipped) < 100_000:
+                skipped[code] = skip
+        if not skip:
+            return code.co_filename, frame.f_lineno, code.co_name
         frame = frame.f_back
     return None
+
+
+# Whether a code object belongs to Aksara or asyncio, decided once per code object.
+_skipped_code: dict[CodeType, bool] = {}
 
 
 def _secret_positions(sql: str, count: int) -> set[int]:
