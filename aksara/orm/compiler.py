@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aksara.exceptions import FieldError
-from aksara.orm.expressions import Aggregate, Expression
+from aksara.orm.expressions import Aggregate, Expression, F
 from aksara.orm.fields import Field, ForeignKey
 from aksara.orm.paths import JoinStep, Path, forward_step, resolve_path
 from aksara.orm.rows import Builder, Converter, RowNode, make_builder, make_instance_builder
@@ -76,18 +76,32 @@ class CompiledSelect:
 class Context:
     """Compilation state of one statement: joins made so far and parameters numbered."""
 
-    def __init__(self, model: type[Model], dialect: Dialect, *, qualify: bool = True) -> None:
+    def __init__(
+        self,
+        model: type[Model],
+        dialect: Dialect,
+        *,
+        qualify: bool = True,
+        alias: str | None = None,
+    ) -> None:
         self.model = model
         self.dialect = dialect
         self.quote = dialect.quote
         self.count = 0
         self.qualify = qualify
-        self.base = model._meta.table_name
+        self.table = model._meta.table_name
+        self.base = alias or self.table
         self._joins: dict[tuple[str, ...], str] = {(): self.base}
         self._join_sql: list[str] = []
         self._aliases = {self.base}
         self._join_keys: list[tuple[str, str]] = []
         self.annotations: dict[str, Aggregate] = {}
+        self._annotation_sql: dict[str, str] = {}
+        #: Aggregates over to-many relations become correlated subqueries (no GROUP BY).
+        self.correlated = False
+        #: True once an annotation needed GROUP BY (it aggregates no to-many relation).
+        self.grouped = False
+        self._subqueries = 0
 
     def placeholder(self) -> str:
         self.count += 1
@@ -144,21 +158,60 @@ class Context:
         return alias
 
     def annotation(self, name: str) -> str:
-        """The SQL of the aggregate annotated as *name* (for HAVING)."""
-        return self.annotations[name].sql(self)
+        """The SQL of the aggregate annotated as *name*."""
+        sql = self._annotation_sql.get(name)
+        if sql is None:
+            aggregate = self.annotations[name]
+            sql = self._correlated(aggregate) if self.correlated else None
+            if sql is None:
+                self.grouped = True
+                sql = aggregate.sql(self)
+            self._annotation_sql[name] = sql
+        return sql
+
+    def _correlated(self, aggregate: Aggregate) -> str | None:
+        """``(SELECT COUNT(c.id) FROM comments c WHERE c.post_id = posts.id)`` for an
+        aggregate over a to-many relation: computed only for the rows the query returns,
+        where a JOIN + GROUP BY aggregates every related row before LIMIT applies."""
+        source = aggregate.source
+        if not isinstance(source, F):
+            return None
+        path = resolve_path(self.model, source.name.split("__"))
+        index = next((i for i, step in enumerate(path.joins) if step.many), None)
+        if index is None:
+            return None
+        outer = self.join(path.joins[:index])
+        step = path.joins[index]
+        self._subqueries += 1
+        inner = Context(
+            step.target,
+            self.dialect,
+            alias=f"{step.target._meta.table_name}__{self._subqueries}",
+        )
+        column = inner.path_column(Path(path.joins[index + 1 :], path.field))
+        quote = self.quote
+        function = f"{aggregate.function}({'DISTINCT ' if aggregate.distinct else ''}{column})"
+        return (
+            f"(SELECT {function}{inner.from_clause()} WHERE {quote(inner.base)}."
+            f"{quote(step.right_column)} = {quote(outer)}.{quote(step.left_column)})"
+        )
 
     def joined_keys(self) -> list[tuple[str, str]]:
         """(alias, primary-key column) of every to-one join made so far."""
         return list(self._join_keys)
 
     def from_clause(self) -> str:
-        return f" FROM {self.quote(self.base)}" + "".join(self._join_sql)
+        table = self.quote(self.table)
+        if self.base != self.table:
+            table += f" AS {self.quote(self.base)}"
+        return f" FROM {table}" + "".join(self._join_sql)
 
 
-def _where_sql(qs: QuerySet[Any], ctx: Context) -> str:
-    if not qs._where:
+def _where_sql(qs: QuerySet[Any], ctx: Context, *, having: bool = False) -> str:
+    nodes = (*qs._where, *qs._having) if having else qs._where
+    if not nodes:
         return ""
-    parts = [node.sql(ctx, False) for node in qs._where]
+    parts = [node.sql(ctx, False) for node in nodes]
     return " WHERE " + " AND ".join(parts)
 
 
@@ -303,6 +356,9 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
     quote = dialect.quote
     annotations = dict(qs._annotations)
     ctx.annotations = annotations
+    ctx.correlated = not qs._grouped
+    for name in annotations:
+        ctx.annotation(name)  # decides whether the query needs GROUP BY
     root: RowNode | None = None
     if qs._values is not None:
         names = qs._values
@@ -310,7 +366,7 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
         columns = []
         for name in names:
             if name in annotations:
-                columns.append(annotations[name].sql(ctx))
+                columns.append(f"{ctx.annotation(name)} AS {quote(name)}")
                 fields.append(None)
             else:
                 columns.append(ctx.column(name))
@@ -330,11 +386,15 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
             source = aggregate.source_field(ctx) if isinstance(aggregate, Aggregate) else None
             converters[len(columns)] = _result_converter(aggregate, source, dialect)
             root.annotations.append((name, len(columns)))
-            columns.append(f"{aggregate.sql(ctx)} AS {quote(name)}")
+            columns.append(f"{ctx.annotation(name)} AS {quote(name)}")
     sql = "SELECT " + ("DISTINCT " if qs._distinct else "") + ", ".join(columns)
-    where = _where_sql(qs, ctx)
-    group = _group_sql(qs, ctx, root)
-    having = _having_sql(qs, ctx)
+    if ctx.grouped:
+        where = _where_sql(qs, ctx)
+        group = _group_sql(qs, ctx, root)
+        having = _having_sql(qs, ctx)
+    else:  # correlated subqueries: conditions on them are plain WHERE conditions
+        where = _where_sql(qs, ctx, having=True)
+        group = having = ""
     order = _order_sql(qs, ctx)
     limit = _limit_sql(qs, ctx)
     sql += ctx.from_clause() + where + group + having + order + limit

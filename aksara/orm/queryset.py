@@ -45,6 +45,7 @@ _SLOTS = (
     "_annotations",
     "_having",
     "_loading",
+    "_grouped",
 )
 
 
@@ -71,6 +72,8 @@ class QuerySet(Generic[M]):
         self._annotations: tuple[tuple[str, Aggregate], ...] = ()
         self._having: tuple[Node, ...] = ()
         self._loading: str | None = None
+        #: annotate() after values(): group by those values (GROUP BY), as in Django.
+        self._grouped = False
 
     def _clone(self) -> QuerySet[M]:
         clone = object.__new__(QuerySet)
@@ -91,6 +94,7 @@ class QuerySet(Generic[M]):
         clone._annotations = self._annotations
         clone._having = self._having
         clone._loading = self._loading
+        clone._grouped = self._grouped
         return clone
 
     # Chaining -------------------------------------------------------------------------
@@ -300,6 +304,7 @@ class QuerySet(Generic[M]):
         clone._annotations = (*self._annotations, *annotations.items())
         if clone._values is not None:
             clone._values = (*clone._values, *annotations)
+            clone._grouped = True
         return clone
 
     def relation_loading(self, mode: str) -> QuerySet[M]:
@@ -343,6 +348,7 @@ class QuerySet(Generic[M]):
             self._distinct,
             self._values,
             self._values_mode,
+            self._grouped,
             self._for_update,
             self._related,
             tuple([(name, annotation.shape()) for name, annotation in self._annotations])
