@@ -188,9 +188,14 @@ class Context:
             self.dialect,
             alias=f"{step.target._meta.table_name}__{self._subqueries}",
         )
-        column = inner.path_column(Path(path.joins[index + 1 :], path.field))
+        rest = Path(path.joins[index + 1 :], path.field)
+        column = inner.path_column(rest)
         quote = self.quote
-        function = f"{aggregate.function}({'DISTINCT ' if aggregate.distinct else ''}{column})"
+        if aggregate.function == "COUNT" and not aggregate.distinct and not rest.nullable:
+            # Counting a never-null column counts rows: COUNT(*) can use the index alone.
+            function = "COUNT(*)"
+        else:
+            function = f"{aggregate.function}({'DISTINCT ' if aggregate.distinct else ''}{column})"
         return (
             f"(SELECT {function}{inner.from_clause()} WHERE {quote(inner.base)}."
             f"{quote(step.right_column)} = {quote(outer)}.{quote(step.left_column)})"
