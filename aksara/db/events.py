@@ -30,9 +30,14 @@ class QueryEvent:
     @property
     def is_transaction_control(self) -> bool:
         """True for BEGIN / COMMIT / ROLLBACK / SAVEPOINT statements."""
-        head = self.sql.lstrip()[:9].upper()
+        sql = self.sql
+        if sql[:2].upper() not in _CONTROL_PREFIXES and not sql[:1].isspace():
+            return False  # SELECT, INSERT, UPDATE, DELETE, WITH: decided by two characters
+        head = sql.lstrip()[:9].upper()
         return head.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))
 
+
+_CONTROL_PREFIXES = frozenset(("BE", "CO", "RO", "SA", "RE"))
 
 QueryListener = Callable[[QueryEvent], None]
 

@@ -44,7 +44,9 @@ class QueryCapture(Sequence[CapturedQuery]):
     """The queries captured so far; a read-only sequence (``len(queries)``, indexing)."""
 
     def __init__(self, *, include_transaction_control: bool = False) -> None:
-        self._queries: list[CapturedQuery] = []
+        # (event, caller) pairs: CapturedQuery objects are built when read, off the hot path.
+        self._raw: list[tuple[QueryEvent, tuple[str, int, str] | None]] = []
+        self._built: list[CapturedQuery] = []
         self._include_control = include_transaction_control
         self.closed = False
 
@@ -52,26 +54,32 @@ class QueryCapture(Sequence[CapturedQuery]):
         """Listener: store *event* with its caller."""
         if self.closed or (not self._include_control and event.is_transaction_control):
             return
-        caller = find_caller()
-        file, line, function = caller if caller else (None, None, None)
-        self._queries.append(
-            CapturedQuery(
-                event.sql,
-                event.params,
-                event.duration,
-                event.rows,
-                event.database,
-                file,
-                line,
-                function,
-                event.error,
+        self._raw.append((event, find_caller()))
+
+    @property
+    def _queries(self) -> list[CapturedQuery]:
+        built = self._built
+        for event, caller in self._raw[len(built) :]:
+            file, line, function = caller if caller else (None, None, None)
+            built.append(
+                CapturedQuery(
+                    event.sql,
+                    event.params,
+                    event.duration,
+                    event.rows,
+                    event.database,
+                    file,
+                    line,
+                    function,
+                    event.error,
+                )
             )
-        )
+        return built
 
     @property
     def total_time(self) -> float:
         """Sum of the durations, in milliseconds."""
-        return sum(query.duration for query in self._queries)
+        return sum(event.duration for event, _ in self._raw)
 
     @overload
     def __getitem__(self, index: int) -> CapturedQuery: ...
@@ -83,7 +91,7 @@ class QueryCapture(Sequence[CapturedQuery]):
         return self._queries[index]
 
     def __len__(self) -> int:
-        return len(self._queries)
+        return len(self._raw)
 
     def __iter__(self) -> Iterator[CapturedQuery]:
         return iter(self._queries)
