@@ -56,6 +56,7 @@ import orjson
 
 import aksara
 from aksara import F
+from aksara.db.backends.postgres import _init_connection, _reset_nothing
 from benchmarks import data
 from examples.blog.models import Comment, Post, User
 
@@ -109,28 +110,9 @@ log = logging.getLogger("benchmarks")
 # Raw PostgreSQL: the pool Aksara builds, built by hand ---------------------------------
 
 
-def _encode_jsonb(value: Any) -> bytes:
-    return b"\x01" + orjson.dumps(value)
-
-
-def _decode_jsonb(value: bytes) -> Any:
-    return orjson.loads(value[1:])
-
-
-async def _pg_init(connection: asyncpg.Connection) -> None:
-    await connection.set_type_codec(
-        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
-    )
-    await connection.set_type_codec(
-        "json",
-        encoder=lambda v: orjson.dumps(v).decode(),
-        decoder=orjson.loads,
-        schema="pg_catalog",
-    )
-
-
-async def _pg_reset(connection: asyncpg.Connection) -> None:
-    return None
+# The same connection setup and release policy as Aksara's own pool (one definition).
+_pg_init = _init_connection
+_pg_reset = _reset_nothing
 
 
 async def _raw_pg_pool(dsn: str) -> asyncpg.Pool:

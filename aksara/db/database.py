@@ -53,6 +53,11 @@ class Binding:
 
         A sibling task's savepoint must not swallow (or roll back) this task's statements.
         """
+        if self.closed:
+            raise TransactionError(
+                "This task's connection()/atomic() block has already exited; a task started "
+                "inside it must finish before the block ends."
+            )
         mine = _frame.get()
         if not self.frames or self.frames[-1] is mine:
             return
@@ -188,21 +193,11 @@ class Database:
         return count
 
     async def _bound_fetch(self, binding: Binding, sql: str, params: Sequence[Any]) -> list[Row]:
-        if binding.closed:
-            raise TransactionError(
-                "This task's connection()/atomic() block has already exited; a task started "
-                "inside it must finish before the block ends."
-            )
         await binding.wait_turn()
         async with binding.lock:
             return await binding.connection.fetch(sql, params)
 
     async def _bound_execute(self, binding: Binding, sql: str, params: Sequence[Any]) -> int:
-        if binding.closed:
-            raise TransactionError(
-                "This task's connection()/atomic() block has already exited; a task started "
-                "inside it must finish before the block ends."
-            )
         await binding.wait_turn()
         async with binding.lock:
             return await binding.connection.execute(sql, params)
