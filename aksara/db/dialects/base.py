@@ -24,6 +24,9 @@ class Dialect:
     #: ``column = ANY($1)`` with one array parameter instead of ``IN (…)``.
     supports_array_params: ClassVar[bool] = False
     supports_select_for_update: ClassVar[bool] = False
+    #: A failed statement inside a transaction aborts it until rollback, so a unit of work
+    #: that may fail inside ``atomic()`` needs a savepoint to leave the transaction usable.
+    aborts_transaction_on_error: ClassVar[bool] = False
     #: The statement that opens a transaction.
     begin_statement: ClassVar[str] = "BEGIN"
     #: Appended to DROP TABLE so dependent constraints go too, where supported.

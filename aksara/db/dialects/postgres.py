@@ -20,6 +20,7 @@ class PostgresDialect(Dialect):
     supports_ilike = True
     supports_array_params = True
     supports_select_for_update = True
+    aborts_transaction_on_error = True
     drop_table_suffix = " CASCADE"
     column_types: ClassVar[dict[str, str]] = {
         "string": "VARCHAR({max_length})",

@@ -1,0 +1,107 @@
+"""Write-path integrity: bulk writes are all-or-nothing, explicit primary keys advance the
+identity, update_or_create survives concurrent callers, select_for_update needs atomic(),
+and integers beyond a column's range neither crash filters nor reach LIMIT / OFFSET."""
+
+from __future__ import annotations
+
+import pytest
+
+from aksara import IntegrityError
+from aksara.db import Database
+from aksara.db.transaction import atomic
+from examples.blog.models import User
+from tests.orm.conftest import capture
+
+
+def users(count: int, *, start: int = 0, taken: int | None = None) -> list[User]:
+    """*count* new users; the one at index *taken* reuses the email ``taken@example.com``."""
+    return [
+        User(
+            name=f"user {i}",
+            email="taken@example.com" if i == taken else f"u{start + i}@example.com",
+        )
+        for i in range(count)
+    ]
+
+
+def kinds(statements: list[str]) -> list[str]:
+    return [sql.split()[0] for sql in statements]
+
+
+# bulk_create / bulk_update are all-or-nothing ----------------------------------------------------
+
+
+async def test_bulk_create_failing_in_a_later_batch_writes_nothing(db: Database) -> None:
+    await User.objects.create(name="first", email="taken@example.com")
+    batch = users(15, taken=12)
+    with capture() as seen, pytest.raises(IntegrityError) as error:
+        await User.objects.bulk_create(batch, batch_size=5)
+    assert error.value.constraint == "users_email_key"
+    assert kinds(seen.statements) == ["BEGIN", "INSERT", "INSERT", "INSERT", "ROLLBACK"]
+    assert await User.objects.values_list("email", flat=True) == ["taken@example.com"]
+    # The keys of the rolled-back rows are not left on the instances: saving them inserts.
+    assert all(user.pk is None for user in batch)
+    batch[12].email = "free@example.com"
+    assert len(await User.objects.bulk_create(batch, batch_size=5)) == 15
+    assert await User.objects.count() == 16
+
+
+async def test_bulk_create_with_the_default_batch_size_is_all_or_nothing(db: Database) -> None:
+    # Five columns: 6,553 rows a statement on SQLite, one statement on PostgreSQL.
+    await User.objects.create(name="first", email="taken@example.com")
+    with pytest.raises(IntegrityError):
+        await User.objects.bulk_create(users(14_000, taken=13_999))
+    assert await User.objects.count() == 1
+
+
+async def test_bulk_update_failing_in_a_later_batch_changes_nothing(db: Database) -> None:
+    saved = await User.objects.bulk_create(users(15))
+    for i, user in enumerate(saved):
+        user.email = f"changed{i}@example.com"
+    saved[13].email = saved[0].email  # a duplicate in the third batch
+    with capture() as seen, pytest.raises(IntegrityError):
+        await User.objects.bulk_update(saved, ["email"], batch_size=5)
+    assert kinds(seen.statements) == ["BEGIN", "UPDATE", "UPDATE", "UPDATE", "ROLLBACK"]
+    stored = await User.objects.order_by("id").values_list("email", flat=True)
+    assert stored == [f"u{i}@example.com" for i in range(15)]
+
+
+async def test_single_batch_outside_atomic_is_one_statement(db: Database) -> None:
+    with capture() as seen:
+        saved = await User.objects.bulk_create(users(10))
+    assert kinds(seen.statements) == ["INSERT"]
+    for user in saved:
+        user.name = user.name.upper()
+    with capture() as seen:
+        assert await User.objects.bulk_update(saved, ["name"]) == 10
+    assert kinds(seen.statements) == ["UPDATE"]
+
+
+async def test_bulk_failure_inside_atomic_leaves_the_transaction_usable(db: Database) -> None:
+    await User.objects.create(name="first", email="taken@example.com")
+    async with atomic():
+        kept = await User.objects.create(name="kept", email="kept@example.com")
+        for batch_size in (5, None):  # several batches, then one
+            with pytest.raises(IntegrityError):
+                await User.objects.bulk_create(users(15, taken=12), batch_size=batch_size)
+        with pytest.raises(IntegrityError):
+            kept.email = "taken@example.com"
+            await User.objects.bulk_update([kept], ["email"])
+        kept.email = "kept@example.com"
+        after = await User.objects.create(name="after", email="after@example.com")
+    emails = await User.objects.order_by("id").values_list("email", flat=True)
+    assert emails == ["taken@example.com", "kept@example.com", "after@example.com"]
+    assert after.pk is not None
+
+
+async def test_single_batch_inside_atomic_costs_only_what_the_database_needs(
+    db: Database,
+) -> None:
+    async with atomic():
+        with capture() as seen:
+            await User.objects.bulk_create(users(10))
+    if db.dialect.aborts_transaction_on_error:
+        # A failed statement would abort the whole transaction: a savepoint keeps it usable.
+        assert kinds(seen.statements) == ["SAVEPOINT", "INSERT", "RELEASE"]
+    else:
+        assert kinds(seen.statements) == ["INSERT"]
