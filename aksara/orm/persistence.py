@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +12,12 @@ from aksara.db.database import Database
 from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import DatabaseError, IntegrityError, ProtectedError, ValidationError
 from aksara.orm.compiler import cached
-from aksara.orm.fields import PROTECT, DateTime, Field
+from aksara.orm.fields import PROTECT, AutoField, DateTime, Field
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.models import Model
+    from aksara.orm.options import Options
 
 __all__ = ["bulk_create", "bulk_update", "delete_instance", "save_instance"]
 
@@ -57,6 +58,17 @@ def _one_unit(database: Database, statements: int) -> AbstractAsyncContextManage
     ):
         return atomic(database)
     return nullcontext()
+
+
+async def _advance_identity(database: Database, meta: Options, keys: Iterable[Any]) -> None:
+    """Move the auto-increment past primary keys given explicitly, before they are inserted,
+    so that no later insert (of this task or a concurrent one) is handed one of them."""
+    pk = meta.pk
+    if not isinstance(pk, AutoField):
+        return
+    statement = database.dialect.advance_identity(meta.table_name, pk.column, max(keys))
+    if statement is not None:
+        await database.fetch(*statement)
 
 
 def _placeholders(dialect: Dialect, start: int, count: int) -> str:
@@ -121,6 +133,8 @@ async def _insert_row(database: Database, instance: Model) -> None:
         )
 
     sql = cached(key, build)
+    if pk in fields:
+        await _advance_identity(database, meta, [params[fields.index(pk)]])
     try:
         row = await database.fetchrow(sql, params)
     except IntegrityError as error:
@@ -260,6 +274,8 @@ async def bulk_create(
     columns = [_column_values(f, instances, dialect) for f in fields]
     size = batch_size or _batch_size(dialect, len(fields))
     starts = range(0, len(instances), size)
+    if with_pk:
+        await _advance_identity(database, meta, columns[fields.index(pk)])
     try:
         async with _one_unit(database, len(starts)):
             for start in starts:

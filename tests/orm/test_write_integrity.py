@@ -4,6 +4,8 @@ and integers beyond a column's range neither crash filters nor reach LIMIT / OFF
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from aksara import IntegrityError
@@ -105,3 +107,54 @@ async def test_single_batch_inside_atomic_costs_only_what_the_database_needs(
         assert kinds(seen.statements) == ["SAVEPOINT", "INSERT", "RELEASE"]
     else:
         assert kinds(seen.statements) == ["INSERT"]
+
+
+# Explicit primary keys advance the identity --------------------------------------------------------
+
+
+async def test_create_with_an_explicit_key_advances_the_identity(db: Database) -> None:
+    await User.objects.create(id=3, name="three", email="3@example.com")
+    created = [await User.objects.create(name=f"n{i}", email=f"n{i}@example.com") for i in range(3)]
+    assert [user.pk for user in created] == [4, 5, 6]
+
+
+async def test_bulk_create_with_explicit_keys_advances_the_identity(db: Database) -> None:
+    await User.objects.bulk_create(
+        [User(id=i, name=f"n{i}", email=f"n{i}@example.com") for i in range(1, 101)]
+    )
+    user = await User.objects.create(name="next", email="next@example.com")
+    assert user.pk == 101
+
+
+async def test_an_explicit_key_never_moves_the_identity_backwards(db: Database) -> None:
+    await User.objects.create(id=50, name="fifty", email="50@example.com")
+    await User.objects.create(id=10, name="ten", email="10@example.com")
+    await User.objects.bulk_create([User(id=20, name="twenty", email="20@example.com")])
+    user = await User.objects.create(name="next", email="next@example.com")
+    assert user.pk == 51
+
+
+async def test_save_inserting_an_explicit_key_advances_the_identity(db: Database) -> None:
+    await User(id=7, name="seven", email="7@example.com").save()
+    async with atomic():
+        await User.objects.create(id=9, name="nine", email="9@example.com")
+    user = await User.objects.create(name="next", email="next@example.com")
+    assert user.pk == 10
+
+
+async def test_concurrent_explicit_keys_leave_the_identity_past_all_of_them(
+    db: Database,
+) -> None:
+    async def insert(block: int) -> None:
+        await User.objects.bulk_create(
+            [
+                User(id=block * 100 + i, name=f"{block}-{i}", email=f"{block}-{i}@example.com")
+                for i in range(1, 6)
+            ]
+        )
+
+    await asyncio.gather(*[insert(block) for block in range(10, 0, -1)])
+    fresh = await asyncio.gather(
+        *[User.objects.create(name=f"new{i}", email=f"new{i}@example.com") for i in range(5)]
+    )
+    assert sorted(user.pk for user in fresh) == [1006, 1007, 1008, 1009, 1010]

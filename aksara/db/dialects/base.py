@@ -100,6 +100,13 @@ class Dialect:
         aliases = ", ".join(f"column{i + 1} AS {self.quote(name)}" for i, name in enumerate(names))
         return f"SELECT {aliases} FROM ({values})", params
 
+    def advance_identity(
+        self, table: str, column: str, value: int
+    ) -> tuple[str, list[Any]] | None:
+        """The statement (and its parameters) that moves the auto-increment of *table*'s
+        *column* past *value*, never backwards; None where every insert does that already."""
+        return None
+
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         """Return the row-locking clause of a SELECT, or '' where there is none."""
         return ""
