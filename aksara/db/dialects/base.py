@@ -100,9 +100,7 @@ class Dialect:
         aliases = ", ".join(f"column{i + 1} AS {self.quote(name)}" for i, name in enumerate(names))
         return f"SELECT {aliases} FROM ({values})", params
 
-    def advance_identity(
-        self, table: str, column: str, value: int
-    ) -> tuple[str, list[Any]] | None:
+    def advance_identity(self, table: str, column: str, value: int) -> tuple[str, list[Any]] | None:
         """The statement (and its parameters) that moves the auto-increment of *table*'s
         *column* past *value*, never backwards; None where every insert does that already."""
         return None

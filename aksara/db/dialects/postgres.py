@@ -107,9 +107,7 @@ class PostgresDialect(Dialect):
             params,
         )
 
-    def advance_identity(
-        self, table: str, column: str, value: int
-    ) -> tuple[str, list[Any]] | None:
+    def advance_identity(self, table: str, column: str, value: int) -> tuple[str, list[Any]] | None:
         return _ADVANCE_IDENTITY, [value, self.quote(table), column]
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
