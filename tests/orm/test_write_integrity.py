@@ -8,10 +8,13 @@ import asyncio
 
 import pytest
 
-from aksara import IntegrityError
+import aksara
+from aksara import FieldError, IntegrityError
 from aksara.db import Database
 from aksara.db.transaction import atomic
-from examples.blog.models import User
+from aksara.exceptions import TransactionError
+from examples.blog.models import Post, User
+from tests.conftest import pool_options
 from tests.orm.conftest import capture
 
 
@@ -158,3 +161,77 @@ async def test_concurrent_explicit_keys_leave_the_identity_past_all_of_them(
         *[User.objects.create(name=f"new{i}", email=f"new{i}@example.com") for i in range(5)]
     )
     assert sorted(user.pk for user in fresh) == [1006, 1007, 1008, 1009, 1010]
+
+
+# update_or_create --------------------------------------------------------------------------------
+
+
+async def test_concurrent_update_or_create_makes_one_row(db: Database) -> None:
+    await aksara.connect(pool=pool_options(max_size=20))  # every caller in a transaction at once
+    results = await asyncio.gather(
+        *[
+            User.objects.update_or_create(email="same@example.com", defaults={"name": f"n{i}"})
+            for i in range(20)
+        ]
+    )
+    rows = await User.objects.values_list("id", "name")
+    assert len(rows) == 1
+    pk, name = rows[0]
+    assert {user.pk for user, _ in results} == {pk}
+    assert sum(created for _, created in results) == 1
+    assert name in {f"n{i}" for i in range(20)}
+
+
+async def test_concurrent_get_or_create_makes_one_row(db: Database) -> None:
+    await aksara.connect(pool=pool_options(max_size=20))
+    results = await asyncio.gather(
+        *[
+            User.objects.get_or_create(email="same@example.com", defaults={"name": f"n{i}"})
+            for i in range(20)
+        ]
+    )
+    assert await User.objects.count() == 1
+    assert len({user.pk for user, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+
+
+async def test_update_or_create_refuses_unknown_defaults_before_any_statement(
+    db: Database,
+) -> None:
+    await User.objects.create(name="Ada", email="ada@example.com")
+    for email in ("ada@example.com", "new@example.com"):  # the update path, the create path
+        with capture() as seen, pytest.raises(FieldError, match="nn"):
+            await User.objects.update_or_create(email=email, defaults={"nn": 7})
+        assert len(seen) == 0
+    assert await User.objects.values_list("name", flat=True) == ["Ada"]
+
+
+# select_for_update --------------------------------------------------------------------------------
+
+
+async def test_select_for_update_outside_atomic_is_refused(db: Database) -> None:
+    user = await User.objects.create(name="Ada", email="ada@example.com")
+    with capture() as seen:
+        with pytest.raises(TransactionError, match="atomic"):
+            await User.objects.select_for_update().get(pk=user.pk)
+        with pytest.raises(TransactionError, match="atomic"):
+            await User.objects.filter(pk=user.pk).select_for_update()
+        with pytest.raises(TransactionError, match="atomic"):
+            async with db.connection():  # a pinned connection is not a transaction
+                await User.objects.select_for_update().first()
+    assert len(seen) == 0
+
+
+async def test_select_for_update_serialises_read_modify_write(db: Database) -> None:
+    author = await User.objects.create(name="Ada", email="ada@example.com")
+    post = await Post.objects.create(title="t", slug="t", author=author, view_count=0)
+
+    async def increment() -> None:
+        async with atomic():
+            locked = await Post.objects.select_for_update().get(pk=post.pk)
+            await asyncio.sleep(0.01)  # let the other tasks reach their SELECT
+            locked.view_count += 1
+            await locked.save(update_fields=["view_count"])
+
+    await asyncio.gather(*[increment() for _ in range(10)])
+    assert (await Post.objects.get(pk=post.pk)).view_count == 10
