@@ -169,45 +169,42 @@ class QuerySet(Generic[M]):
 
     def limit(self, count: int) -> QuerySet[M]:
         """At most *count* rows."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValidationError(f"limit() takes a non-negative integer, got {count!r}.")
         clone = self._clone()
-        clone._limit = count
+        clone._limit = _row_count("limit()", count)
         return clone
 
     def offset(self, count: int) -> QuerySet[M]:
         """Skip the first *count* rows."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValidationError(f"offset() takes a non-negative integer, got {count!r}.")
         clone = self._clone()
-        clone._offset = count
+        clone._offset = _row_count("offset()", count)
         return clone
 
     def __getitem__(self, item: slice | int) -> Any:
         if isinstance(item, slice):
             if item.step not in (None, 1):
                 raise ValueError("QuerySet slices take no step.")
-            start, stop = item.start or 0, item.stop
-            if start < 0 or (stop is not None and stop < 0):
-                raise ValueError("QuerySet slices cannot be negative.")
+            start = _row_count("A QuerySet slice's start", item.start or 0)
+            stop = item.stop
+            if stop is not None:
+                _row_count("A QuerySet slice's stop", stop, upper=None)
             clone = self._clone()
             base = self._offset or 0
             if start:
-                clone._offset = base + start
+                clone._offset = _row_count("The offset of a sliced QuerySet", base + start)
             if stop is not None:
                 stop = max(stop, start)
                 available = stop - start
-                clone._limit = (
+                clone._limit = _row_count(
+                    "The limit of a sliced QuerySet",
                     available
                     if self._limit is None
-                    else min(available, max(self._limit - start, 0))
+                    else min(available, max(self._limit - start, 0)),
                 )
             elif self._limit is not None:
                 clone._limit = max(self._limit - start, 0)
             return clone
         if isinstance(item, int) and not isinstance(item, bool):
-            if item < 0:
-                raise ValueError("QuerySet indexes cannot be negative.")
+            _row_count("A QuerySet index", item)
             return self[item : item + 1]._one_at(item)
         raise TypeError(f"QuerySet indexes are ints or slices, got {type(item).__name__}.")
 
@@ -643,6 +640,23 @@ class QuerySet(Generic[M]):
 
     def __repr__(self) -> str:
         return f"<QuerySet {self.model.__name__} where={len(self._where)} limit={self._limit}>"
+
+
+#: The largest LIMIT / OFFSET both databases take (a signed 64-bit integer).
+_MAX_ROW_COUNT = 2**63 - 1
+
+
+def _row_count(what: str, count: Any, *, upper: int | None = _MAX_ROW_COUNT) -> int:
+    """*count* checked as a LIMIT / OFFSET: an integer from 0 to *upper*."""
+    if (
+        not isinstance(count, int)
+        or isinstance(count, bool)
+        or count < 0
+        or (upper is not None and count > upper)
+    ):
+        bound = "" if upper is None else f" to {upper} (the largest row count the databases accept)"
+        raise ValidationError(f"{what} takes an integer from 0{bound}, got {count!r}.")
+    return count
 
 
 def compiler_field(model: type[Model], name: str) -> Any:

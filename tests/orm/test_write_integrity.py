@@ -9,13 +9,16 @@ import asyncio
 import pytest
 
 import aksara
-from aksara import FieldError, IntegrityError
+from aksara import FieldError, IntegrityError, ValidationError
 from aksara.db import Database
 from aksara.db.transaction import atomic
 from aksara.exceptions import TransactionError
 from examples.blog.models import Post, User
 from tests.conftest import pool_options
+from tests.models import Kitchen
 from tests.orm.conftest import capture
+
+INT64_MAX = 2**63 - 1
 
 
 def users(count: int, *, start: int = 0, taken: int | None = None) -> list[User]:
@@ -235,3 +238,81 @@ async def test_select_for_update_serialises_read_modify_write(db: Database) -> N
 
     await asyncio.gather(*[increment() for _ in range(10)])
     assert (await Post.objects.get(pk=post.pk)).view_count == 10
+
+
+# Integers beyond a column's range -----------------------------------------------------------------
+
+
+async def test_out_of_range_keys_match_no_row(db: Database) -> None:
+    author = await User.objects.create(name="Ada", email="ada@example.com")
+    for key in (2**63, 2**64, -(2**63) - 1):
+        with pytest.raises(User.DoesNotExist):
+            await User.objects.get(pk=key)
+        assert await User.objects.filter(id=key) == []
+        assert await Post.objects.filter(author_id=key).count() == 0
+        assert await Post.objects.filter(author=key).count() == 0
+        assert await Post.objects.filter(author__id=key).count() == 0
+    assert await User.objects.filter(pk__in=[2**64, author.pk, -(2**64)]) == [author]
+    assert await User.objects.filter(pk__in=[2**64]) == []
+    assert await User.objects.in_bulk([2**63, author.pk]) == {author.pk: author}
+    assert await User.objects.exclude(pk=2**64) == [author]
+
+
+async def test_out_of_range_comparisons(db: Database) -> None:
+    rows = [await Kitchen.objects.create(label=f"k{i}", small=i, big=i) for i in range(3)]
+    empty = await Kitchen.objects.create(label="nulls", small=0, big=None)
+    every = {row.pk for row in rows}
+    cases = [
+        ({"pk__gt": 2**64}, set()),
+        ({"pk__gte": 2**63}, set()),
+        ({"pk__lt": 2**64}, every | {empty.pk}),
+        ({"pk__lte": 2**63}, every | {empty.pk}),
+        ({"pk__gt": -(2**64)}, every | {empty.pk}),
+        ({"pk__lt": -(2**63) - 1}, set()),
+        ({"pk__range": (1, 2**64)}, every | {empty.pk}),
+        ({"pk__range": (2**63, 2**64)}, set()),
+        ({"small": 2**31}, set()),
+        ({"small__lt": 2**31}, every | {empty.pk}),
+        ({"small__gte": -(2**31) - 1}, every | {empty.pk}),
+        ({"small__in": [2**31, 1, -(2**40)]}, {rows[1].pk}),
+        ({"big__lt": 2**63}, every),  # NULL is not less than anything
+        ({"big__gt": -(2**63) - 1}, every),
+        ({"big__in": [2**63]}, set()),
+        ({"big": -(2**64)}, set()),
+    ]
+    for lookups, expected in cases:
+        found = {k.pk for k in await Kitchen.objects.filter(**lookups)}
+        assert found == expected, lookups
+        # exclude() keeps the rows filter() drops, NULLs included, as for in-range values.
+        kept = {k.pk for k in await Kitchen.objects.exclude(**lookups)}
+        assert kept == (every | {empty.pk}) - expected, lookups
+    # A value the column cannot hold never reaches the driver, and the type is still checked.
+    with pytest.raises(ValidationError):
+        await Kitchen.objects.filter(small__in=["1", 2**40])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda qs: qs.limit(2**63),
+        lambda qs: qs.offset(2**64),
+        lambda qs: qs.limit(-1),
+        lambda qs: qs.offset(-1),
+        lambda qs: qs[2**63 :],
+        lambda qs: qs[: 2**64],
+        lambda qs: qs[5:][INT64_MAX:],
+        lambda qs: qs[2**63],
+    ],
+    ids=["limit", "offset", "negative limit", "negative offset", "start", "stop", "sum", "index"],
+)
+async def test_limits_and_offsets_beyond_int64_are_refused(db: Database, make: object) -> None:
+    with capture() as seen, pytest.raises(ValidationError, match=str(INT64_MAX)):
+        await make(User.objects.all())  # type: ignore[operator]
+    assert len(seen) == 0
+
+
+async def test_the_largest_limit_and_offset_run(db: Database) -> None:
+    user = await User.objects.create(name="Ada", email="ada@example.com")
+    assert await User.objects.limit(INT64_MAX) == [user]
+    assert await User.objects.offset(INT64_MAX) == []
+    assert await User.objects.all()[:INT64_MAX] == [user]
