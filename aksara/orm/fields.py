@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -111,6 +112,11 @@ class Field:
             return None
         return self.default() if callable(self.default) else self.default
 
+    @property
+    def bounds(self) -> tuple[int, int] | None:
+        """The lowest and highest integer the column holds; None for non-integer columns."""
+        return None
+
     def column_options(self) -> dict[str, Any]:
         """Values the dialect's column type template needs."""
         return {}
@@ -172,6 +178,10 @@ class AutoField(Field):
         options.setdefault("primary_key", True)
         super().__init__(**options)
 
+    @property
+    def bounds(self) -> tuple[int, int] | None:
+        return -(2**63), 2**63 - 1  # BIGINT identity on PostgreSQL, the rowid on SQLite
+
     def clean(self, value: Any) -> Any:
         return None if value is None else self.to_python(value)
 
@@ -189,6 +199,10 @@ class Integer(Field):
     kind = "integer"
     type_label = "an integer"
     low, high = -(2**31), 2**31 - 1
+
+    @property
+    def bounds(self) -> tuple[int, int] | None:
+        return self.low, self.high
 
     def to_python(self, value: Any) -> Any:
         if type(value) is not int:
@@ -482,6 +496,11 @@ class ForeignKey(Field):
     def target_field(self) -> Field:
         """The primary key of the related model."""
         return self.related_model._meta.pk
+
+    @functools.cached_property
+    def bounds(self) -> tuple[int, int] | None:
+        bounds: tuple[int, int] | None = self.target_field.bounds
+        return bounds
 
     @property
     def kind(self) -> str:  # type: ignore[override]

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from aksara.db.connections import get_database
 from aksara.db.database import Database
+from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import DatabaseError, IntegrityError, ProtectedError, ValidationError
 from aksara.orm.compiler import cached
-from aksara.orm.fields import PROTECT, DateTime, Field
+from aksara.orm.fields import PROTECT, AutoField, DateTime, Field
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.models import Model
+    from aksara.orm.options import Options
 
 __all__ = ["bulk_create", "bulk_update", "delete_instance", "save_instance"]
 
@@ -44,6 +47,28 @@ def _link_unsaved_relations(instance: Model) -> None:
                         field=fk.name,
                     )
                 values[fk.attname] = related.pk
+
+
+def _one_unit(database: Database, statements: int) -> AbstractAsyncContextManager[Any]:
+    """What makes the *statements* of one bulk write all-or-nothing: a transaction (a
+    savepoint inside ``atomic()``) for several; for one, nothing, unless its failure would
+    abort the caller's open transaction."""
+    if statements > 1 or (
+        database.dialect.aborts_transaction_on_error and in_atomic_block(database)
+    ):
+        return atomic(database)
+    return nullcontext()
+
+
+async def _advance_identity(database: Database, meta: Options, keys: Iterable[Any]) -> None:
+    """Move the auto-increment past primary keys given explicitly, before they are inserted,
+    so that no later insert (of this task or a concurrent one) is handed one of them."""
+    pk = meta.pk
+    if not isinstance(pk, AutoField):
+        return
+    statement = database.dialect.advance_identity(meta.table_name, pk.column, max(keys))
+    if statement is not None:
+        await database.fetch(*statement)
 
 
 def _placeholders(dialect: Dialect, start: int, count: int) -> str:
@@ -108,6 +133,8 @@ async def _insert_row(database: Database, instance: Model) -> None:
         )
 
     sql = cached(key, build)
+    if pk in fields:
+        await _advance_identity(database, meta, [params[fields.index(pk)]])
     try:
         row = await database.fetchrow(sql, params)
     except IntegrityError as error:
@@ -246,17 +273,27 @@ async def bulk_create(
     fields = [f for f in meta.fields if not (f.primary_key and not with_pk)]
     columns = [_column_values(f, instances, dialect) for f in fields]
     size = batch_size or _batch_size(dialect, len(fields))
+    starts = range(0, len(instances), size)
+    if with_pk:
+        await _advance_identity(database, meta, columns[fields.index(pk)])
     try:
-        for start in range(0, len(instances), size):
-            chunk = [column[start : start + size] for column in columns]
-            sql, params = _bulk_insert_sql(dialect, meta.table_name, fields, chunk, pk)
-            rows = await database.fetch(sql, params)
-            if not with_pk:
-                keys = sorted(row[0] for row in rows)
-                for obj, key in zip(instances[start : start + size], keys, strict=True):
-                    obj.__dict__[pk.attname] = key
-    except IntegrityError as error:
-        raise await _explain(database, model, error, instances) from error
+        async with _one_unit(database, len(starts)):
+            for start in starts:
+                chunk = [column[start : start + size] for column in columns]
+                sql, params = _bulk_insert_sql(dialect, meta.table_name, fields, chunk, pk)
+                rows = await database.fetch(sql, params)
+                if not with_pk:
+                    keys = sorted(row[0] for row in rows)
+                    for obj, key in zip(instances[start : start + size], keys, strict=True):
+                        obj.__dict__[pk.attname] = key
+    except Exception as error:
+        if not with_pk:
+            # The rows were rolled back: keys left behind would make a retry an update.
+            for obj in instances:
+                obj.__dict__[pk.attname] = None
+        if isinstance(error, IntegrityError):
+            raise await _explain(database, model, error, instances) from error
+        raise
     return list(instances)
 
 
@@ -309,15 +346,17 @@ async def bulk_update(
     )
     table = quote(meta.table_name)
     total = 0
+    begins = range(0, len(instances), size)
     try:
-        for begin in range(0, len(instances), size):
-            chunk = [column[begin : begin + size] for column in columns]
-            source, params = dialect.rows_source(kinds, chunk, start=1, names=names)
-            sql = (
-                f"UPDATE {table} SET {assignments} FROM ({source}) AS v "
-                f"WHERE {table}.{quote(pk.column)} = v.{quote(names[0])}"
-            )
-            total += await database.execute(sql, params)
+        async with _one_unit(database, len(begins)):
+            for begin in begins:
+                chunk = [column[begin : begin + size] for column in columns]
+                source, params = dialect.rows_source(kinds, chunk, start=1, names=names)
+                sql = (
+                    f"UPDATE {table} SET {assignments} FROM ({source}) AS v "
+                    f"WHERE {table}.{quote(pk.column)} = v.{quote(names[0])}"
+                )
+                total += await database.execute(sql, params)
     except IntegrityError as error:
         raise await _explain(database, model, error, instances) from error
     return total

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aksara.conf import RELATION_LOADING_MODES, settings
 from aksara.db.connections import get_database
-from aksara.db.transaction import atomic
-from aksara.exceptions import FieldError, IntegrityError, ValidationError
+from aksara.db.transaction import atomic, in_atomic_block
+from aksara.exceptions import FieldError, IntegrityError, TransactionError, ValidationError
 from aksara.orm import compiler
 from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
 from aksara.orm.expressions import Aggregate, Expression, Q
@@ -169,45 +169,42 @@ class QuerySet(Generic[M]):
 
     def limit(self, count: int) -> QuerySet[M]:
         """At most *count* rows."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValidationError(f"limit() takes a non-negative integer, got {count!r}.")
         clone = self._clone()
-        clone._limit = count
+        clone._limit = _row_count("limit()", count)
         return clone
 
     def offset(self, count: int) -> QuerySet[M]:
         """Skip the first *count* rows."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise ValidationError(f"offset() takes a non-negative integer, got {count!r}.")
         clone = self._clone()
-        clone._offset = count
+        clone._offset = _row_count("offset()", count)
         return clone
 
     def __getitem__(self, item: slice | int) -> Any:
         if isinstance(item, slice):
             if item.step not in (None, 1):
                 raise ValueError("QuerySet slices take no step.")
-            start, stop = item.start or 0, item.stop
-            if start < 0 or (stop is not None and stop < 0):
-                raise ValueError("QuerySet slices cannot be negative.")
+            start = _row_count("A QuerySet slice's start", item.start or 0)
+            stop = item.stop
+            if stop is not None:
+                _row_count("A QuerySet slice's stop", stop, upper=None)
             clone = self._clone()
             base = self._offset or 0
             if start:
-                clone._offset = base + start
+                clone._offset = _row_count("The offset of a sliced QuerySet", base + start)
             if stop is not None:
                 stop = max(stop, start)
                 available = stop - start
-                clone._limit = (
+                clone._limit = _row_count(
+                    "The limit of a sliced QuerySet",
                     available
                     if self._limit is None
-                    else min(available, max(self._limit - start, 0))
+                    else min(available, max(self._limit - start, 0)),
                 )
             elif self._limit is not None:
                 clone._limit = max(self._limit - start, 0)
             return clone
         if isinstance(item, int) and not isinstance(item, bool):
-            if item < 0:
-                raise ValueError("QuerySet indexes cannot be negative.")
+            _row_count("A QuerySet index", item)
             return self[item : item + 1]._one_at(item)
         raise TypeError(f"QuerySet indexes are ints or slices, got {type(item).__name__}.")
 
@@ -266,7 +263,8 @@ class QuerySet(Generic[M]):
 
     def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> QuerySet[M]:
         """Lock the selected rows until the transaction ends (PostgreSQL; SQLite locks the
-        whole database for writing inside ``atomic()`` already)."""
+        whole database for writing inside ``atomic()`` already). Evaluating it outside
+        ``atomic()`` raises ``TransactionError``."""
         clone = self._clone()
         clone._for_update = (nowait, skip_locked)
         return clone
@@ -366,6 +364,8 @@ class QuerySet(Generic[M]):
         return entry  # type: ignore[no-any-return]
 
     async def _fetch(self) -> list[Any]:
+        if self._for_update is not None:
+            self._refuse_unlocked()
         if self._empty:
             return []
         database = get_database()
@@ -382,6 +382,14 @@ class QuerySet(Generic[M]):
             if self._prefetch:
                 await prefetch(result, self._prefetch)
         return result
+
+    def _refuse_unlocked(self) -> None:
+        if not in_atomic_block(get_database()):
+            raise TransactionError(
+                f"select_for_update() on {self.model.__name__} outside atomic(): its row locks "
+                "would end with the SELECT itself and protect nothing. Run the query, and the "
+                "writes it guards, inside `async with atomic():`."
+            )
 
     def __await__(self) -> Generator[Any, None, list[M]]:
         return self._fetch().__await__()
@@ -574,43 +582,81 @@ class QuerySet(Generic[M]):
 
         Safe against a concurrent create: a unique violation falls back to fetching.
         """
+        values = self._creation_values(lookups, defaults)
         try:
             return await self.get(**lookups), False
         except self.model.DoesNotExist:
             pass
-        values = _creation_values(lookups, defaults)
-        try:
-            async with atomic():
-                return await self.create(**values), True
-        except IntegrityError:
-            try:
-                return await self.get(**lookups), False
-            except self.model.DoesNotExist:
-                pass
-            raise
+        return await self._create_or_get(values, lookups, lock=False)
 
     async def update_or_create(
         self, defaults: dict[str, Any] | None = None, **lookups: Any
     ) -> tuple[M, bool]:
-        """Update the row matching *lookups* with *defaults*, or create it; ``(obj, created)``."""
+        """Update the row matching *lookups* with *defaults*, or create it; ``(obj, created)``.
+
+        Safe against a concurrent create: a unique violation falls back to updating that row.
+        """
+        values = self._creation_values(lookups, defaults)
         async with atomic():
             try:
                 instance = await self.select_for_update().get(**lookups)
             except self.model.DoesNotExist:
-                return await self.create(**_creation_values(lookups, defaults)), True
+                instance, created = await self._create_or_get(values, lookups, lock=True)
+                if created:
+                    return instance, True
             for name, value in (defaults or {}).items():
                 setattr(instance, name, value)
             await instance.save()
             return instance, False
 
+    async def _create_or_get(
+        self, values: dict[str, Any], lookups: dict[str, Any], *, lock: bool
+    ) -> tuple[M, bool]:
+        """Create the row in a savepoint; when a concurrent caller created it first (a unique
+        violation), fetch theirs instead, locked for update when *lock*."""
+        try:
+            async with atomic():
+                return await self.create(**values), True
+        except IntegrityError:
+            # The savepoint is rolled back, so the transaction (if any) can still read.
+            queryset = self.select_for_update() if lock else self
+            try:
+                return await queryset.get(**lookups), False
+            except self.model.DoesNotExist:
+                pass
+            raise
+
+    def _creation_values(
+        self, lookups: dict[str, Any], defaults: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The field values of a row created from *lookups* and *defaults*; every name of
+        *defaults* is checked here, before any statement is sent."""
+        meta = self.model._meta
+        for name in defaults or ():
+            meta.get_field(name)
+        values = {key: value for key, value in lookups.items() if "__" not in key}
+        values.update(defaults or {})
+        return values
+
     def __repr__(self) -> str:
         return f"<QuerySet {self.model.__name__} where={len(self._where)} limit={self._limit}>"
 
 
-def _creation_values(lookups: dict[str, Any], defaults: dict[str, Any] | None) -> dict[str, Any]:
-    values = {key: value for key, value in lookups.items() if "__" not in key}
-    values.update(defaults or {})
-    return values
+#: The largest LIMIT / OFFSET both databases take (a signed 64-bit integer).
+_MAX_ROW_COUNT = 2**63 - 1
+
+
+def _row_count(what: str, count: Any, *, upper: int | None = _MAX_ROW_COUNT) -> int:
+    """*count* checked as a LIMIT / OFFSET: an integer from 0 to *upper*."""
+    if (
+        not isinstance(count, int)
+        or isinstance(count, bool)
+        or count < 0
+        or (upper is not None and count > upper)
+    ):
+        bound = "" if upper is None else f" to {upper} (the largest row count the databases accept)"
+        raise ValidationError(f"{what} takes an integer from 0{bound}, got {count!r}.")
+    return count
 
 
 def compiler_field(model: type[Model], name: str) -> Any:

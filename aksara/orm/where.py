@@ -241,11 +241,67 @@ def _field_value(field: Field, value: Any, key: str) -> Any:
         raise ValidationError(f"{key}: {error}", field=field.name) from None
 
 
+_BOUNDED = frozenset(("exact", "gt", "gte", "lt", "lte", "in", "range"))
+_NOTHING = ("in", ())  # matches no row
+_NOT_NULL = ("isnull", False)  # matches every row that has a value
+
+
+def _side(value: Any, bounds: tuple[int, int]) -> int:
+    """-1 below *bounds*, 1 above them, 0 within them (or not an integer at all)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < bounds[0]:
+            return -1
+        if value > bounds[1]:
+            return 1
+    return 0
+
+
+def _within(bounds: tuple[int, int], lookup: str, value: Any) -> tuple[str, Any]:
+    """The lookup and value to send for a comparison on an integer column. Integers the
+    column cannot hold are decided here, so the driver never meets them (it overflows):
+    ``exact`` / ``in`` drop them, a comparison with one matches nothing or every non-null
+    row, a range is clipped to the column's."""
+    if lookup == "in":
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            return lookup, value  # refused by _check_value
+        low, high = bounds
+        return lookup, [
+            item
+            for item in value
+            if (low <= item <= high if type(item) is int else not _side(item, bounds))
+        ]
+    if lookup == "range":
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+            return lookup, value  # refused by _check_value
+        low, high = value
+        if _side(low, bounds) > 0 or _side(high, bounds) < 0:
+            return _NOTHING
+        if _side(low, bounds) < 0:
+            low = bounds[0]
+        if _side(high, bounds) > 0:
+            high = bounds[1]
+        return lookup, (low, high)
+    side = _side(value, bounds)
+    if not side:
+        return lookup, value
+    if lookup == "exact" or (side > 0) == (lookup in ("gt", "gte")):
+        return _NOTHING
+    return _NOT_NULL
+
+
 def condition(model: type[Model], key: str, value: Any) -> Condition:
     """Build the condition ``key=value`` (``"author__name__icontains"``) for *model*."""
     path, lookup = _resolve_lookup(model, key)
     if value is None and lookup == "exact":
         return Condition(path, "isnull", True)
+    if lookup in _BOUNDED:
+        bounds = path.field.bounds
+        if (
+            bounds is not None
+            and not (type(value) is int and bounds[0] <= value <= bounds[1])
+            and not isinstance(value, Expression)
+        ):
+            lookup, value = _within(bounds, lookup, value)
     return Condition(path, lookup, _check_value(path, lookup, value, key))
 
 

@@ -241,7 +241,12 @@ async def test_bulk_update_in_batches(db: Database) -> None:
         obj.moment = obj.moment + dt.timedelta(days=1)
     with capture() as seen:
         assert await Kitchen.objects.bulk_update(objects, ["big", "moment"], batch_size=16) == 50
-    assert len(seen) == 4
+    # Four batches, made one unit by a transaction.
+    assert [sql.split()[0] for sql in seen.statements] == [
+        "BEGIN",
+        *["UPDATE"] * 4,
+        "COMMIT",
+    ]
     stored = await Kitchen.objects.order_by("id").values_list("id", "big", "moment")
     assert stored == [(o.pk, o.big, o.moment) for o in objects]
 

@@ -24,6 +24,9 @@ class Dialect:
     #: ``column = ANY($1)`` with one array parameter instead of ``IN (…)``.
     supports_array_params: ClassVar[bool] = False
     supports_select_for_update: ClassVar[bool] = False
+    #: A failed statement inside a transaction aborts it until rollback, so a unit of work
+    #: that may fail inside ``atomic()`` needs a savepoint to leave the transaction usable.
+    aborts_transaction_on_error: ClassVar[bool] = False
     #: The statement that opens a transaction.
     begin_statement: ClassVar[str] = "BEGIN"
     #: Appended to DROP TABLE so dependent constraints go too, where supported.
@@ -96,6 +99,11 @@ class Dialect:
             return values, params
         aliases = ", ".join(f"column{i + 1} AS {self.quote(name)}" for i, name in enumerate(names))
         return f"SELECT {aliases} FROM ({values})", params
+
+    def advance_identity(self, table: str, column: str, value: int) -> tuple[str, list[Any]] | None:
+        """The statement (and its parameters) that moves the auto-increment of *table*'s
+        *column* past *value*, never backwards; None where every insert does that already."""
+        return None
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         """Return the row-locking clause of a SELECT, or '' where there is none."""

@@ -11,6 +11,17 @@ from aksara.db.dialects.base import Dialect
 
 __all__ = ["PostgresDialect"]
 
+# setval() moves an identity to any value and nextval() does not wait for it, so raising it
+# to $1 is made safe by three rules: advancers take one transaction lock per sequence (the
+# OFFSET 0 subquery runs it before the comparison reads the sequence), the sequence only
+# ever moves up, and a sequence never used yet is used once so its next value is known.
+_ADVANCE_IDENTITY = (
+    "SELECT setval(s.sequence, $1::bigint) FROM ("
+    "SELECT q.sequence, pg_advisory_xact_lock(q.sequence::oid::bigint) AS locked "
+    "FROM (SELECT pg_get_serial_sequence($2, $3)::regclass AS sequence) AS q OFFSET 0"
+    ") AS s WHERE $1::bigint > COALESCE(pg_sequence_last_value(s.sequence), nextval(s.sequence))"
+)
+
 
 class PostgresDialect(Dialect):
     """PostgreSQL, driven by asyncpg: numbered parameters, arrays, ILIKE, row locks."""
@@ -20,6 +31,7 @@ class PostgresDialect(Dialect):
     supports_ilike = True
     supports_array_params = True
     supports_select_for_update = True
+    aborts_transaction_on_error = True
     drop_table_suffix = " CASCADE"
     column_types: ClassVar[dict[str, str]] = {
         "string": "VARCHAR({max_length})",
@@ -94,6 +106,9 @@ class PostgresDialect(Dialect):
             f"SELECT {', '.join(selected)} FROM unnest({', '.join(casts)}) AS v({alias})",
             params,
         )
+
+    def advance_identity(self, table: str, column: str, value: int) -> tuple[str, list[Any]] | None:
+        return _ADVANCE_IDENTITY, [value, self.quote(table), column]
 
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         return (
