@@ -97,12 +97,12 @@ def profile_queries(target: Any = None, /, *, stream: Any = _DEFAULT) -> Any:
         1. SELECT ... FROM "posts" INNER JOIN "users" ... (0.023s)
     """
     if callable(target):
-        return _decorate(target, target.__name__, stream)
+        return _decorate(target, target.__qualname__, stream)
     name = target
 
     class _Both(QueryProfile):
         def __call__(self, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-            return _decorate(function, name or function.__name__, stream)
+            return _decorate(function, name or function.__qualname__, stream)
 
     return _Both(name or "block", stream)
 

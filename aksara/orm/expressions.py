@@ -234,7 +234,10 @@ class Avg(Aggregate):
         if value is None:
             return None
         if field is not None and field.kind == "decimal":
-            return value if isinstance(value, Decimal) else Decimal(str(value))
+            if isinstance(value, Decimal):
+                return value
+            number = Decimal(repr(value))
+            return number.scaleb(-field.decimal_places) if dialect.decimal_is_scaled else number  # type: ignore[attr-defined]
         return float(value)
 
 

@@ -56,10 +56,6 @@ class Manager(Generic[M]):
         """Rows in this order."""
         return self.get_queryset().order_by(*names)
 
-    def reverse(self) -> QuerySet[M]:
-        """Rows in the opposite of the default ordering (the primary key's when none)."""
-        return self.get_queryset().reverse()
-
     def limit(self, count: int) -> QuerySet[M]:
         """At most *count* rows."""
         return self.get_queryset().limit(count)

@@ -1,0 +1,266 @@
+"""Values reach the database and come back unchanged, or are refused with a named error,
+the same way on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import aksara
+from aksara import Model, fields
+from aksara.db import Database
+from aksara.debug import capture_queries
+from aksara.orm.expressions import Max, Min, Sum
+from tests.models import Kitchen
+
+UTC = dt.UTC
+
+
+class Ledger(Model):
+    """Numbers at the edges of their columns."""
+
+    name = fields.String(max_length=40, default="")
+    amount = fields.Decimal(max_digits=18, decimal_places=4, default=Decimal(0))
+    count = fields.Integer(default=0)
+    total = fields.BigInteger(default=0)
+    ratio = fields.Float(default=0.0)
+    share = fields.Decimal(max_digits=6, decimal_places=2, null=True)
+
+
+async def _refused(write: Callable[[], Awaitable[Any]], field: str) -> str:
+    """Run *write*, expect a ValidationError naming *field* and no statement sent."""
+    async with capture_queries() as queries:
+        with pytest.raises(aksara.ValidationError) as error:
+            await write()
+    assert error.value.field == field
+    assert len(queries) == 0, [q.sql for q in queries]
+    return str(error.value)
+
+
+async def _every_write_refuses(
+    model: type[Model], field_name: str, bad: Any, good: Any, **others: Any
+) -> list[str]:
+    """create, save, bulk_create, bulk_update, update() and filter() all refuse *bad*."""
+    name = field_name
+    saved = await model.objects.create(**{name: good}, **others)
+    count = await model.objects.count()
+    messages = [
+        await _refused(lambda: model.objects.create(**{name: bad}, **others), name),
+        await _refused(lambda: model.objects.bulk_create([model(**{name: bad}, **others)]), name),
+    ]
+    setattr(saved, name, bad)
+    messages.append(await _refused(saved.save, name))
+    messages.append(await _refused(lambda: model.objects.bulk_update([saved], [name]), name))
+    messages.append(
+        await _refused(lambda: model.objects.filter(pk=saved.pk).update(**{name: bad}), name)
+    )
+    messages.append(await _refused(lambda: model.objects.filter(**{name: bad}).count(), name))
+    fresh = await model.objects.get(pk=saved.pk)
+    assert getattr(fresh, name) == good
+    assert await model.objects.count() == count
+    return messages
+
+
+# -- floats, integers ----------------------------------------------------------------------
+
+
+async def test_nan_float_is_refused(db: Database) -> None:
+    messages = await _every_write_refuses(Ledger, "ratio", math.nan, 1.5)
+    assert all("Ledger.ratio" in m and "NaN" in m for m in messages)
+
+
+async def test_infinite_float_round_trips(db: Database) -> None:
+    obj = await Ledger.objects.create(ratio=math.inf)
+    assert (await Ledger.objects.get(pk=obj.pk)).ratio == math.inf
+
+
+async def test_integer_outside_its_column_is_refused(db: Database) -> None:
+    messages = await _every_write_refuses(Ledger, "count", 2**31, 7)
+    assert "between -2147483648 and 2147483647" in messages[0]
+    await _every_write_refuses(Ledger, "total", -(2**63) - 1, 7, name="other")
+
+
+async def test_database_keeps_integers_in_range_for_sql_the_orm_did_not_check(
+    db: Database,
+) -> None:
+    # SQLite: a CHECK constraint per Integer or Decimal column, and STRICT tables refusing
+    # text in number columns; PostgreSQL: the column types themselves.
+    obj = await Ledger.objects.create(count=2**31 - 1)
+    for sql in (
+        "UPDATE ledgers SET count = count + 1",
+        "UPDATE ledgers SET count = 'many'",
+        "UPDATE ledgers SET amount = 'x'",
+    ):
+        with pytest.raises(aksara.DatabaseError):
+            await db.execute(sql)
+    assert (await Ledger.objects.get(pk=obj.pk)).count == 2**31 - 1
+
+
+# -- decimals ------------------------------------------------------------------------------
+
+
+async def test_decimal_with_18_digits_round_trips_exactly(db: Database) -> None:
+    values = [
+        Decimal("99999999999999.9999"),
+        Decimal("12345678901234.5678"),
+        Decimal("12345678901234.5679"),
+        Decimal("0.0001"),
+        Decimal("-0.0001"),
+        Decimal("-99999999999999.9999"),
+        Decimal("0"),
+    ]
+    await Ledger.objects.bulk_create([Ledger(name=str(v), amount=v) for v in values])
+    loaded = await Ledger.objects.order_by("amount").values_list("amount", flat=True)
+    assert loaded == sorted(values)
+    assert [str(v) for v in loaded] == [str(v.quantize(Decimal("0.0001"))) for v in sorted(values)]
+    exact = await Ledger.objects.filter(amount=Decimal("12345678901234.5678")).values_list(
+        "name", flat=True
+    )
+    assert exact == ["12345678901234.5678"]
+    above = await Ledger.objects.filter(amount__gt=Decimal("12345678901234.5678")).count()
+    assert above == 2
+    assert await Ledger.objects.filter(amount__lt=0).count() == 2
+    result = await Ledger.objects.filter(
+        amount__gt=0, amount__lt=Decimal("99999999999999")
+    ).aggregate(total=Sum("amount"), low=Min("amount"), high=Max("amount"))
+    assert result == {
+        "total": Decimal("24691357802469.1358"),
+        "low": Decimal("0.0001"),
+        "high": Decimal("12345678901234.5679"),
+    }
+    obj = await Ledger.objects.get(name="0.0001")
+    obj.amount = Decimal("12345678901234.5677")
+    await obj.save()
+    assert (await Ledger.objects.get(pk=obj.pk)).amount == Decimal("12345678901234.5677")
+
+
+async def test_decimal_with_more_places_than_the_column_is_refused(db: Database) -> None:
+    messages = await _every_write_refuses(Ledger, "share", Decimal("1.005"), Decimal("1.50"))
+    assert "keeps 2 decimal places" in messages[0]
+    await _every_write_refuses(Ledger, "share", Decimal("10000.00"), Decimal("1.50"), name="b")
+
+
+def test_sqlite_refuses_a_decimal_it_cannot_store_exactly() -> None:
+    from aksara.db.dialects import PostgresDialect, SQLiteDialect
+    from aksara.orm.registry import registry
+    from aksara.orm.schema import schema_sql
+
+    class Huge(Model):
+        amount = fields.Decimal(max_digits=20, decimal_places=2)
+
+    try:
+        assert any("NUMERIC(20, 2)" in s for s in schema_sql([Huge], dialect=PostgresDialect()))
+        with pytest.raises(aksara.FieldError, match=r"Huge.amount.*max_digits=20.*18"):
+            schema_sql([Huge], dialect=SQLiteDialect())
+    finally:
+        registry.unregister(Huge)
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "expected"),
+    [
+        ("label", "ab\x00c", "NUL character"),
+        ("label", "ab\ud800", "lone surrogate"),
+        ("notes", "\x00", "NUL character"),
+        ("notes", "caf\udce9", "lone surrogate"),
+    ],
+)
+async def test_text_the_databases_cannot_store_is_refused(
+    db: Database, name: str, bad: str, expected: str
+) -> None:
+    others = {} if name == "label" else {"label": "k"}
+    messages = await _every_write_refuses(Kitchen, name, bad, "fine ✓", **others)
+    assert all(f"Kitchen.{name}" in m and expected in m for m in messages)
+
+
+# -- datetimes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dt.datetime.max,
+        dt.datetime.min,
+        dt.datetime.max.replace(tzinfo=UTC),
+        dt.datetime(1, 1, 1, 3, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+        dt.datetime(9999, 12, 31, 20, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ],
+    ids=["max", "min", "max-utc", "utc-before-year-1", "utc-after-9999"],
+)
+async def test_datetime_outside_what_both_store_is_refused(db: Database, bad: dt.datetime) -> None:
+    good = dt.datetime(2024, 5, 1, tzinfo=UTC)
+    messages = await _every_write_refuses(Kitchen, "moment", bad, good, label="k")
+    assert all("Kitchen.moment must lie strictly between" in m for m in messages)
+
+
+async def test_datetimes_at_the_edges_come_back_aware_on_every_read_path(db: Database) -> None:
+    low = dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+    high = dt.datetime(9999, 12, 31, 23, 59, 59, 999998, tzinfo=UTC)
+    east = dt.datetime(1, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=11)))
+    await Kitchen.objects.bulk_create(
+        [Kitchen(label="low", moment=low), Kitchen(label="high", moment=high)]
+    )
+    await Kitchen.objects.create(label="east", moment=east)
+    instances = [k.moment for k in await Kitchen.objects.order_by("moment")]
+    dicts = [d["moment"] for d in await Kitchen.objects.order_by("moment").values("moment")]
+    flat = await Kitchen.objects.order_by("moment").values_list("moment", flat=True)
+    result = await Kitchen.objects.aggregate(first=Min("moment"), last=Max("moment"))
+    for moments in (instances, dicts, flat):
+        assert moments == [low, east, high]
+        assert all(m.utcoffset() == dt.timedelta(0) for m in moments)
+    assert result == {"first": low, "last": high}
+    assert result["first"].utcoffset() == result["last"].utcoffset() == dt.timedelta(0)
+    assert await Kitchen.objects.filter(moment__lte=east).count() == 2
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+@pytest.mark.parametrize(
+    ("bad", "where", "expected"),
+    [
+        ({"score": math.nan}, "['score']", "no NaN or infinity"),
+        ([1, [2, -math.inf]], "[1][1]", "no NaN or infinity"),
+        ({"at": dt.datetime(2024, 1, 1)}, "['at']", "a datetime"),
+        ({"at": dt.date(2024, 1, 1)}, "['at']", "a date"),
+        ({"price": Decimal("1.10")}, "['price']", "a Decimal"),
+        ({"id": uuid.UUID(int=1)}, "['id']", "a UUID"),
+        ({"tags": {"a", "b"}}, "['tags']", "a set"),
+        ({"raw": b"\x00"}, "['raw']", "a bytes"),
+        ({"p": Point(1)}, "['p']", "a Point"),
+        ({1: "one"}, "", "has the key 1"),
+        ({"s": "a\x00"}, "['s']", "NUL character"),
+        ({"s": "\udc80"}, "['s']", "lone surrogate"),
+    ],
+)
+async def test_json_values_that_would_change_are_refused(
+    db: Database, bad: Any, where: str, expected: str
+) -> None:
+    messages = await _every_write_refuses(Kitchen, "data", bad, {"ok": [1, None]}, label="k")
+    assert all(f"Kitchen.data{where}" in m and expected in m for m in messages)
+
+
+async def test_json_round_trips_what_it_accepts(db: Database) -> None:
+    value = {
+        "null": None,
+        "text": "null \\u0000 00000000-0000-0000-0000-000000000001",
+        "uuid_text": "00000000-0000-0000-0000-000000000001",
+        "n": [1, -2.5, 2**63, True, "é"],
+    }
+    obj = await Kitchen.objects.create(label="k", data=value)
+    assert (await Kitchen.objects.get(pk=obj.pk)).data == value
