@@ -264,3 +264,47 @@ async def test_json_round_trips_what_it_accepts(db: Database) -> None:
     }
     obj = await Kitchen.objects.create(label="k", data=value)
     assert (await Kitchen.objects.get(pk=obj.pk)).data == value
+
+
+# -- UUIDs ---------------------------------------------------------------------------------
+
+
+class Badge(Model):
+    """A model keyed by a UUID."""
+
+    id = fields.UUID(primary_key=True, default=uuid.uuid4)
+    code = fields.UUID(null=True)
+
+
+class BadgeHolder(Model):
+    badge = fields.ForeignKey(Badge, on_delete=fields.CASCADE, related_name="holders")
+
+
+async def test_uuids_read_back_as_uuid_uuid_on_every_read_path(db: Database) -> None:
+    badge = await Badge.objects.create(code=uuid.UUID(int=7))
+    await BadgeHolder.objects.create(badge=badge)
+    loaded = await Badge.objects.get(pk=badge.pk)
+    holder = await BadgeHolder.objects.select_related("badge").get()
+    (row,) = await Badge.objects.values("id", "code")
+    (pair,) = await Badge.objects.values_list("id", "code")
+    flat = await BadgeHolder.objects.values_list("badge_id", flat=True)
+    prefetched = await Badge.objects.prefetch_related("holders")
+    found = [
+        loaded.pk,
+        loaded.code,
+        holder.badge_id,
+        holder.badge.pk,
+        holder.badge.code,
+        row["id"],
+        row["code"],
+        *pair,
+        *flat,
+        prefetched[0].holders.all()[0].badge_id,  # type: ignore[attr-defined]
+    ]
+    assert [type(value) for value in found] == [uuid.UUID] * len(found)
+    assert found[1] == uuid.UUID(int=7) and found[0] == badge.pk
+    # JSON encoders take them: orjson refuses a driver's UUID subclass.
+    import orjson
+
+    assert orjson.dumps(found) == orjson.dumps([str(value) for value in found])
+    assert await BadgeHolder.objects.filter(badge__in=[badge.pk]).count() == 1
