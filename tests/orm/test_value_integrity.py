@@ -308,3 +308,132 @@ async def test_uuids_read_back_as_uuid_uuid_on_every_read_path(db: Database) -> 
 
     assert orjson.dumps(found) == orjson.dumps([str(value) for value in found])
     assert await BadgeHolder.objects.filter(badge__in=[badge.pk]).count() == 1
+
+
+# -- F() arithmetic ------------------------------------------------------------------------
+
+from aksara.orm.expressions import F  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"count": F("name")},
+            r"Ledger.name \(String\), which computes a text, in Ledger.count \(Integer\)",
+        ),
+        ({"count": F("ratio")}, r"Ledger.ratio \(Float\), which computes a float"),
+        ({"count": F("count") + 1.5}, r"computes a float, in Ledger.count"),
+        ({"total": F("amount") * 2}, r"computes a decimal, in Ledger.total"),
+        ({"count": F("count") + "1"}, r"arithmetic takes numbers only"),
+        ({"count": F("count") + True}, r"arithmetic takes numbers only"),
+        ({"ratio": F("ratio") % 2}, r"% takes integers only"),
+        ({"amount": F("ratio") + F("amount")}, r"mixing float and Decimal"),
+        ({"amount": F("amount") * F("share")}, r"a Decimal times a Decimal"),
+        ({"amount": F("amount") / 3}, r"Decimal division"),
+        ({"share": F("amount")}, r"has 4 decimal places and Ledger.share keeps 2"),
+        ({"name": F("name") + F("name")}, r"arithmetic takes numbers only"),
+        ({"name": F("count")}, r"cannot store Ledger.count \(Integer\)"),
+    ],
+)
+async def test_badly_typed_update_expressions_fail_before_sql(
+    db: Database, values: dict[str, Any], expected: str
+) -> None:
+    obj = await Ledger.objects.create(name="n", count=3, ratio=1.5, amount=Decimal("2.5"))
+    async with capture_queries() as queries:
+        with pytest.raises(aksara.FieldError, match=expected):
+            await Ledger.objects.filter(pk=obj.pk).update(**values)
+    assert len(queries) == 0
+    fresh = await Ledger.objects.get(pk=obj.pk)
+    assert (fresh.name, fresh.count, fresh.ratio, fresh.amount) == ("n", 3, 1.5, Decimal("2.5"))
+
+
+async def test_update_expressions_compute_the_same_on_both_databases(db: Database) -> None:
+    obj = await Ledger.objects.create(
+        count=7, total=-7, ratio=0.5, amount=Decimal("10.0001"), share=Decimal("0.25")
+    )
+    changed = await Ledger.objects.filter(pk=obj.pk).update(
+        count=F("count") / 2 + F("count") % 4,
+        total=F("total") / 2,
+        ratio=F("ratio") * 3 + F("count"),
+        amount=(F("amount") + Decimal("0.0002") - F("share")) * 3 + F("count") - 1,
+        share=-F("share") + 1,
+    )
+    assert changed == 1
+    fresh = await Ledger.objects.get(pk=obj.pk)
+    assert fresh.count == 3 + 3  # integer division truncates on both
+    assert fresh.total == -3
+    assert fresh.ratio == 8.5
+    assert fresh.amount == Decimal("35.2509")
+    assert fresh.share == Decimal("0.75")
+    assert await Ledger.objects.filter(amount__gt=F("amount")).count() == 0
+    assert await Ledger.objects.filter(count__lte=F("total") + 9).count() == 1
+
+
+async def test_update_expression_values_are_checked_when_bound(db: Database) -> None:
+    obj = await Ledger.objects.create(share=Decimal("1.00"))
+    for bad in (F("share") + Decimal("0.001"), F("share") + 2**63):
+        with pytest.raises(aksara.ValidationError):
+            await Ledger.objects.filter(pk=obj.pk).update(share=bad)
+    with pytest.raises(aksara.ValidationError, match="NaN"):
+        await Ledger.objects.filter(pk=obj.pk).update(ratio=F("ratio") + math.nan)
+    assert (await Ledger.objects.get(pk=obj.pk)).share == Decimal("1.00")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"count": F("count") / F("total")},
+        {"count": F("count") % F("total")},
+        {"ratio": F("ratio") / 0},
+        {"amount": F("amount") * (F("count") / F("total"))},
+    ],
+)
+async def test_division_by_zero_fails_on_both_databases(
+    db: Database, values: dict[str, Any]
+) -> None:
+    obj = await Ledger.objects.create(count=5, total=0, ratio=1.0, amount=Decimal(1))
+    with pytest.raises(aksara.DatabaseError, match="division by zero"):
+        await Ledger.objects.filter(pk=obj.pk).update(**values)
+    fresh = await Ledger.objects.get(pk=obj.pk)
+    assert (fresh.count, fresh.ratio, fresh.amount) == (5, 1.0, Decimal(1))
+    with pytest.raises(aksara.DatabaseError, match="division by zero"):
+        await Ledger.objects.filter(count__gt=F("count") / F("total")).count()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"count": F("count") * 1_000_000},
+        {"total": F("total") * F("total")},
+        {"share": F("share") * 1000},
+        {"amount": F("amount") + Decimal("99999999999999")},
+    ],
+)
+async def test_update_expressions_cannot_leave_the_column_range(
+    db: Database, values: dict[str, Any]
+) -> None:
+    obj = await Ledger.objects.create(
+        count=10_000, total=2**62, share=Decimal("100.00"), amount=Decimal("99999999999.0")
+    )
+    with pytest.raises(aksara.DatabaseError):
+        await Ledger.objects.filter(pk=obj.pk).update(**values)
+    fresh = await Ledger.objects.get(pk=obj.pk)
+    assert (fresh.count, fresh.total, fresh.share) == (10_000, 2**62, Decimal("100.00"))
+
+
+@pytest.mark.parametrize(
+    ("lookup", "expression", "expected"),
+    [
+        ("count__gt", F("name"), "their types differ"),
+        ("moment__gt", F("day"), "their types differ"),
+        ("price__gt", F("small"), "a Decimal compares with F"),
+        ("price__gt", F("price") + 1, "a Decimal compares with F"),
+    ],
+)
+async def test_badly_typed_filter_expressions_fail_on_both(
+    db: Database, lookup: str, expression: Any, expected: str
+) -> None:
+    model = Ledger if lookup.startswith("count") else Kitchen
+    with pytest.raises(aksara.FieldError, match=expected):
+        await model.objects.filter(**{lookup: expression}).count()
