@@ -36,6 +36,8 @@ class Dialect:
     max_decimal_digits: ClassVar[int | None] = None
     #: Decimals are stored as integers scaled by ``10**decimal_places``.
     decimal_is_scaled: ClassVar[bool] = False
+    #: :meth:`divide` tests the divisor in SQL, so it is compiled (and bound) twice.
+    repeats_divisor: ClassVar[bool] = False
     #: Python value -> driver value, per field kind, where the driver needs help.
     adapters: ClassVar[dict[str, Adapter]] = {}
     #: Driver value -> Python value, per field kind, where the driver needs help.
@@ -78,9 +80,6 @@ class Dialect:
     def modulo(self, dividend: str, divisor: str, divisor_again: str) -> str:
         """SQL of ``dividend % divisor`` that fails on a zero divisor (as :meth:`divide`)."""
         return f"({dividend} % {divisor})"
-
-    #: True when :meth:`divide` uses *divisor_again* (its parameters are bound twice).
-    repeats_divisor: ClassVar[bool] = False
 
     def ilike(self, column_sql: str, placeholder: str) -> str:
         """Case-insensitive LIKE of a column against a pattern parameter."""
