@@ -336,7 +336,12 @@ class String(Field):
         limit = self.max_length
         if self.choices is None:
             for value in values:
-                valid = type(value) is str and len(value) <= limit and _text_ok(value)
+                valid = (
+                    type(value) is str
+                    and len(value) <= limit
+                    and "\x00" not in value
+                    and (value.isascii() or _text_ok(value))
+                )
                 if not valid and not self._fast_ok(value):
                     return super().clean_column(values)
             return values
@@ -361,7 +366,12 @@ class Text(Field):
     def clean_column(self, values: list[Any]) -> list[Any]:
         if self.choices is None:
             for value in values:
-                if not (type(value) is str and _text_ok(value)) and not self._fast_ok(value):
+                valid = (
+                    type(value) is str
+                    and "\x00" not in value
+                    and (value.isascii() or _text_ok(value))
+                )
+                if not valid and not self._fast_ok(value):
                     return super().clean_column(values)
             return values
         return super().clean_column(values)
