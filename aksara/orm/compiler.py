@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aksara.exceptions import FieldError
+from aksara.orm.arithmetic import Plan, compile_assignment
 from aksara.orm.expressions import Aggregate, Expression, F
 from aksara.orm.fields import Field, ForeignKey
 from aksara.orm.paths import JoinStep, Path, forward_step, resolve_path
@@ -512,21 +513,29 @@ def _target_rows(qs: QuerySet[Any], ctx: Context) -> str:
     return f" WHERE {pk} IN (SELECT {table}.{pk}{probe.from_clause()}{where})"
 
 
-def compile_update(qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]) -> str:
-    """``UPDATE … SET …`` for the filtered rows; values may be expressions."""
+def compile_update(
+    qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]
+) -> tuple[str, list[Plan | None]]:
+    """``UPDATE … SET …`` for the filtered rows, and per value the plan binding an
+    expression's values (None for a plain value); expressions are type-checked here."""
     ctx = Context(qs.model, dialect, qualify=False)
     meta = qs.model._meta
     quote = dialect.quote
     assignments = []
+    plans: list[Plan | None] = []
     for name, value in values.items():
         field = meta.get_field(name)
         if isinstance(value, Expression):
-            assignments.append(f"{quote(field.column)} = {value.sql(ctx)}")
+            sql, plan = compile_assignment(field, value, ctx)
+            assignments.append(f"{quote(field.column)} = {sql}")
+            plans.append(plan)
         else:
             assignments.append(f"{quote(field.column)} = {ctx.placeholder()}")
+            plans.append(None)
     if len(ctx._joins) > 1:
         raise FieldError("update() expressions may only use the model's own fields.")
-    return f"UPDATE {quote(meta.table_name)} SET {', '.join(assignments)}" + _target_rows(qs, ctx)
+    sql = f"UPDATE {quote(meta.table_name)} SET {', '.join(assignments)}" + _target_rows(qs, ctx)
+    return sql, plans
 
 
 def compile_delete(qs: QuerySet[Any], dialect: Dialect) -> str:

@@ -146,10 +146,21 @@ class Combined(Expression):
         return (self.operator, self.lhs.shape(), self.rhs.shape())
 
     def params(self, dialect: Dialect) -> list[Any]:
-        return self.lhs.params(dialect) + self.rhs.params(dialect)
+        divisor = self.rhs.params(dialect)
+        if self.operator in ("/", "%") and dialect.repeats_divisor:
+            divisor = divisor + divisor
+        return self.lhs.params(dialect) + divisor
 
     def sql(self, ctx: CompileContext) -> str:
-        return f"({self.lhs.sql(ctx)} {self.operator} {self.rhs.sql(ctx)})"
+        lhs, rhs = self.lhs.sql(ctx), self.rhs.sql(ctx)
+        if self.operator in ("/", "%"):
+            # Both databases fail on a zero divisor (SQLite would answer NULL).
+            dialect = ctx.dialect
+            again = self.rhs.sql(ctx) if dialect.repeats_divisor else ""
+            if self.operator == "/":
+                return dialect.divide(lhs, rhs, again)
+            return dialect.modulo(lhs, rhs, again)
+        return f"({lhs} {self.operator} {rhs})"
 
     def __repr__(self) -> str:
         return f"({self.lhs!r} {self.operator} {self.rhs!r})"
@@ -234,7 +245,10 @@ class Avg(Aggregate):
         if value is None:
             return None
         if field is not None and field.kind == "decimal":
-            return value if isinstance(value, Decimal) else Decimal(str(value))
+            if isinstance(value, Decimal):
+                return value
+            number = Decimal(repr(value))
+            return number.scaleb(-field.decimal_places) if dialect.decimal_is_scaled else number  # type: ignore[attr-defined]
         return float(value)
 
 

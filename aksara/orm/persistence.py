@@ -140,7 +140,9 @@ async def _insert_row(database: Database, instance: Model) -> None:
     except IntegrityError as error:
         raise await _explain(database, meta.model, error, [instance]) from error
     assert row is not None
-    values[pk.attname] = row[0]
+    # The driver's form of the key (SQLite: a UUID's text) becomes the field's Python value.
+    convert = dialect.converters.get(pk.kind)
+    values[pk.attname] = row[0] if convert is None else convert(row[0])
 
 
 async def _update_row(database: Database, instance: Model, fields: list[Field]) -> int:

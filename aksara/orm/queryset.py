@@ -14,6 +14,7 @@ from aksara.db.connections import get_database
 from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import FieldError, IntegrityError, TransactionError, ValidationError
 from aksara.orm import compiler
+from aksara.orm.arithmetic import assignment_params
 from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
 from aksara.orm.expressions import Aggregate, Expression, Q
 from aksara.orm.prefetch import Prefetch, normalize, prefetch
@@ -538,24 +539,32 @@ class QuerySet(Generic[M]):
         meta = self.model._meta
         database = get_database()
         dialect = database.dialect
-        params: list[Any] = []
+        cleaned_values: list[Any] = []
         for name, value in values.items():
             field = meta.get_field(name)
             if field.primary_key:
                 raise FieldError(f"update() cannot change the primary key {field.label}.")
             if isinstance(value, Expression):
-                params.extend(value.params(dialect))
+                cleaned_values.append(value)
                 continue
             cleaned = field.clean(value)
             adapt = dialect.adapters.get(field.kind)
-            params.append(adapt(cleaned) if adapt is not None and cleaned is not None else cleaned)
+            cleaned_values.append(
+                adapt(cleaned) if adapt is not None and cleaned is not None else cleaned
+            )
         if self._empty:
             return 0
         shape = tuple(
             (name, v.shape() if isinstance(v, Expression) else None) for name, v in values.items()
         )
         key = (self._key("update", dialect), shape)
-        sql = cached(key, lambda: compiler.compile_update(self, dialect, values))
+        sql, plans = cached(key, lambda: compiler.compile_update(self, dialect, values))
+        params: list[Any] = []
+        for value, plan in zip(cleaned_values, plans, strict=True):
+            if plan is None:
+                params.append(value)
+            else:
+                params.extend(assignment_params(plan, value))
         params.extend(compiler.where_params(self, dialect))
         return await database.execute(sql, params)
 

@@ -54,7 +54,15 @@ def _table_sql(model: type[Model], dialect: Dialect) -> list[str]:
         if field.kind == "auto":
             lines.append(f"{column} {dialect.auto_pk_column()}")
             continue
-        definition = f"{column} {dialect.column_type(field.kind, field.column_options())}"
+        options = field.column_options()
+        limit = dialect.max_decimal_digits
+        if field.kind == "decimal" and limit is not None and options["max_digits"] > limit:
+            raise FieldError(
+                f"{field.label}: {dialect.name} stores a Decimal exactly up to {limit} digits "
+                f"(a scaled 64-bit integer), and this one has max_digits="
+                f"{options['max_digits']}. Lower max_digits to {limit}, or use PostgreSQL."
+            )
+        definition = f"{column} {dialect.column_type(field.kind, options)}"
         definition += " NULL" if field.null else " NOT NULL"
         if field.primary_key:
             definition += " PRIMARY KEY"
@@ -68,6 +76,10 @@ def _table_sql(model: type[Model], dialect: Dialect) -> list[str]:
             if check is not None:
                 name = quote(identifier(table, field.column, suffix="max_length"))
                 constraints.append(f"CONSTRAINT {name} CHECK ({check})")
+        check = dialect.range_check(column, field.kind, options)
+        if check is not None:
+            name = quote(identifier(table, field.column, suffix="range"))
+            constraints.append(f"CONSTRAINT {name} CHECK ({check})")
         if isinstance(field, ForeignKey):
             target = field.related_model._meta
             action = "RESTRICT" if field.on_delete == PROTECT else field.on_delete
@@ -83,7 +95,9 @@ def _table_sql(model: type[Model], dialect: Dialect) -> list[str]:
             f"CONSTRAINT {constraint} UNIQUE ({', '.join(quote(c) for c in together)})"
         )
     body = ",\n    ".join(lines + constraints)
-    statements = [f"CREATE TABLE IF NOT EXISTS {quote(table)} (\n    {body}\n)"]
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {quote(table)} (\n    {body}\n){dialect.table_suffix}"
+    ]
     for index in meta.bind_indexes():
         assert index.name is not None
         columns = ", ".join(quote(column) for column in index.columns)

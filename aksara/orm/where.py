@@ -12,6 +12,7 @@ from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aksara.exceptions import FieldError, ValidationError, suggest
+from aksara.orm.arithmetic import check_comparison
 from aksara.orm.expressions import CompileContext, Expression, Q
 from aksara.orm.fields import Field
 from aksara.orm.paths import Path, resolve_path
@@ -154,6 +155,7 @@ class Condition(Node):
             operator = _COMPARISONS.get(lookup)
             if operator is None:
                 raise FieldError(f"Lookup {lookup!r} cannot compare with an expression.")
+            check_comparison(self.path.field, value, ctx)
             text = f"{column} {operator} {value.sql(ctx)}"
         elif lookup in _COMPARISONS:
             text = f"{column} {_COMPARISONS[lookup]} {ctx.placeholder()}"

@@ -150,12 +150,13 @@ def test_f_expressions() -> None:
     qs = Post.objects.filter(view_count__gt=F("id") * 2 + 1)
     assert sql(qs, PG).endswith('WHERE "posts"."view_count" > (("posts"."id" * $1) + $2)')
     assert select_params(qs, PG) == [2, 1]
-    update = compile_update(
+    update, plans = compile_update(
         Post.objects.filter(is_published=True), PG, {"view_count": F("view_count") + 1}
     )
     assert (
         update == 'UPDATE "posts" SET "view_count" = ("view_count" + $1) WHERE "is_published" = $2'
     )
+    assert [[index for index, _adapt in plan or ()] for plan in plans] == [[0]]
 
 
 def test_only_defer_values_distinct() -> None:

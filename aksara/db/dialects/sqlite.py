@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -38,6 +39,14 @@ def _convert_uuid(value: Any) -> uuid.UUID | None:
     return None if value is None else uuid.UUID(value)
 
 
+def _adapt_decimal(value: Decimal) -> int:
+    # Fields hand over Decimals quantized to their decimal places, so the scaled integer
+    # is the coefficient: exact, ordered as the numbers are, and summed by SQLite exactly.
+    sign, digits, _exponent = value.as_tuple()
+    number = int("".join(map(str, digits)))
+    return -number if sign else number
+
+
 def _convert_decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
@@ -54,32 +63,46 @@ def _adapt_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _checked(dividend: str, operator: str, divisor: str, divisor_again: str) -> str:
+    # SQLite answers NULL where PostgreSQL raises; the CASE makes it fail with an error that
+    # says so (json_extract rejects the path), and its branch runs only for a zero divisor.
+    return (
+        f"({dividend} {operator} CASE WHEN {divisor} = 0 THEN json_extract('{{}}', "
+        f"'division by zero') ELSE {divisor_again} END)"
+    )
+
+
 class SQLiteDialect(Dialect):
-    """SQLite 3.35+: ``?`` parameters, RETURNING, CHECK constraints for string lengths."""
+    """SQLite 3.35+: ``?`` parameters, RETURNING, CHECK constraints for string lengths and
+    number ranges, STRICT tables (3.37+) so a column holds only values of its type."""
 
     name = "sqlite"
     max_params = 32_766
     # Take the write lock at BEGIN, so two writers wait for each other (busy_timeout)
     # instead of failing when a reader upgrades.
     begin_statement = "BEGIN IMMEDIATE"
+    # STRICT tables take only these five type names; a Decimal is its scaled integer.
     column_types: ClassVar[dict[str, str]] = {
-        "string": "VARCHAR({max_length})",
+        "string": "TEXT",
         "text": "TEXT",
         "integer": "INTEGER",
         "biginteger": "INTEGER",
         "float": "REAL",
-        "decimal": "DECIMAL({max_digits}, {decimal_places})",
-        "boolean": "BOOLEAN",
+        "decimal": "INTEGER",
+        "boolean": "INTEGER",
         "datetime": "TEXT",
         "date": "TEXT",
-        "uuid": "CHAR(36)",
+        "uuid": "TEXT",
         "json": "TEXT",
     }
+    table_suffix = " STRICT" if sqlite3.sqlite_version_info >= (3, 37) else ""
+    max_decimal_digits = 18
+    decimal_is_scaled = True
     adapters: ClassVar[dict[str, Adapter]] = {
         "datetime": _adapt_datetime,
         "date": dt.date.isoformat,
         "uuid": str,
-        "decimal": str,
+        "decimal": _adapt_decimal,
         "json": _adapt_json,
     }
     converters: ClassVar[dict[str, Adapter]] = {
@@ -99,6 +122,22 @@ class SQLiteDialect(Dialect):
 
     def length_check(self, column: str, max_length: int) -> str | None:
         return f"length({column}) <= {int(max_length)}"
+
+    def range_check(self, column: str, kind: str, options: dict[str, Any]) -> str | None:
+        if kind == "decimal":
+            high = 10 ** int(options["max_digits"]) - 1
+            return f"{column} BETWEEN {-high} AND {high}"
+        if kind == "integer":
+            return f"{column} BETWEEN {int(options['low'])} AND {int(options['high'])}"
+        return None  # 64-bit integers: SQLite's own range; STRICT refuses what overflows it
+
+    repeats_divisor = True
+
+    def divide(self, dividend: str, divisor: str, divisor_again: str) -> str:
+        return _checked(dividend, "/", divisor, divisor_again)
+
+    def modulo(self, dividend: str, divisor: str, divisor_again: str) -> str:
+        return _checked(dividend, "%", divisor, divisor_again)
 
     def explain(self, sql: str, *, analyze: bool) -> str:
         return "EXPLAIN QUERY PLAN " + sql
