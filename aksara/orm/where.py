@@ -4,6 +4,9 @@
 ``_meta.lookup_cache``) into a :class:`Path` (the foreign keys joined and the final field)
 and a lookup. Values are checked against the field's type when the filter is built, so a
 bad value fails before any query is sent.
+
+``Q`` trees become flat junctions (``a | b | c`` is one OR of three, ``~~q`` is ``q``), built
+without recursion per term; what nesting remains is capped by :data:`MAX_CONDITION_DEPTH`.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aksara.exceptions import FieldError, ValidationError, suggest
-from aksara.orm.expressions import CompileContext, Expression, Q
+from aksara.exceptions import FieldError, QueryLimitError, ValidationError, suggest
+from aksara.orm.expressions import Aggregate, Combined, CompileContext, Expression, F, Q
 from aksara.orm.fields import Field
 from aksara.orm.paths import Path, resolve_path
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOOKUPS",
+    "MAX_CONDITION_DEPTH",
     "AnnotationCondition",
     "Condition",
     "Junction",
@@ -29,6 +33,7 @@ __all__ = [
     "annotation_condition",
     "build_where",
     "condition",
+    "negation",
 ]
 
 LOOKUPS = (
@@ -58,6 +63,17 @@ _PATTERNS = {
     "iendswith": ("%", ""),
 }
 _TEXT_KINDS = ("string", "text")
+_ANNOTATION_LOOKUPS = ("exact", "gt", "gte", "lt", "lte", "in", "isnull", "range")
+
+#: How deep AND/OR/NOT groups may nest (after flattening), counting one more level per 64
+#: conditions of one group. SQLite's parser gives up at about 25 levels.
+MAX_CONDITION_DEPTH = 16
+#: Terms of one AND/OR chain per parenthesised group: SQLite refuses expressions nested more
+#: than 1,000 deep, and ``a OR b OR …`` nests one level per term.
+_GROUP = 64
+#: Lists up to this many values get a size class of their own (the next power of two); every
+#: longer list shares one class. No dialect inlines more values than this (see Dialect).
+_LIST_CLASSES = 64
 
 
 def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
@@ -92,10 +108,16 @@ def _escape_like(value: str) -> str:
 
 
 class Node:
-    """A WHERE-clause node."""
+    """A WHERE-clause node.
 
-    __slots__ = ("shape",)
+    ``depth`` counts the groups nested inside it; ``aggregated`` tells whether it reads an
+    annotation, so that it belongs to HAVING (or to the WHERE of correlated subqueries).
+    """
+
+    __slots__ = ("aggregated", "depth", "shape")
     shape: Hashable
+    depth: int
+    aggregated: bool
 
     def params(self, dialect: Dialect) -> list[Any]:
         """The node's bound values, in the order its SQL places the markers."""
@@ -106,19 +128,63 @@ class Node:
         raise NotImplementedError
 
 
+def list_class(count: int) -> int:
+    """The size class of an ``in`` list: 0 (empty), the next power of two up to 64, or 128."""
+    if count > _LIST_CLASSES:
+        return _LIST_CLASSES * 2
+    return 0 if count == 0 else 1 << (count - 1).bit_length()
+
+
+def _list_params(dialect: Dialect, items: list[Any]) -> list[Any]:
+    count = len(items)
+    if not count:
+        return []
+    if count <= dialect.max_inline_list:
+        # Padded to the size class by repeating a value: IN ignores duplicates, and every
+        # length of the class shares one statement.
+        return items + [items[-1]] * (list_class(count) - count)
+    return [dialect.list_param(items)]
+
+
+def _in_sql(ctx: CompileContext, operand: str, count: int) -> str:
+    dialect = ctx.dialect
+    if not count:
+        return "1 = 0"
+    if count <= dialect.max_inline_list:
+        return dialect.in_list(operand, [ctx.placeholder() for _ in range(list_class(count))])
+    return dialect.in_param(operand, ctx.placeholder())
+
+
+def _references(expression: Expression, names: Sequence[str]) -> bool:
+    """Whether *expression* reads one of the annotations *names* (walked without recursion)."""
+    pending: list[Any] = [expression]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, F):
+            if item.name in names:
+                return True
+        elif isinstance(item, Combined):
+            pending.extend((item.lhs, item.rhs))
+        elif isinstance(item, Aggregate):
+            pending.append(item.source)
+    return False
+
+
 class Condition(Node):
     """One lookup of one field against a value (or an expression)."""
 
     __slots__ = ("lookup", "path", "value")
 
-    def __init__(self, path: Path, lookup: str, value: Any) -> None:
+    def __init__(self, path: Path, lookup: str, value: Any, *, aggregated: bool = False) -> None:
         self.path = path
         self.lookup = lookup
         self.value = value
+        self.depth = 0
+        self.aggregated = aggregated
         if isinstance(value, Expression):
             variant: Hashable = value.shape()
         elif lookup == "in":
-            variant = len(value)
+            variant = list_class(len(value))
         elif lookup == "isnull":
             variant = bool(value)
         else:
@@ -133,10 +199,8 @@ class Condition(Node):
             return []
         adapt = dialect.adapters.get(self.path.field.kind)
         if lookup == "in":
-            if not value:
-                return []
             items = [adapt(item) for item in value] if adapt is not None else list(value)
-            return [items] if dialect.supports_array_params else items
+            return _list_params(dialect, items)
         if lookup == "range":
             low, high = value
             return [adapt(low), adapt(high)] if adapt is not None else [low, high]
@@ -160,10 +224,7 @@ class Condition(Node):
         elif lookup == "in":
             if not value:
                 return "1 = 0"
-            if ctx.dialect.supports_array_params:
-                text = f"{column} = ANY({ctx.placeholder()})"
-            else:
-                text = ctx.dialect.in_list(column, [ctx.placeholder() for _ in value])
+            text = _in_sql(ctx, column, len(value))
         elif lookup == "range":
             text = f"{column} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
         elif lookup == "iexact":
@@ -178,6 +239,32 @@ class Condition(Node):
         return text
 
 
+def _group_levels(count: int) -> int:
+    levels = 0
+    while count > _GROUP:
+        count = -(-count // _GROUP)
+        levels += 1
+    return levels
+
+
+def _chain(parts: list[str], glue: str) -> str:
+    while len(parts) > _GROUP:
+        parts = [
+            "(" + glue.join(parts[start : start + _GROUP]) + ")"
+            for start in range(0, len(parts), _GROUP)
+        ]
+    return "(" + glue.join(parts) + ")"
+
+
+def _too_deep(depth: int) -> QueryLimitError:
+    return QueryLimitError(
+        f"The conditions nest {depth} levels deep (AND/OR/NOT groups inside each other, one "
+        f"level more per {_GROUP} conditions of a group); the limit is {MAX_CONDITION_DEPTH}, "
+        "as SQLite refuses deeper SQL. Flatten the Q objects (a | b | c instead of nesting), "
+        "or use __in for many values of one field."
+    )
+
+
 class Junction(Node):
     """Children joined by AND / OR, optionally negated."""
 
@@ -187,7 +274,12 @@ class Junction(Node):
         self.children = children
         self.connector = connector
         self.negated = negated
-        self.shape = (connector, negated, tuple(child.shape for child in children))
+        self.shape = (connector, negated, tuple([child.shape for child in children]))
+        deepest = max([child.depth for child in children], default=0)
+        self.depth = 1 + _group_levels(len(children)) + deepest
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise _too_deep(self.depth)
+        self.aggregated = any([child.aggregated for child in children])
 
     def params(self, dialect: Dialect) -> list[Any]:
         values: list[Any] = []
@@ -202,13 +294,23 @@ class Junction(Node):
         elif len(self.children) == 1:
             text = self.children[0].sql(ctx, inner_negated)
         else:
-            glue = f" {self.connector} "
-            text = "(" + glue.join(child.sql(ctx, inner_negated) for child in self.children) + ")"
+            parts = [child.sql(ctx, inner_negated) for child in self.children]
+            text = _chain(parts, f" {self.connector} ")
         return f"NOT ({text})" if self.negated else text
 
 
-def _check_value(path: Path, lookup: str, value: Any, key: str) -> Any:
-    field = path.field
+def negation(nodes: Sequence[Node]) -> Node:
+    """NOT (all of *nodes*), without stacking a second NOT on a negated group."""
+    if len(nodes) == 1:
+        node = nodes[0]
+        if isinstance(node, Junction) and node.negated:
+            if len(node.children) == 1:
+                return node.children[0]
+            return Junction(node.children, node.connector, False)
+    return Junction(tuple(nodes), Q.AND, True)
+
+
+def _check_value(field: Field, lookup: str, value: Any, key: str) -> Any:
     if isinstance(value, Expression):
         return value
     if lookup == "isnull":
@@ -218,7 +320,7 @@ def _check_value(path: Path, lookup: str, value: Any, key: str) -> Any:
     if lookup == "in":
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
             raise ValidationError(f"{key}: 'in' takes a list of values, got {value!r}.")
-        return tuple(_field_value(field, item, key) for item in value)
+        return tuple([_field_value(field, item, key) for item in value])
     if lookup == "range":
         if isinstance(value, (str, bytes)) or len(value) != 2:
             raise ValidationError(f"{key}: 'range' takes (low, high), got {value!r}.")
@@ -241,25 +343,66 @@ def _field_value(field: Field, value: Any, key: str) -> Any:
         raise ValidationError(f"{key}: {error}", field=field.name) from None
 
 
-def condition(model: type[Model], key: str, value: Any) -> Condition:
-    """Build the condition ``key=value`` (``"author__name__icontains"``) for *model*."""
+Annotations = Sequence[tuple[str, Aggregate]]
+
+
+def condition(
+    model: type[Model], key: str, value: Any, annotations: Annotations = ()
+) -> Condition | AnnotationCondition:
+    """Build the condition ``key=value`` (``"author__name__icontains"``) for *model*; a key
+    naming one of *annotations* (``comment_count__gt``) compares the aggregate."""
+    if annotations:
+        head = key.partition("__")[0]
+        for name, aggregate in annotations:
+            if name == head:
+                return annotation_condition(model, key, value, name, aggregate)
     path, lookup = _resolve_lookup(model, key)
     if value is None and lookup == "exact":
         return Condition(path, "isnull", True)
-    return Condition(path, lookup, _check_value(path, lookup, value, key))
+    aggregated = (
+        bool(annotations)
+        and isinstance(value, Expression)
+        and _references(value, [name for name, _ in annotations])
+    )
+    return Condition(
+        path, lookup, _check_value(path.field, lookup, value, key), aggregated=aggregated
+    )
 
 
-def build_where(model: type[Model], q: Q) -> Node:
-    """Turn a ``Q`` tree into WHERE nodes for *model*."""
+def _unwrap(q: Q) -> tuple[Q, bool]:
+    """The Q inside single-child wrappers, and whether an odd number of NOTs enclose it."""
+    negated = False
+    while len(q.children) == 1 and isinstance(q.children[0], Q):
+        negated = negated != q.negated
+        q = q.children[0]
+    return q, negated != q.negated
+
+
+def build_where(model: type[Model], q: Q, annotations: Annotations = ()) -> Node:
+    """Turn a ``Q`` tree into WHERE nodes for *model*, flattening same-connector groups."""
+    return _build(model, q, annotations, 1)
+
+
+def _build(model: type[Model], q: Q, annotations: Annotations, depth: int) -> Node:
+    if depth > MAX_CONDITION_DEPTH:
+        raise _too_deep(depth)
+    q, negated = _unwrap(q)
+    connector = q.connector
     children: list[Node] = []
-    for child in q.children:
-        if isinstance(child, Q):
-            children.append(build_where(model, child))
+    pending = list(reversed(q.children))
+    while pending:
+        child = pending.pop()
+        if not isinstance(child, Q):
+            children.append(condition(model, child[0], child[1], annotations))
+            continue
+        inner, inner_negated = _unwrap(child)
+        if not inner_negated and (inner.connector == connector or len(inner.children) == 1):
+            pending.extend(reversed(inner.children))  # (a | b) | c is a | b | c
         else:
-            children.append(condition(model, child[0], child[1]))
-    if len(children) == 1 and not q.negated:
+            children.append(_build(model, child, annotations, depth + 1))
+    if len(children) == 1 and not negated:
         return children[0]
-    return Junction(tuple(children), q.connector, q.negated)
+    return Junction(tuple(children), connector, negated)
 
 
 def suggest_lookup(name: str) -> str:
@@ -268,46 +411,75 @@ def suggest_lookup(name: str) -> str:
 
 
 class AnnotationCondition(Node):
-    """A comparison against an annotation (``comment_count__gt=5``): part of HAVING."""
+    """A comparison against an annotation (``comment_count__gt=5``): part of HAVING.
 
-    __slots__ = ("lookup", "name", "value")
+    ``field`` describes the aggregate's result, which checked the value and adapts it.
+    """
 
-    def __init__(self, name: str, lookup: str, value: Any) -> None:
-        if lookup not in _COMPARISONS and lookup not in ("in", "isnull", "range"):
-            raise FieldError(
-                f"Annotation {name!r} supports the lookups exact, gt, gte, lt, lte, in, isnull "
-                f"and range, not {lookup!r}."
-            )
+    __slots__ = ("field", "lookup", "name", "value")
+
+    def __init__(self, name: str, lookup: str, value: Any, field: Field) -> None:
         self.name = name
         self.lookup = lookup
-        self.value = tuple(value) if lookup in ("in", "range") else value
-        variant = len(self.value) if lookup == "in" else None
+        self.value = value
+        self.field = field
+        self.depth = 0
+        self.aggregated = True
+        if isinstance(value, Expression):
+            variant: Hashable = value.shape()
+        elif lookup == "in":
+            variant = list_class(len(value))
+        elif lookup == "isnull":
+            variant = bool(value)
+        else:
+            variant = None
         self.shape = ("annotation", name, lookup, variant)
 
     def params(self, dialect: Dialect) -> list[Any]:
-        if self.lookup == "isnull":
+        lookup, value = self.lookup, self.value
+        if isinstance(value, Expression):
+            return value.params(dialect)
+        if lookup == "isnull":
             return []
-        if self.lookup in ("in", "range"):
-            return list(self.value)
-        return [self.value]
+        adapt = dialect.computed_adapters.get(self.field.kind)
+        items = list(value) if lookup in ("in", "range") else [value]
+        if adapt is not None:
+            items = [adapt(item) for item in items]
+        return _list_params(dialect, items) if lookup == "in" else items
 
     def sql(self, ctx: CompileContext, negated: bool) -> str:
         expression = ctx.annotation(self.name)
-        lookup = self.lookup
+        lookup, value = self.lookup, self.value
         if lookup == "isnull":
-            return f"{expression} IS {'' if self.value else 'NOT '}NULL"
+            return f"{expression} IS {'' if value else 'NOT '}NULL"
+        if isinstance(value, Expression):
+            return f"{expression} {_COMPARISONS[lookup]} {value.sql(ctx)}"
         if lookup == "in":
-            if not self.value:
-                return "1 = 0"
-            return f"{expression} IN ({', '.join(ctx.placeholder() for _ in self.value)})"
+            return _in_sql(ctx, expression, len(value))
         if lookup == "range":
             return f"{expression} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
         return f"{expression} {_COMPARISONS[lookup]} {ctx.placeholder()}"
 
 
-def annotation_condition(key: str, value: Any, names: Sequence[str]) -> AnnotationCondition | None:
-    """The HAVING condition for *key* when it starts with an annotation name, else None."""
-    head, _, lookup = key.partition("__")
-    if head not in names:
-        return None
-    return AnnotationCondition(head, lookup or "exact", value)
+def annotation_condition(
+    model: type[Model], key: str, value: Any, name: str, aggregate: Aggregate
+) -> AnnotationCondition:
+    """The HAVING condition *key* (``"n__gt"``) on the annotation *name*, its value checked
+    against the type of the aggregate's result as a field filter's value is."""
+    lookup = key[len(name) + 2 :] or "exact"
+    if lookup not in _ANNOTATION_LOOKUPS:
+        raise FieldError(
+            f"Annotation {name!r} supports the lookups {', '.join(_ANNOTATION_LOOKUPS)}, "
+            f"not {lookup!r}.{suggest(lookup, _ANNOTATION_LOOKUPS)}"
+        )
+    if isinstance(value, Expression) and lookup not in _COMPARISONS:
+        raise FieldError(f"{key}: lookup {lookup!r} cannot compare with an expression.")
+    source = aggregate.source
+    field = None
+    if isinstance(source, F):
+        field = resolve_path(model, source.name.split("__")).field
+    result = aggregate.output_field(field)
+    result.model, result.name = model, name  # errors then speak of Model.annotation
+    if value is None and lookup == "exact":
+        return AnnotationCondition(name, "isnull", True, result)
+    return AnnotationCondition(name, lookup, _check_value(result, lookup, value, key), result)

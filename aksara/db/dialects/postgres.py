@@ -20,6 +20,7 @@ class PostgresDialect(Dialect):
     supports_ilike = True
     supports_array_params = True
     supports_select_for_update = True
+    max_identifier_length = 63
     drop_table_suffix = " CASCADE"
     column_types: ClassVar[dict[str, str]] = {
         "string": "VARCHAR({max_length})",
@@ -58,6 +59,12 @@ class PostgresDialect(Dialect):
 
     def ilike(self, column_sql: str, placeholder: str) -> str:
         return f"{column_sql} ILIKE {placeholder}"
+
+    def in_param(self, column_sql: str, placeholder: str) -> str:
+        return f"{column_sql} = ANY({placeholder})"
+
+    def list_param(self, values: list[Any]) -> Any:
+        return values
 
     def explain(self, sql: str, *, analyze: bool) -> str:
         return ("EXPLAIN ANALYZE " if analyze else "EXPLAIN ") + sql
