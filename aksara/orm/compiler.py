@@ -195,6 +195,9 @@ class Context:
             self.dialect,
             alias=self.new_alias(f"{step.target._meta.table_name}__{self._subqueries}"),
         )
+        # One set of aliases for the whole statement: a join inside the subquery named like
+        # an outer table would hide it from the correlation.
+        inner._aliases = self._aliases
         rest = Path(path.joins[index + 1 :], path.field)
         column = inner.path_column(rest)
         quote = self.quote

@@ -266,7 +266,8 @@ class Sum(Aggregate):
         if kind in ("integer", "biginteger", "auto"):
             return BigInteger()
         if kind == "decimal":
-            return DecimalField(max_digits=60, decimal_places=source.decimal_places)  # type: ignore[union-attr]
+            places = source.decimal_places  # type: ignore[union-attr]
+            return DecimalField(max_digits=28, decimal_places=places)
         return Float()
 
 
@@ -285,8 +286,10 @@ class Avg(Aggregate):
 
     def output_field(self, source: Field | None) -> Field:
         if source is not None and source.kind == "decimal":
-            # A mean has more places than its inputs: keep the value compared nearly exact.
-            return DecimalField(max_digits=60, decimal_places=30)
+            # A mean has more places than its inputs: keep the source's integer digits and
+            # give every other digit of Python's 28-digit decimals to the places.
+            whole = source.max_digits - source.decimal_places  # type: ignore[attr-defined]
+            return DecimalField(max_digits=28, decimal_places=max(28 - whole, 0))
         return Float()
 
 

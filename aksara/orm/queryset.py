@@ -16,6 +16,7 @@ from aksara.exceptions import FieldError, IntegrityError, ValidationError
 from aksara.orm import compiler
 from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
 from aksara.orm.expressions import Aggregate, Expression, F, OrderBy, Q
+from aksara.orm.paths import check_depth
 from aksara.orm.prefetch import Prefetch, normalize, prefetch
 from aksara.orm.where import Node, build_where, condition, negation
 
@@ -277,6 +278,9 @@ class QuerySet(Generic[M]):
     def select_related(self, *names: str) -> QuerySet[M]:
         """Load these foreign keys (``"author"``, ``"post__author"``) in the same query, by
         JOIN (LEFT OUTER for nullable keys)."""
+        for name in names:
+            parts = name.split("__")
+            check_depth(parts, relations=len(parts))
         clone = self._clone()
         clone._related = tuple(dict.fromkeys((*self._related, *names)))
         return clone

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aksara.conf import settings
 from aksara.exceptions import FieldError, QueryLimitError, ValidationError, suggest
 from aksara.orm.expressions import Aggregate, Combined, CompileContext, Expression, F, Q
 from aksara.orm.fields import Field
-from aksara.orm.paths import Path, resolve_path
+from aksara.orm.paths import Path, check_depth, resolve_path
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
@@ -79,11 +80,15 @@ _LIST_CLASSES = 64
 def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
     cached = model._meta.lookup_cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        path, lookup, relations = cached
+        if relations > settings.MAX_RELATION_DEPTH:  # the setting may have been lowered since
+            check_depth(key.split("__"), relations=relations)
+        return path, lookup
     parts = key.split("__")
     lookup = "exact"
     if len(parts) > 1 and parts[-1] in LOOKUPS:
         lookup = parts.pop()
+    check_depth(parts)
     try:
         path = resolve_path(model, parts)
     except FieldError as error:
@@ -98,9 +103,8 @@ def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
             f"{type(path.field).__name__}. Valid lookups for it: exact, gt, gte, lt, lte, "
             "in, isnull, range."
         )
-    resolved = (path, lookup)
-    model._meta.lookup_cache[key] = resolved
-    return resolved
+    model._meta.lookup_cache[key] = (path, lookup, len(parts) - 1)
+    return path, lookup
 
 
 def _escape_like(value: str) -> str:
