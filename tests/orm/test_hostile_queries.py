@@ -453,5 +453,5 @@ async def test_relation_paths_are_capped_by_a_setting(db: Database) -> None:
 
 @pytest.mark.parametrize("value", [0, -1, "3", 2.5, True, None])
 def test_max_relation_depth_is_validated(value: Any) -> None:
-    with pytest.raises(ConfigurationError, match="MAX_RELATION_DEPTH"):
+    with pytest.raises(ConfigurationError, match="MAX_RELATION_DEPTH must be an integer >= 1"):
         aksara.configure(MAX_RELATION_DEPTH=value)
