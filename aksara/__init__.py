@@ -13,6 +13,7 @@ from aksara.exceptions import (
     ObjectDoesNotExist,
     PoolTimeoutError,
     ProtectedError,
+    QueryLimitError,
     ValidationError,
 )
 from aksara.orm import (
@@ -53,6 +54,7 @@ __all__ = [
     "Prefetch",
     "ProtectedError",
     "Q",
+    "QueryLimitError",
     "Sum",
     "ValidationError",
     "atomic",

@@ -128,6 +128,11 @@ def _threshold(value: Any) -> int:
     return value
 
 
+def _relation_depth(value: Any) -> int:
+    result: int = _number("MAX_RELATION_DEPTH", value, integer=True, minimum=1, optional=False)
+    return result
+
+
 def _optional_boolean(key: str) -> Callable[[Any], bool | None]:
     def check(value: Any) -> bool | None:
         if value is not None and not isinstance(value, bool):
@@ -147,6 +152,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SLOW_QUERY_HANDLER": _handler,
     "N_PLUS_ONE_THRESHOLD": _threshold,
     "DETECT_N_PLUS_ONE": _optional_boolean("DETECT_N_PLUS_ONE"),
+    "MAX_RELATION_DEPTH": _relation_depth,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -160,6 +166,8 @@ _DEFAULTS: dict[str, Any] = {
     "N_PLUS_ONE_THRESHOLD": 5,
     # None: follow DEBUG (on in development, off in production).
     "DETECT_N_PLUS_ONE": None,
+    # Relations one field path may follow (author__posts__comments is 2): each is a join.
+    "MAX_RELATION_DEPTH": 10,
 }
 
 

@@ -47,6 +47,13 @@ class ProtectedError(IntegrityError):
     """A row could not be deleted because a ``PROTECT`` foreign key still points at it."""
 
 
+class QueryLimitError(DatabaseError):
+    """A statement would pass a database limit (bound parameters, condition nesting).
+
+    Raised before the statement is sent; the message names the limit and what to change.
+    """
+
+
 class TransactionError(DatabaseError):
     """A transaction was used in a way that cannot work (for example across tasks)."""
 

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
-__all__ = ["SlowQuery", "find_caller", "log_query", "mask_params", "report_slow"]
+__all__ = [
+    "MAX_LOGGED_PARAMS",
+    "MAX_LOGGED_SQL",
+    "SlowQuery",
+    "clip",
+    "find_caller",
+    "log_query",
+    "mask_params",
+    "report_slow",
+]
 
 query_logger = logging.getLogger("aksara.db")
 slow_logger = logging.getLogger("aksara.db.slow")
@@ -44,6 +53,16 @@ _INSERT = re.compile(r'INSERT\s+INTO\s+"?\w+"?\s*\(([^)]*)\)', re.I)
 _FROM_ROWS = re.compile(r'"(?P<column>\w+)"\s*=\s*v\."c(?P<index>\d+)"')
 _ROW_WIDTH = re.compile(r'AS "c\d+"|::\w+\[\]')
 MASK = "***"
+#: Characters of a statement's SQL, and of its parameters' repr, that a log line keeps.
+MAX_LOGGED_SQL = 2_000
+MAX_LOGGED_PARAMS = 1_000
+
+
+def clip(text: str, limit: int) -> str:
+    """*text*, cut to *limit* characters with a marker saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters]"
 
 
 def find_caller() -> tuple[str, int, str] | None:
@@ -126,7 +145,11 @@ def log_query(
     if query_logger.isEnabledFor(logging.DEBUG):
         outcome = f"failed: {error}" if error is not None else f"{max(rows, 0)} rows"
         query_logger.debug(
-            "(%.2f ms, %s) %s; params=%r", duration, outcome, sql, mask_params(sql, params)
+            "(%.2f ms, %s) %s; params=%s",
+            duration,
+            outcome,
+            clip(sql, MAX_LOGGED_SQL),
+            clip(repr(mask_params(sql, params)), MAX_LOGGED_PARAMS),
         )
 
 
@@ -151,7 +174,7 @@ def report_slow(
     """Warn about a slow statement and pass it to *handler*."""
     caller = find_caller()
     where = f" at {caller[0]}:{caller[1]} in {caller[2]}" if caller else ""
-    slow_logger.warning("Slow query (%.1f ms)%s: %s", duration, where, sql)
+    slow_logger.warning("Slow query (%.1f ms)%s: %s", duration, where, clip(sql, MAX_LOGGED_SQL))
     if handler is not None:
         try:
             handler(SlowQuery(sql, mask_params(sql, params), duration, database, caller))

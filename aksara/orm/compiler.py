@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aksara.exceptions import FieldError
+from aksara.exceptions import FieldError, QueryLimitError
 from aksara.orm.arithmetic import Plan, compile_assignment
 from aksara.orm.expressions import Aggregate, Expression, F
 from aksara.orm.fields import Field, ForeignKey
@@ -109,12 +109,27 @@ class Context:
         return self.dialect.placeholder(self.count)
 
     def field(self, name: str) -> Field:
+        aggregate = self.annotations.get(name)
+        if aggregate is not None:
+            return aggregate.result_field(self.model, name)
         return resolve_path(self.model, name.split("__")).field
 
     def column(self, name: str) -> str:
         if name in self.annotations:
-            return self.quote(name)
+            # The aggregate itself: WHERE and HAVING cannot name a select-list alias.
+            return self.annotation(name)
         return self.path_column(resolve_path(self.model, name.split("__")))
+
+    def new_alias(self, name: str) -> str:
+        """An alias based on *name*, distinct from this statement's others once the
+        database has cut it to its identifier length."""
+        alias = self.dialect.alias(name)
+        suffix = 1
+        while alias in self._aliases:
+            suffix += 1
+            alias = self.dialect.alias(f"{name}{suffix}")
+        self._aliases.add(alias)
+        return alias
 
     def path_column(self, path: Path) -> str:
         """SQL of the column at the end of a resolved *path* (joining as needed)."""
@@ -136,12 +151,7 @@ class Context:
                 alias = existing
                 continue
             target = step.target._meta
-            new_alias = target.table_name
-            suffix = 1
-            while new_alias in self._aliases:
-                suffix += 1
-                new_alias = f"{target.table_name}{suffix}"
-            self._aliases.add(new_alias)
+            new_alias = self.new_alias(target.table_name)
             kind = "LEFT OUTER JOIN" if nullable else "INNER JOIN"
             quote = self.quote
             table = quote(target.table_name)
@@ -187,8 +197,11 @@ class Context:
         inner = Context(
             step.target,
             self.dialect,
-            alias=f"{step.target._meta.table_name}__{self._subqueries}",
+            alias=self.new_alias(f"{step.target._meta.table_name}__{self._subqueries}"),
         )
+        # One set of aliases for the whole statement: a join inside the subquery named like
+        # an outer table would hide it from the correlation.
+        inner._aliases = self._aliases
         rest = Path(path.joins[index + 1 :], path.field)
         column = inner.path_column(rest)
         quote = self.quote
@@ -232,7 +245,9 @@ def _order_sql(qs: QuerySet[Any], ctx: Context) -> str:
             continue
         descending = item.startswith("-")
         name = item.lstrip("-")
-        terms.append(ctx.column(name) + (" DESC" if descending else " ASC"))
+        # An annotation is ordered by its select-list alias, computed once per row.
+        column = ctx.quote(ctx.dialect.alias(name)) if name in ctx.annotations else ctx.column(name)
+        terms.append(column + (" DESC" if descending else " ASC"))
     return " ORDER BY " + ", ".join(terms)
 
 
@@ -247,12 +262,30 @@ def _limit_sql(qs: QuerySet[Any], ctx: Context) -> str:
     return text
 
 
+def check_params(params: list[Any], dialect: Dialect) -> list[Any]:
+    """*params*, when the database takes that many in one statement; else QueryLimitError."""
+    if len(params) > dialect.max_params:
+        raise QueryLimitError(
+            f"The statement binds {len(params):,} parameters; {dialect.name} takes at most "
+            f"{dialect.max_params:,} in one statement. Split the query into smaller ones, or "
+            "put many values of one field in one __in list (bound as a single parameter)."
+        )
+    return params
+
+
 def where_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
     """The WHERE clause's values, in placeholder order."""
     params: list[Any] = []
     for node in qs._where:
         params.extend(node.params(dialect))
     return params
+
+
+def target_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
+    """The values of the WHERE clause :func:`compile_update` / :func:`compile_delete` write."""
+    if qs._having:
+        return select_params(grouped_keys(qs), dialect)
+    return where_params(qs, dialect)
 
 
 def select_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
@@ -270,7 +303,7 @@ def select_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
         params.append(qs._limit)
     if qs._offset is not None:
         params.append(qs._offset)
-    return params
+    return check_params(params, dialect)
 
 
 def selected_fields(qs: QuerySet[Any]) -> list[Field]:
@@ -372,7 +405,7 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
         columns = []
         for name in names:
             if name in annotations:
-                columns.append(f"{ctx.annotation(name)} AS {quote(name)}")
+                columns.append(f"{ctx.annotation(name)} AS {quote(dialect.alias(name))}")
                 fields.append(None)
             else:
                 columns.append(ctx.column(name))
@@ -392,7 +425,7 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
             source = aggregate.source_field(ctx) if isinstance(aggregate, Aggregate) else None
             converters[len(columns)] = _result_converter(aggregate, source, dialect)
             root.annotations.append((name, len(columns)))
-            columns.append(f"{ctx.annotation(name)} AS {quote(name)}")
+            columns.append(f"{ctx.annotation(name)} AS {quote(dialect.alias(name))}")
     sql = "SELECT " + ("DISTINCT " if qs._distinct else "") + ", ".join(columns)
     if ctx.grouped:
         where = _where_sql(qs, ctx)
@@ -496,7 +529,12 @@ def grouped_keys(qs: QuerySet[Any]) -> QuerySet[Any]:
 
 
 def _target_rows(qs: QuerySet[Any], ctx: Context) -> str:
-    """WHERE clause of an UPDATE/DELETE: direct, or through the pk when filters join."""
+    """WHERE clause of an UPDATE/DELETE: direct, or through the pk when filters join or
+    compare annotations (then the rows are those the annotated query selects)."""
+    quote = ctx.dialect.quote
+    if qs._having:
+        inner = compile_select(grouped_keys(qs), ctx.dialect, start=ctx.count).sql
+        return f" WHERE {quote(qs.model._meta.pk.column)} IN ({inner})"
     probe = Context(qs.model, ctx.dialect)
     probe.count = ctx.count
     where = _where_sql(qs, probe)
@@ -507,7 +545,6 @@ def _target_rows(qs: QuerySet[Any], ctx: Context) -> str:
         ctx.count = unqualified.count
         return where
     ctx.count = probe.count
-    quote = ctx.dialect.quote
     pk = quote(qs.model._meta.pk.column)
     table = quote(ctx.base)
     return f" WHERE {pk} IN (SELECT {table}.{pk}{probe.from_clause()}{where})"

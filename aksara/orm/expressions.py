@@ -6,16 +6,20 @@ cache key), its *params* (the values, in placeholder order) and its *sql* text.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aksara.orm.fields import BigInteger, Field, Float
+from aksara.orm.fields import Decimal as DecimalField
+
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
-    from aksara.orm.fields import Field
+    from aksara.orm.models import Model
     from aksara.orm.paths import Path
 
-__all__ = ["Avg", "Count", "Expression", "F", "Max", "Min", "Q", "Sum", "Value"]
+__all__ = ["Avg", "Count", "Expression", "F", "Max", "Min", "OrderBy", "Q", "Sum", "Value"]
 
 
 class CompileContext(Protocol):
@@ -107,8 +111,29 @@ class F(Expression):
     def sql(self, ctx: CompileContext) -> str:
         return ctx.column(self.name)
 
+    def asc(self) -> OrderBy:
+        """Ascending order by this field, for ``order_by()``."""
+        return OrderBy(self, descending=False)
+
+    def desc(self) -> OrderBy:
+        """Descending order by this field, for ``order_by()``."""
+        return OrderBy(self, descending=True)
+
     def __repr__(self) -> str:
         return f"F({self.name!r})"
+
+
+class OrderBy:
+    """A direction of ordering by an expression: ``F("views").desc()``."""
+
+    __slots__ = ("descending", "expression")
+
+    def __init__(self, expression: Expression, *, descending: bool) -> None:
+        self.expression = expression
+        self.descending = descending
+
+    def __repr__(self) -> str:
+        return f"{self.expression!r}.{'desc' if self.descending else 'asc'}()"
 
 
 class Value(Expression):
@@ -197,6 +222,24 @@ class Aggregate(Expression):
         """Turn the database's result into the Python value users expect."""
         return value
 
+    def output_field(self, source: Field | None) -> Field:
+        """A fresh, unbound field of the result's type (checks values compared with it)."""
+        return Float()
+
+    def field_on(self, model: type[Model]) -> Field | None:
+        """The field the aggregate reads on *model* (None for ``Count()`` of rows)."""
+        if not isinstance(self.source, F):
+            return None
+        from aksara.orm.paths import resolve_path
+
+        return resolve_path(model, self.source.name.split("__")).field
+
+    def result_field(self, model: type[Model], name: str) -> Field:
+        """The field describing the result when annotated on *model* as *name*."""
+        result = self.output_field(self.field_on(model))
+        result.model, result.name = model, name  # errors then speak of Model.annotation
+        return result
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source!r}{', distinct=True' if self.distinct else ''})"
 
@@ -209,6 +252,9 @@ class Count(Aggregate):
 
     def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
         return int(value or 0)
+
+    def output_field(self, source: Field | None) -> Field:
+        return BigInteger()
 
 
 def _as_field_value(value: Any, field: Field | None, dialect: Dialect) -> Any:
@@ -225,6 +271,13 @@ def _as_field_value(value: Any, field: Field | None, dialect: Dialect) -> Any:
     return converter(value) if converter is not None else value
 
 
+def _copy_field(source: Field | None) -> Field:
+    if source is None:
+        return Float()
+    # The smallest or largest value has the source's type; a copy, as the caller renames it.
+    return copy.copy(source)
+
+
 class Sum(Aggregate):
     """Sum of a field; None over no rows."""
 
@@ -233,6 +286,15 @@ class Sum(Aggregate):
 
     def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
         return _as_field_value(value, field, dialect)
+
+    def output_field(self, source: Field | None) -> Field:
+        kind = source.kind if source is not None else ""
+        if kind in ("integer", "biginteger", "auto"):
+            return BigInteger()
+        if kind == "decimal":
+            places = source.decimal_places  # type: ignore[union-attr]
+            return DecimalField(max_digits=28, decimal_places=places)
+        return Float()
 
 
 class Avg(Aggregate):
@@ -251,6 +313,14 @@ class Avg(Aggregate):
             return number.scaleb(-field.decimal_places) if dialect.decimal_is_scaled else number  # type: ignore[attr-defined]
         return float(value)
 
+    def output_field(self, source: Field | None) -> Field:
+        if source is not None and source.kind == "decimal":
+            # A mean has more places than its inputs: keep the source's integer digits and
+            # give every other digit of Python's 28-digit decimals to the places.
+            whole = source.max_digits - source.decimal_places  # type: ignore[attr-defined]
+            return DecimalField(max_digits=28, decimal_places=max(28 - whole, 0))
+        return Float()
+
 
 class Min(Aggregate):
     """Smallest value of a field."""
@@ -261,6 +331,9 @@ class Min(Aggregate):
     def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
         return _as_field_value(value, field, dialect)
 
+    def output_field(self, source: Field | None) -> Field:
+        return _copy_field(source)
+
 
 class Max(Aggregate):
     """Largest value of a field."""
@@ -270,6 +343,9 @@ class Max(Aggregate):
 
     def convert(self, value: Any, field: Field | None, dialect: Dialect) -> Any:
         return _as_field_value(value, field, dialect)
+
+    def output_field(self, source: Field | None) -> Field:
+        return _copy_field(source)
 
 
 class Q:
@@ -291,12 +367,18 @@ class Q:
         self.connector = Q.AND
         self.negated = False
 
+    def _parts(self, connector: str) -> list[Q | tuple[str, Any]]:
+        # Splicing same-connector children keeps reduce(operator.or_, many) one level deep.
+        if not self.negated and (self.connector == connector or len(self.children) == 1):
+            return self.children
+        return [self]
+
     def _join(self, other: Q, connector: str) -> Q:
         if not isinstance(other, Q):
             return NotImplemented
         combined = Q()
         combined.connector = connector
-        combined.children = [self, other]
+        combined.children = [*self._parts(connector), *other._parts(connector)]
         return combined
 
     def __and__(self, other: Q) -> Q:
@@ -306,6 +388,8 @@ class Q:
         return self._join(other, Q.OR)
 
     def __invert__(self) -> Q:
+        if self.negated and len(self.children) == 1 and isinstance(self.children[0], Q):
+            return self.children[0]  # ~~q is q: a chain of NOTs stays one level deep
         inverted = Q()
         inverted.children = [self]
         inverted.negated = True

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aksara.conf import settings
 from aksara.exceptions import FieldError
 from aksara.orm.fields import Field, ForeignKey
 
 if TYPE_CHECKING:
     from aksara.orm.models import Model
 
-__all__ = ["JoinStep", "Path", "relation_names", "resolve_path"]
+__all__ = ["JoinStep", "Path", "check_depth", "relation_names", "resolve_path"]
 
 
 class JoinStep:
@@ -76,8 +77,22 @@ def relation_names(model: type[Model]) -> list[str]:
     return [fk.name for fk in meta.foreign_keys] + list(meta.reverse_relations)
 
 
+def check_depth(parts: list[str] | tuple[str, ...], *, relations: int | None = None) -> None:
+    """Raise FieldError when a path follows more relations than ``MAX_RELATION_DEPTH``
+    (*relations*, or every name but the last)."""
+    count = len(parts) - 1 if relations is None else relations
+    limit: int = settings.MAX_RELATION_DEPTH
+    if count > limit:
+        raise FieldError(
+            f"{'__'.join(parts)[:200]!r} follows {count} relations; "
+            f"MAX_RELATION_DEPTH allows {limit} (each is a join). Use a shorter path, or "
+            "raise the setting."
+        )
+
+
 def resolve_path(model: type[Model], parts: list[str] | tuple[str, ...]) -> Path:
     """Resolve names (``["author", "name"]``) from *model*; raise FieldError."""
+    check_depth(parts)
     joins: list[JoinStep] = []
     current = model
     for index, part in enumerate(parts):

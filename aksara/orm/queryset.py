@@ -16,9 +16,10 @@ from aksara.exceptions import FieldError, IntegrityError, TransactionError, Vali
 from aksara.orm import compiler
 from aksara.orm.arithmetic import assignment_params
 from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
-from aksara.orm.expressions import Aggregate, Expression, Q
+from aksara.orm.expressions import Aggregate, Expression, F, OrderBy, Q
+from aksara.orm.paths import check_depth
 from aksara.orm.prefetch import Prefetch, normalize, prefetch
-from aksara.orm.where import Junction, Node, annotation_condition, build_where, condition
+from aksara.orm.where import Node, build_where, condition, negation
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
@@ -106,23 +107,22 @@ class QuerySet(Generic[M]):
 
     def _filtered(self, args: tuple[Q, ...], kwargs: dict[str, Any], negate: bool) -> QuerySet[M]:
         model = self.model
-        nodes: list[Node] = []
+        annotations = self._annotations
+        built: list[Node] = []
         for arg in args:
             if not isinstance(arg, Q):
                 raise TypeError(f"filter() takes Q objects and keyword lookups, got {arg!r}.")
-            nodes.append(build_where(model, arg))
-        having: list[Node] = []
-        annotated = [name for name, _ in self._annotations]
+            built.append(build_where(model, arg, annotations))
         for key, value in kwargs.items():
-            on_annotation = annotation_condition(key, value, annotated) if annotated else None
-            if on_annotation is not None:
-                having.append(on_annotation)
-            else:
-                nodes.append(condition(model, key, value))
+            built.append(condition(model, key, value, annotations))
+        # Conditions reading an annotation go to HAVING (or, for correlated subqueries, to
+        # the WHERE clause after the plain ones).
+        nodes = [node for node in built if not node.aggregated]
+        having = [node for node in built if node.aggregated]
         clone = self._clone()
         if negate:
-            nodes = [Junction(tuple(nodes), Q.AND, True)] if nodes else []
-            having = [Junction(tuple(having), Q.AND, True)] if having else []
+            nodes = [negation(nodes)] if nodes else []
+            having = [negation(having)] if having else []
         clone._where = (*self._where, *nodes)
         clone._having = (*self._having, *having)
         return clone
@@ -146,18 +146,22 @@ class QuerySet(Generic[M]):
             raise TypeError("Cannot filter a query once it has been sliced (limit/offset).")
         return self._filtered(args, kwargs, negate=True)
 
-    def order_by(self, *names: str) -> QuerySet[M]:
-        """Order by fields (``"-created_at"`` descending, ``"author__name"``, ``"?"`` random).
+    def order_by(self, *names: str | F | OrderBy) -> QuerySet[M]:
+        """Order by fields (``"-created_at"`` descending, ``"author__name"``, ``"?"`` random,
+        ``F("views")``, ``F("views").desc()``).
 
         ``order_by()`` with no names removes all ordering, the model's default included.
         """
         self._refuse_sliced("order_by")
         annotated = {name for name, _ in self._annotations}
-        for name in names:
+        ordering = []
+        for item in names:
+            name = _ordering_name(item)
             if name != "?" and name.lstrip("-") not in annotated:
                 compiler_field(self.model, name.lstrip("-"))
+            ordering.append(name)
         clone = self._clone()
-        clone._order = tuple(names)
+        clone._order = tuple(ordering)
         return clone
 
     def reverse(self) -> QuerySet[M]:
@@ -273,6 +277,9 @@ class QuerySet(Generic[M]):
     def select_related(self, *names: str) -> QuerySet[M]:
         """Load these foreign keys (``"author"``, ``"post__author"``) in the same query, by
         JOIN (LEFT OUTER for nullable keys)."""
+        for name in names:
+            parts = name.split("__")
+            check_depth(parts, relations=len(parts))
         clone = self._clone()
         clone._related = tuple(dict.fromkeys((*self._related, *names)))
         return clone
@@ -565,8 +572,8 @@ class QuerySet(Generic[M]):
                 params.append(value)
             else:
                 params.extend(assignment_params(plan, value))
-        params.extend(compiler.where_params(self, dialect))
-        return await database.execute(sql, params)
+        params.extend(compiler.target_params(self, dialect))
+        return await database.execute(sql, compiler.check_params(params, dialect))
 
     async def delete(self) -> int:
         """Delete every matching row; related rows follow their ``on_delete``."""
@@ -579,8 +586,9 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         sql = cached(self._key("delete", dialect), lambda: compiler.compile_delete(self, dialect))
+        params = compiler.check_params(compiler.target_params(self, dialect), dialect)
         try:
-            return await database.execute(sql, compiler.where_params(self, dialect))
+            return await database.execute(sql, params)
         except IntegrityError as error:
             raise await explain_delete_error(database, self.model, error) from error
 
@@ -666,6 +674,20 @@ def _row_count(what: str, count: Any, *, upper: int | None = _MAX_ROW_COUNT) -> 
         bound = "" if upper is None else f" to {upper} (the largest row count the databases accept)"
         raise ValidationError(f"{what} takes an integer from 0{bound}, got {count!r}.")
     return count
+
+
+def _ordering_name(item: Any) -> str:
+    """``"-views"`` for ``"-views"`` or ``F("views").desc()``; ``"views"`` for ``F("views")``."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, F):
+        return item.name
+    if isinstance(item, OrderBy) and isinstance(item.expression, F):
+        return ("-" if item.descending else "") + item.expression.name
+    raise TypeError(
+        f"order_by() takes field names ('-created_at', 'author__name', '?'), F('name') or "
+        f"F('name').asc() / .desc(); got {item!r}."
+    )
 
 
 def compiler_field(model: type[Model], name: str) -> Any:

@@ -4,18 +4,23 @@
 ``_meta.lookup_cache``) into a :class:`Path` (the foreign keys joined and the final field)
 and a lookup. Values are checked against the field's type when the filter is built, so a
 bad value fails before any query is sent.
+
+``Q`` trees become flat junctions (``a | b | c`` is one OR of three, ``~~q`` is ``q``), built
+without recursion per term; what nesting remains is capped by :data:`MAX_CONDITION_DEPTH`.
 """
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aksara.exceptions import FieldError, ValidationError, suggest
+from aksara.conf import settings
+from aksara.exceptions import FieldError, QueryLimitError, ValidationError, suggest
 from aksara.orm.arithmetic import check_comparison
-from aksara.orm.expressions import CompileContext, Expression, Q
+from aksara.orm.expressions import Aggregate, Combined, CompileContext, Expression, F, Q
 from aksara.orm.fields import Field
-from aksara.orm.paths import Path, resolve_path
+from aksara.orm.paths import Path, check_depth, resolve_path
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOOKUPS",
+    "MAX_CONDITION_DEPTH",
     "AnnotationCondition",
     "Condition",
     "Junction",
@@ -30,6 +36,7 @@ __all__ = [
     "annotation_condition",
     "build_where",
     "condition",
+    "negation",
 ]
 
 LOOKUPS = (
@@ -59,16 +66,31 @@ _PATTERNS = {
     "iendswith": ("%", ""),
 }
 _TEXT_KINDS = ("string", "text")
+_ANNOTATION_LOOKUPS = ("exact", "gt", "gte", "lt", "lte", "in", "isnull", "range")
+
+#: How deep AND/OR/NOT groups may nest (after flattening), counting one more level per 64
+#: conditions of one group. SQLite's parser gives up at about 25 levels.
+MAX_CONDITION_DEPTH = 16
+#: Terms of one AND/OR chain per parenthesised group: SQLite refuses expressions nested more
+#: than 1,000 deep, and ``a OR b OR …`` nests one level per term.
+_GROUP = 64
+#: Lists up to this many values get a size class of their own (the next power of two); every
+#: longer list shares one class. No dialect inlines more values than this (see Dialect).
+_LIST_CLASSES = 64
 
 
 def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
     cached = model._meta.lookup_cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        path, lookup, relations = cached
+        if relations > settings.MAX_RELATION_DEPTH:  # the setting may have been lowered since
+            check_depth(key.split("__"), relations=relations)
+        return path, lookup
     parts = key.split("__")
     lookup = "exact"
     if len(parts) > 1 and parts[-1] in LOOKUPS:
         lookup = parts.pop()
+    check_depth(parts)
     try:
         path = resolve_path(model, parts)
     except FieldError as error:
@@ -83,9 +105,8 @@ def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
             f"{type(path.field).__name__}. Valid lookups for it: exact, gt, gte, lt, lte, "
             "in, isnull, range."
         )
-    resolved = (path, lookup)
-    model._meta.lookup_cache[key] = resolved
-    return resolved
+    model._meta.lookup_cache[key] = (path, lookup, len(parts) - 1)
+    return path, lookup
 
 
 def _escape_like(value: str) -> str:
@@ -93,10 +114,16 @@ def _escape_like(value: str) -> str:
 
 
 class Node:
-    """A WHERE-clause node."""
+    """A WHERE-clause node.
 
-    __slots__ = ("shape",)
+    ``depth`` counts the groups nested inside it; ``aggregated`` tells whether it reads an
+    annotation, so that it belongs to HAVING (or to the WHERE of correlated subqueries).
+    """
+
+    __slots__ = ("aggregated", "depth", "shape")
     shape: Hashable
+    depth: int
+    aggregated: bool
 
     def params(self, dialect: Dialect) -> list[Any]:
         """The node's bound values, in the order its SQL places the markers."""
@@ -107,19 +134,63 @@ class Node:
         raise NotImplementedError
 
 
+def list_class(count: int) -> int:
+    """The size class of an ``in`` list: 0 (empty), the next power of two up to 64, or 128."""
+    if count > _LIST_CLASSES:
+        return _LIST_CLASSES * 2
+    return 0 if count == 0 else 1 << (count - 1).bit_length()
+
+
+def _list_params(dialect: Dialect, items: list[Any]) -> list[Any]:
+    count = len(items)
+    if not count:
+        return []
+    if count <= dialect.max_inline_list:
+        # Padded to the size class by repeating a value: IN ignores duplicates, and every
+        # length of the class shares one statement.
+        return items + [items[-1]] * (list_class(count) - count)
+    return [dialect.list_param(items)]
+
+
+def _in_sql(ctx: CompileContext, operand: str, count: int) -> str:
+    dialect = ctx.dialect
+    if not count:
+        return "1 = 0"
+    if count <= dialect.max_inline_list:
+        return dialect.in_list(operand, [ctx.placeholder() for _ in range(list_class(count))])
+    return dialect.in_param(operand, ctx.placeholder())
+
+
+def _references(expression: Expression, names: Sequence[str]) -> bool:
+    """Whether *expression* reads one of the annotations *names* (walked without recursion)."""
+    pending: list[Any] = [expression]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, F):
+            if item.name in names:
+                return True
+        elif isinstance(item, Combined):
+            pending.extend((item.lhs, item.rhs))
+        elif isinstance(item, Aggregate):
+            pending.append(item.source)
+    return False
+
+
 class Condition(Node):
     """One lookup of one field against a value (or an expression)."""
 
     __slots__ = ("lookup", "path", "value")
 
-    def __init__(self, path: Path, lookup: str, value: Any) -> None:
+    def __init__(self, path: Path, lookup: str, value: Any, *, aggregated: bool = False) -> None:
         self.path = path
         self.lookup = lookup
         self.value = value
+        self.depth = 0
+        self.aggregated = aggregated
         if isinstance(value, Expression):
             variant: Hashable = value.shape()
         elif lookup == "in":
-            variant = len(value)
+            variant = list_class(len(value))
         elif lookup == "isnull":
             variant = bool(value)
         else:
@@ -134,10 +205,8 @@ class Condition(Node):
             return []
         adapt = dialect.adapters.get(self.path.field.kind)
         if lookup == "in":
-            if not value:
-                return []
             items = [adapt(item) for item in value] if adapt is not None else list(value)
-            return [items] if dialect.supports_array_params else items
+            return _list_params(dialect, items)
         if lookup == "range":
             low, high = value
             return [adapt(low), adapt(high)] if adapt is not None else [low, high]
@@ -162,10 +231,7 @@ class Condition(Node):
         elif lookup == "in":
             if not value:
                 return "1 = 0"
-            if ctx.dialect.supports_array_params:
-                text = f"{column} = ANY({ctx.placeholder()})"
-            else:
-                text = ctx.dialect.in_list(column, [ctx.placeholder() for _ in value])
+            text = _in_sql(ctx, column, len(value))
         elif lookup == "range":
             text = f"{column} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
         elif lookup == "iexact":
@@ -180,6 +246,32 @@ class Condition(Node):
         return text
 
 
+def _group_levels(count: int) -> int:
+    levels = 0
+    while count > _GROUP:
+        count = -(-count // _GROUP)
+        levels += 1
+    return levels
+
+
+def _chain(parts: list[str], glue: str) -> str:
+    while len(parts) > _GROUP:
+        parts = [
+            "(" + glue.join(parts[start : start + _GROUP]) + ")"
+            for start in range(0, len(parts), _GROUP)
+        ]
+    return "(" + glue.join(parts) + ")"
+
+
+def _too_deep(depth: int) -> QueryLimitError:
+    return QueryLimitError(
+        f"The conditions nest {depth} levels deep (AND/OR/NOT groups inside each other, one "
+        f"level more per {_GROUP} conditions of a group); the limit is {MAX_CONDITION_DEPTH}, "
+        "as SQLite refuses deeper SQL. Flatten the Q objects (a | b | c instead of nesting), "
+        "or use __in for many values of one field."
+    )
+
+
 class Junction(Node):
     """Children joined by AND / OR, optionally negated."""
 
@@ -189,7 +281,12 @@ class Junction(Node):
         self.children = children
         self.connector = connector
         self.negated = negated
-        self.shape = (connector, negated, tuple(child.shape for child in children))
+        self.shape = (connector, negated, tuple([child.shape for child in children]))
+        deepest = max([child.depth for child in children], default=0)
+        self.depth = 1 + _group_levels(len(children)) + deepest
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise _too_deep(self.depth)
+        self.aggregated = any([child.aggregated for child in children])
 
     def params(self, dialect: Dialect) -> list[Any]:
         values: list[Any] = []
@@ -204,13 +301,23 @@ class Junction(Node):
         elif len(self.children) == 1:
             text = self.children[0].sql(ctx, inner_negated)
         else:
-            glue = f" {self.connector} "
-            text = "(" + glue.join(child.sql(ctx, inner_negated) for child in self.children) + ")"
+            parts = [child.sql(ctx, inner_negated) for child in self.children]
+            text = _chain(parts, f" {self.connector} ")
         return f"NOT ({text})" if self.negated else text
 
 
-def _check_value(path: Path, lookup: str, value: Any, key: str) -> Any:
-    field = path.field
+def negation(nodes: Sequence[Node]) -> Node:
+    """NOT (all of *nodes*), without stacking a second NOT on a negated group."""
+    if len(nodes) == 1:
+        node = nodes[0]
+        if isinstance(node, Junction) and node.negated:
+            if len(node.children) == 1:
+                return node.children[0]
+            return Junction(node.children, node.connector, False)
+    return Junction(tuple(nodes), Q.AND, True)
+
+
+def _check_value(field: Field, lookup: str, value: Any, key: str) -> Any:
     if isinstance(value, Expression):
         return value
     if lookup == "isnull":
@@ -220,7 +327,7 @@ def _check_value(path: Path, lookup: str, value: Any, key: str) -> Any:
     if lookup == "in":
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
             raise ValidationError(f"{key}: 'in' takes a list of values, got {value!r}.")
-        return tuple(_field_value(field, item, key) for item in value)
+        return tuple([_field_value(field, item, key) for item in value])
     if lookup == "range":
         if isinstance(value, (str, bytes)) or len(value) != 2:
             raise ValidationError(f"{key}: 'range' takes (low, high), got {value!r}.")
@@ -291,8 +398,19 @@ def _within(bounds: tuple[int, int], lookup: str, value: Any) -> tuple[str, Any]
     return _NOT_NULL
 
 
-def condition(model: type[Model], key: str, value: Any) -> Condition:
-    """Build the condition ``key=value`` (``"author__name__icontains"``) for *model*."""
+Annotations = Sequence[tuple[str, Aggregate]]
+
+
+def condition(
+    model: type[Model], key: str, value: Any, annotations: Annotations = ()
+) -> Condition | AnnotationCondition:
+    """Build the condition ``key=value`` (``"author__name__icontains"``) for *model*; a key
+    naming one of *annotations* (``comment_count__gt``) compares the aggregate."""
+    if annotations:
+        head = key.partition("__")[0]
+        for name, aggregate in annotations:
+            if name == head:
+                return annotation_condition(model, key, value, name, aggregate)
     path, lookup = _resolve_lookup(model, key)
     if value is None and lookup == "exact":
         return Condition(path, "isnull", True)
@@ -304,20 +422,50 @@ def condition(model: type[Model], key: str, value: Any) -> Condition:
             and not isinstance(value, Expression)
         ):
             lookup, value = _within(bounds, lookup, value)
-    return Condition(path, lookup, _check_value(path, lookup, value, key))
+    aggregated = (
+        bool(annotations)
+        and isinstance(value, Expression)
+        and _references(value, [name for name, _ in annotations])
+    )
+    return Condition(
+        path, lookup, _check_value(path.field, lookup, value, key), aggregated=aggregated
+    )
 
 
-def build_where(model: type[Model], q: Q) -> Node:
-    """Turn a ``Q`` tree into WHERE nodes for *model*."""
+def _unwrap(q: Q) -> tuple[Q, bool]:
+    """The Q inside single-child wrappers, and whether an odd number of NOTs enclose it."""
+    negated = False
+    while len(q.children) == 1 and isinstance(q.children[0], Q):
+        negated = negated != q.negated
+        q = q.children[0]
+    return q, negated != q.negated
+
+
+def build_where(model: type[Model], q: Q, annotations: Annotations = ()) -> Node:
+    """Turn a ``Q`` tree into WHERE nodes for *model*, flattening same-connector groups."""
+    return _build(model, q, annotations, 1)
+
+
+def _build(model: type[Model], q: Q, annotations: Annotations, depth: int) -> Node:
+    if depth > MAX_CONDITION_DEPTH:
+        raise _too_deep(depth)
+    q, negated = _unwrap(q)
+    connector = q.connector
     children: list[Node] = []
-    for child in q.children:
-        if isinstance(child, Q):
-            children.append(build_where(model, child))
+    pending = list(reversed(q.children))
+    while pending:
+        child = pending.pop()
+        if not isinstance(child, Q):
+            children.append(condition(model, child[0], child[1], annotations))
+            continue
+        inner, inner_negated = _unwrap(child)
+        if not inner_negated and (inner.connector == connector or len(inner.children) == 1):
+            pending.extend(reversed(inner.children))  # (a | b) | c is a | b | c
         else:
-            children.append(condition(model, child[0], child[1]))
-    if len(children) == 1 and not q.negated:
+            children.append(_build(model, child, annotations, depth + 1))
+    if len(children) == 1 and not negated:
         return children[0]
-    return Junction(tuple(children), q.connector, q.negated)
+    return Junction(tuple(children), connector, negated)
 
 
 def suggest_lookup(name: str) -> str:
@@ -326,46 +474,89 @@ def suggest_lookup(name: str) -> str:
 
 
 class AnnotationCondition(Node):
-    """A comparison against an annotation (``comment_count__gt=5``): part of HAVING."""
+    """A comparison against an annotation (``comment_count__gt=5``): part of HAVING.
 
-    __slots__ = ("lookup", "name", "value")
+    ``field`` describes the aggregate's result, which checked the value and adapts it.
+    """
 
-    def __init__(self, name: str, lookup: str, value: Any) -> None:
-        if lookup not in _COMPARISONS and lookup not in ("in", "isnull", "range"):
-            raise FieldError(
-                f"Annotation {name!r} supports the lookups exact, gt, gte, lt, lte, in, isnull "
-                f"and range, not {lookup!r}."
-            )
+    __slots__ = ("field", "lookup", "name", "scale", "value")
+
+    def __init__(
+        self, name: str, lookup: str, value: Any, field: Field, scale: int | None = None
+    ) -> None:
         self.name = name
         self.lookup = lookup
-        self.value = tuple(value) if lookup in ("in", "range") else value
-        variant = len(self.value) if lookup == "in" else None
+        self.value = value
+        self.field = field
+        #: Decimal places of the decimal column aggregated: where a dialect stores decimals
+        #: scaled to integers, the aggregate is scaled too, and so must the value be.
+        self.scale = scale
+        self.depth = 0
+        self.aggregated = True
+        if isinstance(value, Expression):
+            variant: Hashable = value.shape()
+        elif lookup == "in":
+            variant = list_class(len(value))
+        elif lookup == "isnull":
+            variant = bool(value)
+        else:
+            variant = None
         self.shape = ("annotation", name, lookup, variant)
 
     def params(self, dialect: Dialect) -> list[Any]:
-        if self.lookup == "isnull":
+        lookup, value = self.lookup, self.value
+        if isinstance(value, Expression):
+            return value.params(dialect)
+        if lookup == "isnull":
             return []
-        if self.lookup in ("in", "range"):
-            return list(self.value)
-        return [self.value]
+        items = list(value) if lookup in ("in", "range") else [value]
+        if self.scale is not None and dialect.decimal_is_scaled:
+            items = [_scaled(item, self.scale) for item in items]
+        else:
+            adapt = dialect.computed_adapters.get(self.field.kind)
+            if adapt is not None:
+                items = [adapt(item) for item in items]
+        return _list_params(dialect, items) if lookup == "in" else items
 
     def sql(self, ctx: CompileContext, negated: bool) -> str:
         expression = ctx.annotation(self.name)
-        lookup = self.lookup
+        lookup, value = self.lookup, self.value
         if lookup == "isnull":
-            return f"{expression} IS {'' if self.value else 'NOT '}NULL"
+            return f"{expression} IS {'' if value else 'NOT '}NULL"
+        if isinstance(value, Expression):
+            return f"{expression} {_COMPARISONS[lookup]} {value.sql(ctx)}"
         if lookup == "in":
-            if not self.value:
-                return "1 = 0"
-            return f"{expression} IN ({', '.join(ctx.placeholder() for _ in self.value)})"
+            return _in_sql(ctx, expression, len(value))
         if lookup == "range":
             return f"{expression} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
         return f"{expression} {_COMPARISONS[lookup]} {ctx.placeholder()}"
 
 
-def annotation_condition(key: str, value: Any, names: Sequence[str]) -> AnnotationCondition | None:
-    """The HAVING condition for *key* when it starts with an annotation name, else None."""
-    head, _, lookup = key.partition("__")
-    if head not in names:
-        return None
-    return AnnotationCondition(head, lookup or "exact", value)
+def annotation_condition(
+    model: type[Model], key: str, value: Any, name: str, aggregate: Aggregate
+) -> AnnotationCondition:
+    """The HAVING condition *key* (``"n__gt"``) on the annotation *name*, its value checked
+    against the type of the aggregate's result as a field filter's value is."""
+    lookup = key[len(name) + 2 :] or "exact"
+    if lookup not in _ANNOTATION_LOOKUPS:
+        raise FieldError(
+            f"Annotation {name!r} supports the lookups {', '.join(_ANNOTATION_LOOKUPS)}, "
+            f"not {lookup!r}.{suggest(lookup, _ANNOTATION_LOOKUPS)}"
+        )
+    if isinstance(value, Expression) and lookup not in _COMPARISONS:
+        raise FieldError(f"{key}: lookup {lookup!r} cannot compare with an expression.")
+    field = aggregate.field_on(model)
+    result = aggregate.result_field(model, name)
+    if value is None and lookup == "exact":
+        return AnnotationCondition(name, "isnull", True, result)
+    scale = None
+    if result.kind == "decimal" and field is not None and field.kind == "decimal":
+        scale = field.decimal_places  # type: ignore[attr-defined]
+    checked = _check_value(result, lookup, value, key)
+    return AnnotationCondition(name, lookup, checked, result, scale)
+
+
+def _scaled(value: Any, places: int) -> int | float:
+    """*value* in units of 10**-places: exact as an integer when it has no more places."""
+    number = decimal.Decimal(value).scaleb(places)
+    return int(number) if number == number.to_integral_value() else float(number)

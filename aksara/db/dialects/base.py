@@ -5,12 +5,17 @@ Everything else in Aksara asks the dialect instead of testing the database's nam
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-__all__ = ["Dialect"]
+__all__ = ["MAX_INLINE_LIST", "Dialect"]
 
 Adapter = Callable[[Any], Any]
+
+#: The longest ``in`` list a dialect may spell with one marker per value. The ORM's statement
+#: cache gives each power of two up to it a shape of its own, and longer lists one more.
+MAX_INLINE_LIST = 64
 
 
 class Dialect:
@@ -23,6 +28,12 @@ class Dialect:
     supports_ilike: ClassVar[bool] = False
     #: ``column = ANY($1)`` with one array parameter instead of ``IN (…)``.
     supports_array_params: ClassVar[bool] = False
+    #: ``in`` lists of up to this many values get one marker per value, padded to the next
+    #: power of two; longer lists travel as one parameter (:meth:`in_param`). 0 or a power
+    #: of two up to ``MAX_INLINE_LIST``.
+    max_inline_list: ClassVar[int] = 0
+    #: The longest identifier the database keeps whole (``None``: no limit).
+    max_identifier_length: ClassVar[int | None] = None
     supports_select_for_update: ClassVar[bool] = False
     #: A failed statement inside a transaction aborts it until rollback, so a unit of work
     #: that may fail inside ``atomic()`` needs a savepoint to leave the transaction usable.
@@ -45,6 +56,18 @@ class Dialect:
     adapters: ClassVar[dict[str, Adapter]] = {}
     #: Driver value -> Python value, per field kind, where the driver needs help.
     converters: ClassVar[dict[str, Adapter]] = {}
+    #: Like ``adapters``, for values compared with a computed result (an aggregate), which
+    #: has no column type to convert the value to.
+    computed_adapters: ClassVar[dict[str, Adapter]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        size = cls.max_inline_list
+        if size < 0 or size > MAX_INLINE_LIST or size & (size - 1):
+            raise TypeError(
+                f"{cls.__name__}.max_inline_list must be 0 or a power of two up to "
+                f"{MAX_INLINE_LIST}, got {size}."
+            )
 
     def placeholder(self, index: int) -> str:
         """Return the marker of the *index*-th (1-based) bound parameter."""
@@ -91,6 +114,25 @@ class Dialect:
     def in_list(self, column_sql: str, placeholders: Sequence[str]) -> str:
         """``column IN (…)`` with one placeholder per value."""
         return f"{column_sql} IN ({', '.join(placeholders)})"
+
+    def in_param(self, column_sql: str, placeholder: str) -> str:
+        """``column IN`` the values of one parameter made by :meth:`list_param`."""
+        raise NotImplementedError
+
+    def list_param(self, values: list[Any]) -> Any:
+        """The one parameter that carries *values* (already adapted) for :meth:`in_param`."""
+        raise NotImplementedError
+
+    def alias(self, name: str) -> str:
+        """*name* as an alias the database keeps whole and distinct: a name too long is cut
+        and ends with a digest of the whole name."""
+        limit = self.max_identifier_length
+        encoded = name.encode()
+        if limit is None or len(encoded) <= limit:
+            return name
+        digest = hashlib.sha1(encoded).hexdigest()[:10]
+        head = encoded[: limit - len(digest) - 1].decode(errors="ignore")
+        return f"{head}_{digest}"
 
     def explain(self, sql: str, *, analyze: bool) -> str:
         """Return the statement that asks for the plan of *sql*."""

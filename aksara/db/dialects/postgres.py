@@ -32,6 +32,7 @@ class PostgresDialect(Dialect):
     supports_array_params = True
     supports_select_for_update = True
     aborts_transaction_on_error = True
+    max_identifier_length = 63
     drop_table_suffix = " CASCADE"
     column_types: ClassVar[dict[str, str]] = {
         "string": "VARCHAR({max_length})",
@@ -70,6 +71,12 @@ class PostgresDialect(Dialect):
 
     def ilike(self, column_sql: str, placeholder: str) -> str:
         return f"{column_sql} ILIKE {placeholder}"
+
+    def in_param(self, column_sql: str, placeholder: str) -> str:
+        return f"{column_sql} = ANY({placeholder})"
+
+    def list_param(self, values: list[Any]) -> Any:
+        return values
 
     def explain(self, sql: str, *, analyze: bool) -> str:
         return ("EXPLAIN ANALYZE " if analyze else "EXPLAIN ") + sql

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -72,12 +73,39 @@ def _checked(dividend: str, operator: str, divisor: str, divisor_again: str) -> 
     )
 
 
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        # SQLite reads 9e999 as infinity; NaN binds as NULL anyway.
+        return None if math.isnan(value) else _Literal("9e999" if value > 0 else "-9e999")
+    return value
+
+
+class _Literal(str):
+    """Text written into JSON as it is (a number orjson cannot spell)."""
+
+
+def _json_list(values: list[Any]) -> str:
+    text = orjson.dumps(values).decode()
+    if "null" not in text:
+        return text
+    # orjson writes infinities as null: spell them so SQLite reads them back.
+    items = [
+        item if isinstance(item, _Literal) else orjson.dumps(item).decode()
+        for item in map(_json_number, values)
+    ]
+    return "[" + ", ".join(items) + "]"
+
+
 class SQLiteDialect(Dialect):
     """SQLite 3.35+: ``?`` parameters, RETURNING, CHECK constraints for string lengths and
     number ranges, STRICT tables (3.37+) so a column holds only values of its type."""
 
     name = "sqlite"
     max_params = 32_766
+    # Up to 16 values one marker each; measured on SQLite 3.40, one JSON parameter costs
+    # ~6 µs more for a single value and the same from ~8 values on, while every distinct
+    # marker count is another prepared statement held by each connection.
+    max_inline_list = 16
     # Take the write lock at BEGIN, so two writers wait for each other (busy_timeout)
     # instead of failing when a reader upgrades.
     begin_statement = "BEGIN IMMEDIATE"
@@ -114,8 +142,17 @@ class SQLiteDialect(Dialect):
         "json": _convert_json,
     }
 
+    # Aggregates of decimal columns are compared in the columns' scaled units (see where.py).
+    computed_adapters: ClassVar[dict[str, Adapter]] = adapters
+
     def placeholder(self, index: int) -> str:
         return "?"
+
+    def in_param(self, column_sql: str, placeholder: str) -> str:
+        return f"{column_sql} IN (SELECT value FROM json_each({placeholder}))"
+
+    def list_param(self, values: list[Any]) -> Any:
+        return _json_list(values)
 
     def auto_pk_column(self) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT"
