@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from time import perf_counter
 from typing import Any, TypeVar
 
+from aksara.conf import mask_url
 from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
 from aksara.db.dialects.base import Dialect
 from aksara.db.events import QueryEvent, _listeners
@@ -36,6 +37,18 @@ def _is_plain_read(sql: str) -> bool:
     """
     head = sql.lstrip()[:7].upper()
     return head.startswith(("SELECT", "WITH", "EXPLAIN", "VALUES")) and not _MAY_WRITE.search(sql)
+
+
+def _closed_under(binding: Binding) -> DatabaseClosedError:
+    """The error for a statement of a block whose database disconnect() closed."""
+    forced = binding.connection.closed_by_pool
+    return DatabaseClosedError(
+        "disconnect() closed the database of this task's open atomic() or connection() "
+        "block"
+        + (' and, after DATABASE_POOL["close_timeout"], its connection' if forced else "")
+        + ": its statements cannot run elsewhere (they would escape the block's transaction), "
+        "and its uncommitted work is rolled back. Let such blocks end before disconnecting."
+    )
 
 
 def _outcome_unknown(sql: str, error: BaseException) -> WriteOutcomeUnknownError:
@@ -201,6 +214,8 @@ class Database:
             if binding is not None and binding.database is self:
                 rows = await self._bound_fetch(binding, sql, params, read_only)
             else:
+                if binding is not None and not binding.database._opened and not binding.closed:
+                    raise _closed_under(binding)
                 try:
                     rows = await self.backend.fetch(sql, params)
                 except Exception as error:
@@ -240,6 +255,8 @@ class Database:
             if binding is not None and binding.database is self:
                 count = await self._bound_execute(binding, sql, params)
             else:
+                if binding is not None and not binding.database._opened and not binding.closed:
+                    raise _closed_under(binding)
                 try:
                     count = await self.backend.execute(sql, params)
                 except Exception as error:
@@ -303,11 +320,7 @@ class Database:
     def _check_bound(self, binding: Binding, sql: str, error: Exception, read_only: bool) -> None:
         """Name what a failed pinned statement means when its connection is gone."""
         if binding.connection.closed_by_pool:
-            raise DatabaseClosedError(
-                "disconnect() closed this connection while an atomic() or connection() block "
-                'still held it (after DATABASE_POOL["close_timeout"]): its transaction was '
-                "rolled back. Let such blocks end before disconnecting."
-            ) from error
+            raise _closed_under(binding) from error
         backend = self.backend
         if (
             binding.depth == 0
@@ -375,4 +388,4 @@ class Database:
             await asyncio.shield(self.backend.release(connection))
 
     def __repr__(self) -> str:
-        return f"<Database {self.name} open={self._opened}>"
+        return f"<Database {self.name} {mask_url(self.url)!r} open={self._opened}>"

@@ -92,7 +92,8 @@ def _unavailable(dsn: str, error: BaseException) -> DatabaseUnavailableError | N
         advice = f"the server at {address} accepts no connection now: retry later, or raise its max_connections"
     elif isinstance(error, OSError) and not isinstance(error, TimeoutError):
         advice = (
-            f"nothing answered at {address}: check that PostgreSQL runs there and the host and port"
+            f"nothing answered at {address}: check that PostgreSQL runs there and that "
+            "DATABASE_URL's host and port are right"
         )
     elif isinstance(error, asyncpg.ClientConfigurationError):
         advice = "the URL's options are invalid"
@@ -204,7 +205,7 @@ class PostgresBackend(Backend):
                 len(pinned),
             )
             for connection in pinned:
-                connection.closed_by_pool = True
+                connection.broken = connection.closed_by_pool = True
             pool.terminate()
 
     def _require_pool(self) -> asyncpg.Pool:

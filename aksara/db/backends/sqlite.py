@@ -155,7 +155,9 @@ class SQLiteBackend(Backend):
 
     def _unavailable(self, error: sqlite3.Error) -> DatabaseUnavailableError:
         if isinstance(error, sqlite3.OperationalError):
-            advice = "check that its directory exists and that this process may read and write both"
+            advice = (
+                "check that its directory exists and that this process may read and write there"
+            )
         else:
             advice = "check that the path names a SQLite database, not another kind of file"
         return DatabaseUnavailableError(
