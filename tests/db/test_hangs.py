@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 import aksara
-from aksara.exceptions import DatabaseClosedError, TransactionError
+from aksara.exceptions import ConfigurationError, DatabaseClosedError, TransactionError
 from tests.db.helpers import own_pool
 from tests.db.test_write_retry import category_table
 from tests.models import Category
@@ -113,3 +113,10 @@ async def test_disconnect_with_queued_queries(database_url: str) -> None:
         assert all(isinstance(result, DatabaseClosedError) for result in results), results
         resume.set()
         await task
+
+
+def test_close_timeout_is_validated() -> None:
+    with pytest.raises(ConfigurationError, match="close_timeout"):
+        aksara.configure(DATABASE_POOL={"close_timeout": -1})
+    with pytest.raises(ConfigurationError, match="close_timeout"):
+        aksara.configure(DATABASE_POOL={"close_timeout": "10"})
