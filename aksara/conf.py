@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aksara.exceptions import ConfigurationError, suggest
 
-__all__ = ["POOL_DEFAULTS", "RELATION_LOADING_MODES", "Settings", "configure", "settings"]
+__all__ = [
+    "POOL_DEFAULTS",
+    "RELATION_LOADING_MODES",
+    "Settings",
+    "configure",
+    "mask_url",
+    "settings",
+]
 
 #: ``lazy``: ``await obj.relation`` queries for that object; ``peers``: the first such await
 #: loads the relation for every object fetched by the same query; ``raise``: lazy loads fail.
@@ -26,9 +34,29 @@ POOL_DEFAULTS: dict[str, Any] = {
     "max_queries": 50_000,
     "max_inactive_connection_lifetime": 300.0,
     "acquire_timeout": 10.0,
+    "close_timeout": 10.0,
     "command_timeout": None,
     "statement_cache_size": 1024,
 }
+
+
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """Return *url* with its password (``user:***@``, ``?password=***``) hidden, for messages.
+
+    Every message and log line that shows a database URL goes through this.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    # The last "@" ends the credentials even when the password holds an unescaped "@" or "/";
+    # when the query holds one instead, more is hidden than needed, never less.
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        rest = f"{credentials.partition(':')[0]}:***@{host}"
+    return scheme + separator + _PASSWORD_PARAMETER.sub(r"\1***", rest)
 
 
 def _number(key: str, value: Any, *, integer: bool, minimum: float, optional: bool) -> Any:
@@ -46,7 +74,7 @@ def _database_url(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith(schemes):
         raise ConfigurationError(
             f"DATABASE_URL must be a string starting with one of {', '.join(schemes)}; "
-            f"got {value!r}. Examples: 'sqlite:///app.sqlite3', 'sqlite:///:memory:', "
+            f"got {mask_url(value) if isinstance(value, str) else value!r}. Examples: 'sqlite:///app.sqlite3', 'sqlite:///:memory:', "
             "'postgresql://localhost/myapp'."
         )
     return value

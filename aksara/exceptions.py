@@ -80,3 +80,18 @@ class ObjectDoesNotExist(AksaraError, LookupError):
 
 class MultipleObjectsReturned(AksaraError, LookupError):
     """``get()`` found more than one row; each model has its own subclass."""
+
+
+class WriteOutcomeUnknownError(ConnectionLostError):
+    """The connection broke after a write was sent: it may or may not have been applied.
+
+    Aksara never retries such a statement; check whether its effect is present first.
+    """
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """No connection to the database could be opened (server, name, role or file)."""
+
+
+class DatabaseClosedError(DatabaseError):
+    """The pool was closed (``disconnect()``) while a task waited for or used a connection."""

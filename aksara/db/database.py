@@ -3,21 +3,66 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
+from aksara.conf import mask_url
 from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
 from aksara.db.dialects.base import Dialect
 from aksara.db.events import QueryEvent, _listeners
 from aksara.db.querylog import SlowQuery, log_query, report_slow
 from aksara.db.stats import QueryStats
 from aksara.db.url import parse_url
-from aksara.exceptions import TransactionError
+from aksara.exceptions import DatabaseClosedError, TransactionError, WriteOutcomeUnknownError
 
 __all__ = ["Binding", "Database", "current_binding"]
+
+T = TypeVar("T")
+
+# Anything that may write or lock: INSERT/UPDATE/DELETE/MERGE (also in a CTE), SELECT ... INTO,
+# FOR UPDATE / FOR SHARE; nextval() and setval() advance sequences.
+_MAY_WRITE = re.compile(
+    r"\b(?:INSERT|UPDATE|DELETE|MERGE|INTO|SHARE|NEXTVAL|SETVAL)\b", re.IGNORECASE
+)
+
+
+def _is_plain_read(sql: str) -> bool:
+    """True when *sql* is a query that can neither change data nor take row locks.
+
+    A guard behind the caller's ``read_only=True``, consulted only when a retry is in question.
+    """
+    head = sql.lstrip()[:7].upper()
+    return head.startswith(("SELECT", "WITH", "EXPLAIN", "VALUES")) and not _MAY_WRITE.search(sql)
+
+
+def _closed_under(binding: Binding) -> DatabaseClosedError:
+    """The error for a statement of a block whose database disconnect() closed."""
+    forced = binding.connection.closed_by_pool
+    return DatabaseClosedError(
+        "disconnect() closed the database of this task's open atomic() or connection() "
+        "block"
+        + (' and, after DATABASE_POOL["close_timeout"], its connection' if forced else "")
+        + ": its statements cannot run elsewhere (they would escape the block's transaction), "
+        "and its uncommitted work is rolled back. Let such blocks end before disconnecting."
+    )
+
+
+def _outcome_unknown(sql: str, error: BaseException) -> WriteOutcomeUnknownError:
+    """The error for a statement whose connection broke after it was sent."""
+    statement = " ".join(sql.split())
+    if len(statement) > 120:
+        statement = statement[:117] + "..."
+    return WriteOutcomeUnknownError(
+        f"The database connection was lost after this statement was sent, so it may or may "
+        f"not have been applied: {statement} ({type(error).__name__}: {error}). It was not "
+        "retried, so that it cannot be applied twice: check whether its effect is present "
+        "before running it again. A statement that changes nothing can be marked "
+        "read_only=True (Database.fetch) to be retried on another connection."
+    )
 
 
 class Binding:
@@ -61,8 +106,19 @@ class Binding:
         mine = _frame.get()
         if not self.frames or self.frames[-1] is mine:
             return
-        async with self.turn:
-            await self.turn.wait_for(lambda: not self.frames or self.frames[-1] is mine)
+        limit = self.database.pool_options["acquire_timeout"]
+        try:
+            async with asyncio.timeout(limit), self.turn:
+                await self.turn.wait_for(lambda: not self.frames or self.frames[-1] is mine)
+        except TimeoutError:
+            raise TransactionError(
+                f'This statement waited {limit}s (DATABASE_POOL["acquire_timeout"]) for its '
+                "turn on its transaction's connection: a sibling task keeps a nested atomic() "
+                "block (a savepoint) open on it, and statements outside that block must wait "
+                "for it to end. If that task waits for this one, neither can go on: start or "
+                "await sibling tasks outside the nested block, or give each task an atomic() "
+                "of its own."
+            ) from None
 
 
 _frame: ContextVar[object | None] = ContextVar("aksara_atomic_frame", default=None)
@@ -141,43 +197,56 @@ class Database:
         """Return the pool's size, connections in use and idle connections."""
         return self.backend.status()
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run a statement and return its rows."""
+    async def fetch(
+        self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False
+    ) -> list[Row]:
+        """Run a statement and return its rows.
+
+        ``read_only=True`` says the statement changes nothing (a plain SELECT): when its
+        pooled connection is lost it is retried on another. Other statements are retried
+        only when they never reached the database, else :class:`WriteOutcomeUnknownError`.
+        """
         if not self._opened:
             await self.open()
         binding = _binding.get()
         start = perf_counter()
         try:
             if binding is not None and binding.database is self:
-                rows = await self._bound_fetch(binding, sql, params)
+                rows = await self._bound_fetch(binding, sql, params, read_only)
             else:
-                # Every pooled connection may have died at once (server restart): retry on
-                # each, the last attempt on a freshly opened one.
-                attempts = self.pool_options["max_size"] + 1
-                for attempt in range(attempts):
-                    try:
-                        rows = await self.backend.fetch(sql, params)
-                        break
-                    except Exception as error:
-                        if attempt == attempts - 1 or not self.backend.is_connection_lost(error):
-                            raise
+                if binding is not None and not binding.database._opened and not binding.closed:
+                    raise _closed_under(binding)
+                try:
+                    rows = await self.backend.fetch(sql, params)
+                except Exception as error:
+                    rows = await self._run_again(self.backend.fetch, sql, params, read_only, error)
         except Exception as error:
-            raise self._failed(sql, params, start, error) from error
+            failure = self._failed(sql, params, start, error)
+            if failure is error:
+                raise
+            raise failure from error
         self._report(sql, params, start, len(rows))
         return rows
 
-    async def fetchrow(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        """Run a statement and return its first row, or None."""
-        rows = await self.fetch(sql, params)
+    async def fetchrow(
+        self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False
+    ) -> Row | None:
+        """Run a statement and return its first row, or None (``read_only`` as in fetch)."""
+        rows = await self.fetch(sql, params, read_only=read_only)
         return rows[0] if rows else None
 
-    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def fetchval(
+        self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False
+    ) -> Any:
         """Run a statement and return the first column of its first row, or None."""
-        rows = await self.fetch(sql, params)
+        rows = await self.fetch(sql, params, read_only=read_only)
         return rows[0][0] if rows else None
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement that returns no rows; return how many rows it changed."""
+        """Run a statement that returns no rows; return how many rows it changed.
+
+        It is retried only when it never reached the database (see :meth:`fetch`).
+        """
         if not self._opened:
             await self.open()
         binding = _binding.get()
@@ -186,21 +255,84 @@ class Database:
             if binding is not None and binding.database is self:
                 count = await self._bound_execute(binding, sql, params)
             else:
-                count = await self.backend.execute(sql, params)
+                if binding is not None and not binding.database._opened and not binding.closed:
+                    raise _closed_under(binding)
+                try:
+                    count = await self.backend.execute(sql, params)
+                except Exception as error:
+                    count = await self._run_again(self.backend.execute, sql, params, False, error)
         except Exception as error:
-            raise self._failed(sql, params, start, error) from error
+            failure = self._failed(sql, params, start, error)
+            if failure is error:
+                raise
+            raise failure from error
         self._report(sql, params, start, count)
         return count
 
-    async def _bound_fetch(self, binding: Binding, sql: str, params: Sequence[Any]) -> list[Row]:
+    async def _run_again(
+        self,
+        run: Callable[[str, Sequence[Any]], Awaitable[T]],
+        sql: str,
+        params: Sequence[Any],
+        read_only: bool,
+        error: Exception,
+    ) -> T:
+        """Retry a pooled statement whose connection was lost, when that cannot change data.
+
+        Every pooled connection may have died at once (a server restart): a read is tried
+        on each, the last attempt on a freshly opened one.
+        """
+        backend = self.backend
+        retries = self.pool_options["max_size"]
+        while True:
+            if not backend.is_connection_lost(error):
+                raise error
+            if not backend.is_unsent(error) and not (read_only and _is_plain_read(sql)):
+                raise _outcome_unknown(sql, error) from error
+            if retries == 0:
+                raise error
+            retries -= 1
+            try:
+                return await run(sql, params)
+            except Exception as again:
+                error = again
+
+    async def _bound_fetch(
+        self, binding: Binding, sql: str, params: Sequence[Any], read_only: bool
+    ) -> list[Row]:
         await binding.wait_turn()
         async with binding.lock:
-            return await binding.connection.fetch(sql, params)
+            try:
+                return await binding.connection.fetch(sql, params)
+            except Exception as error:
+                self._check_bound(binding, sql, error, read_only)
+                raise
 
     async def _bound_execute(self, binding: Binding, sql: str, params: Sequence[Any]) -> int:
         await binding.wait_turn()
         async with binding.lock:
-            return await binding.connection.execute(sql, params)
+            try:
+                return await binding.connection.execute(sql, params)
+            except Exception as error:
+                self._check_bound(binding, sql, error, False)
+                raise
+
+    def _check_bound(self, binding: Binding, sql: str, error: Exception, read_only: bool) -> None:
+        """Name what a failed pinned statement means when its connection is gone."""
+        if binding.connection.closed_by_pool:
+            raise _closed_under(binding) from error
+        backend = self.backend
+        if (
+            binding.depth == 0
+            and not read_only
+            and backend.is_connection_lost(error)
+            and not backend.is_unsent(error)
+            and sql != "ROLLBACK"
+            and sql != self.dialect.begin_statement
+        ):
+            # Outside a transaction (COMMIT included) the statement commits on its own: it
+            # may have. A transaction lost before its COMMIT was rolled back by the server.
+            raise _outcome_unknown(sql, error) from error
 
     def _report(self, sql: str, params: Sequence[Any], start: float, rows: int) -> None:
         duration = (perf_counter() - start) * 1000.0
@@ -256,4 +388,4 @@ class Database:
             await asyncio.shield(self.backend.release(connection))
 
     def __repr__(self) -> str:
-        return f"<Database {self.name} open={self._opened}>"
+        return f"<Database {self.name} {mask_url(self.url)!r} open={self._opened}>"

@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from aksara.db.connections import get_database
 from aksara.db.database import Binding, Database, _frame, current_binding
+from aksara.exceptions import TransactionError
 
 __all__ = ["atomic", "in_atomic_block"]
 
@@ -31,8 +32,18 @@ class atomic:
         self._frames: list[
             tuple[Binding, AbstractAsyncContextManager[Binding] | None, object, str | None, Any]
         ] = []
+        self._task: asyncio.Task[Any] | None = None
 
     async def __aenter__(self) -> atomic:
+        task = asyncio.current_task()
+        if self._frames and self._task is not task:
+            # Its frames would interleave with the other task's and leak both connections.
+            raise TransactionError(
+                "This atomic() object is already open in another task; one object cannot be "
+                "entered by two tasks at once. Create one per task: `async with atomic():` "
+                "inside each task, or decorate the task's function with @atomic()."
+            )
+        self._task = task
         database = self._database or get_database()
         binding = current_binding()
         owned: AbstractAsyncContextManager[Binding] | None = None
@@ -57,6 +68,8 @@ class atomic:
             await self._pop(binding, frame)
             if owned is not None:
                 await owned.__aexit__(None, None, None)
+            if not self._frames:
+                self._task = None
             raise
         binding.depth += 1
         self._frames.append((binding, owned, frame, savepoint, token))
@@ -75,7 +88,21 @@ class atomic:
         traceback: TracebackType | None,
     ) -> None:
         binding, owned, frame, savepoint, token = self._frames.pop()
+        if not self._frames:
+            self._task = None
         try:
+            if (
+                owned is not None
+                and savepoint is None
+                and exc_type is not None
+                and binding.connection.broken
+            ):
+                # A cancelled statement may still run (or wait for a lock) on it: the pool
+                # closes or settles the connection, which ends the transaction, instead of
+                # making the cancelled task wait behind a ROLLBACK.
+                binding.depth -= 1
+                await self._pop(binding, frame)
+                return
             await asyncio.shield(self._finish(binding, frame, savepoint, commit=exc_type is None))
         finally:
             _frame.reset(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aksara.conf import mask_url
 from aksara.exceptions import ConfigurationError
 
 __all__ = ["DatabaseURL", "parse_url"]
@@ -29,11 +30,11 @@ def parse_url(url: str) -> DatabaseURL:
         if not path.startswith("/") or len(path) < 2:
             raise ConfigurationError(
                 f"SQLite URLs look like 'sqlite:///relative.sqlite3', 'sqlite:////abs/path' "
-                f"or 'sqlite:///:memory:'; got {url!r}."
+                f"or 'sqlite:///:memory:'; got {mask_url(url)!r}."
             )
         return DatabaseURL("sqlite", path[1:])
     if url.startswith(("postgresql://", "postgres://")):
         return DatabaseURL("postgresql", url)
     raise ConfigurationError(
-        f"Unsupported database URL {url!r}: use 'sqlite:///…' or 'postgresql://…'."
+        f"Unsupported database URL {mask_url(url)!r}: use 'sqlite:///…' or 'postgresql://…'."
     )

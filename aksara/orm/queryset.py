@@ -379,7 +379,9 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         compiled = self._compiled(dialect)
-        rows = await database.fetch(compiled.sql, select_params(self, dialect))
+        rows = await database.fetch(
+            compiled.sql, select_params(self, dialect), read_only=self._for_update is None
+        )
         result = compiled.build(rows)
         if self._values is None and result:
             mode = self._loading or settings.RELATION_LOADING
@@ -445,7 +447,7 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         sql = cached(self._key("count", dialect), lambda: compiler.compile_count(self, dialect))
-        return int(await database.fetchval(sql, select_params(self, dialect)))
+        return int(await database.fetchval(sql, select_params(self, dialect), read_only=True))
 
     async def exists(self) -> bool:
         """True when at least one row matches."""
@@ -454,7 +456,8 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         sql = cached(self._key("exists", dialect), lambda: compiler.compile_exists(self, dialect))
-        return await database.fetchrow(sql, select_params(self, dialect)) is not None
+        row = await database.fetchrow(sql, select_params(self, dialect), read_only=True)
+        return row is not None
 
     async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
         """``aggregate(total=Sum("view_count"))`` -> ``{"total": …}`` over the matching rows."""
@@ -480,7 +483,7 @@ class QuerySet(Generic[M]):
         if self._empty:
             row: Any = [None] * len(aggregates)
         else:
-            row = await database.fetchrow(sql, params)
+            row = await database.fetchrow(sql, params, read_only=True)
         return {
             name: aggregate.convert(value, source, dialect)
             for (name, aggregate), value, source in zip(
@@ -494,7 +497,9 @@ class QuerySet(Generic[M]):
         dialect = database.dialect
         compiled = self._compiled(dialect)
         rows = await database.fetch(
-            dialect.explain(compiled.sql, analyze=analyze), select_params(self, dialect)
+            dialect.explain(compiled.sql, analyze=analyze),
+            select_params(self, dialect),
+            read_only=self._for_update is None,
         )
         return dialect.format_plan(rows)
 

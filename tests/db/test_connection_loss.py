@@ -135,18 +135,21 @@ async def test_killed_connections_are_replaced(database_url: str) -> None:
 async def test_reads_right_after_the_server_killed_the_connections_succeed(
     database_url: str,
 ) -> None:
-    """No waiting for the client to notice the kill: a read on a dead pooled connection is
-    retried on a live one; a write may fail, but only with ConnectionLostError."""
+    """No waiting for the client to notice the kill: a read (a statement marked read_only) on
+    a dead pooled connection is retried on a live one; a write may fail, but only with
+    ConnectionLostError."""
     async with killable_pool(database_url, min_size=3, max_size=3) as (db, killer):
         for round_ in range(6):
             await _pids(db, 3)  # three live connections in the pool
             await killer.kill(wait=False)
-            assert await db.fetchval("SELECT $1::int", [round_]) == round_
+            assert await db.fetchval("SELECT $1::int", [round_], read_only=True) == round_
 
         for _ in range(4):
             await _pids(db, 3)
             await killer.kill(wait=False)
-            values = await gather_all(*(db.fetchval("SELECT $1::int", [i]) for i in range(6)))
+            values = await gather_all(
+                *(db.fetchval("SELECT $1::int", [i], read_only=True) for i in range(6))
+            )
             assert values == list(range(6))
 
         for _ in range(4):

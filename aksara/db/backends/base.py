@@ -26,7 +26,14 @@ class PoolStatus:
 
 
 class Connection(ABC):
-    """One driver connection, as the database layer uses it."""
+    """One driver connection, as the database layer uses it.
+
+    ``broken``: a statement was cancelled or timed out, so its state is unknown until
+    settled; ``closed_by_pool``: ``close()`` gave up waiting for it and closed it.
+    """
+
+    broken: bool
+    closed_by_pool: bool
 
     @abstractmethod
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
@@ -83,7 +90,11 @@ class Backend(ABC):
 
     @abstractmethod
     def is_connection_lost(self, error: BaseException) -> bool:
-        """True when *error* means the connection died (the statement may be retried)."""
+        """True when *error* means the connection died."""
+
+    @abstractmethod
+    def is_unsent(self, error: BaseException) -> bool:
+        """True when *error* proves the statement never reached the database (safe to rerun)."""
 
     @abstractmethod
     def status(self) -> PoolStatus:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import sqlite3
 import time
@@ -16,7 +18,9 @@ from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
 from aksara.db.dialects.sqlite import SQLiteDialect
 from aksara.exceptions import (
     ConnectionLostError,
+    DatabaseClosedError,
     DatabaseError,
+    DatabaseUnavailableError,
     IntegrityError,
     PoolTimeoutError,
 )
@@ -33,31 +37,50 @@ _PRAGMAS = (
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 _NOT_NULL = re.compile(r"NOT NULL constraint failed: (\w+)\.(\w+)")
 _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
+# aiosqlite's words for a closed connection; both are raised before a statement is queued.
+_CLOSED = ("no active connection", "Connection closed")
+_log = logging.getLogger("aksara.db")
 
 
 class SQLiteConnection(Connection):
-    """One aiosqlite connection (a thread of its own) with its use counters."""
+    """One aiosqlite connection (a thread of its own) with its use counters.
 
-    __slots__ = ("_connection", "_timeout", "last_used", "queries")
+    ``broken`` is set when a statement was cancelled, timed out or found the connection
+    closed: what its thread still runs is unknown, so the pool closes it instead of reusing it.
+    """
+
+    __slots__ = ("_connection", "_timeout", "broken", "closed_by_pool", "last_used", "queries")
 
     def __init__(self, connection: aiosqlite.Connection, timeout: float | None = None) -> None:
         self._connection = connection
         self._timeout = timeout
         self.queries = 0
         self.last_used = time.monotonic()
+        self.broken = False
+        self.closed_by_pool = False
+
+    def _interrupt(self) -> None:
+        # The statement keeps running (or waits in the thread's queue, e.g. a BEGIN IMMEDIATE
+        # behind a busy lock) unless interrupted; an interrupt can come too late to stop it.
+        self.broken = True
+        with contextlib.suppress(ValueError):  # already closed
+            self._connection._conn.interrupt()
 
     async def _run(self, operation: Any) -> Any:
         try:
             async with asyncio.timeout(self._timeout):
                 return await operation
         except TimeoutError:
-            self._connection._conn.interrupt()
+            self._interrupt()
             raise DatabaseError(
                 f'The statement ran longer than DATABASE_POOL["command_timeout"] ({self._timeout}s).'
             ) from None
         except asyncio.CancelledError:
-            # The statement keeps running in the connection's thread unless interrupted.
-            self._connection._conn.interrupt()
+            self._interrupt()
+            raise
+        except ValueError as error:
+            if str(error) in _CLOSED:
+                self.broken = True
             raise
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
@@ -72,7 +95,10 @@ class SQLiteConnection(Connection):
 
     @property
     def in_transaction(self) -> bool:
-        return bool(self._connection.in_transaction)
+        try:
+            return bool(self._connection.in_transaction)
+        except ValueError:  # closed: no transaction survives
+            return False
 
     @property
     def raw(self) -> Any:
@@ -99,6 +125,10 @@ class SQLiteBackend(Backend):
         self._waiters: deque[asyncio.Future[SQLiteConnection]] = deque()
         self._size = 0
         self._closed = True
+        self._close_timeout: float = pool["close_timeout"]
+        self._connections: set[SQLiteConnection] = set()  # open ones, idle or in use
+        self._discarded: set[asyncio.Task[None]] = set()  # background closes and reopens
+        self._drained: asyncio.Event | None = None  # set when a closing pool has none left
 
     async def _connect(self) -> SQLiteConnection:
         pending = aiosqlite.connect(self._path, isolation_level=None)
@@ -114,10 +144,26 @@ class SQLiteBackend(Backend):
                 await connection.execute_fetchall("PRAGMA journal_mode = WAL")
             for pragma in _PRAGMAS:
                 await connection.execute_fetchall(pragma)
-        except BaseException:
+        except BaseException as error:
             await asyncio.shield(pending.close())  # a cancelled open must not leak a thread
+            if isinstance(error, sqlite3.Error):
+                raise self._unavailable(error) from error
             raise
-        return SQLiteConnection(connection, self._command_timeout)
+        result = SQLiteConnection(connection, self._command_timeout)
+        self._connections.add(result)
+        return result
+
+    def _unavailable(self, error: sqlite3.Error) -> DatabaseUnavailableError:
+        if isinstance(error, sqlite3.OperationalError):
+            advice = (
+                "check that its directory exists and that this process may read and write there"
+            )
+        else:
+            advice = "check that the path names a SQLite database, not another kind of file"
+        return DatabaseUnavailableError(
+            f"Cannot open the SQLite database file {self._path!r}: {advice} "
+            f"({type(error).__name__}: {error})."
+        )
 
     async def open(self) -> None:
         self._closed = False
@@ -126,22 +172,67 @@ class SQLiteBackend(Backend):
             try:
                 self._idle.append(await self._connect())
             except BaseException:
-                self._size -= 1
+                self._forget(None)
                 raise
 
     async def close(self) -> None:
+        """Close the pool: waiters get DatabaseClosedError, idle connections close at once,
+        those in use when they come back or, after ``close_timeout``, under their holder."""
         self._closed = True
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(
+                    DatabaseClosedError(
+                        "The SQLite pool was closed (disconnect()) while this task waited for "
+                        "a connection; let queries finish before disconnecting."
+                    )
+                )
+        self._waiters.clear()
         while self._idle:
             connection = self._idle.popleft()
-            self._size -= 1
+            self._forget(connection)
             await connection.raw.close()
-        for waiter in self._waiters:
-            waiter.cancel()
-        self._waiters.clear()
+        if self._size > 0:
+            self._drained = asyncio.Event()
+            try:
+                async with asyncio.timeout(self._close_timeout):
+                    await self._drained.wait()
+            except TimeoutError:
+                in_use = list(self._connections)
+                _log.warning(
+                    "disconnect(): %d SQLite connection(s) still in use after "
+                    'DATABASE_POOL["close_timeout"] (%ss), e.g. held by an open atomic() '
+                    "block; closing them under their holders.",
+                    len(in_use),
+                    self._close_timeout,
+                )
+                for connection in in_use:
+                    connection.broken = connection.closed_by_pool = True
+                    self._spawn(self._close_quietly(connection))
+            finally:
+                self._drained = None
+        if self._discarded:
+            await asyncio.wait(set(self._discarded), timeout=self._close_timeout)
+
+    def _forget(self, connection: SQLiteConnection | None) -> None:
+        """Count *connection* (None: one that failed to open) out of the pool."""
+        self._size -= 1
+        if connection is not None:
+            self._connections.discard(connection)
+        if self._drained is not None and self._size <= 0:
+            self._drained.set()
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._discarded.add(task)
+        task.add_done_callback(self._discarded.discard)
 
     async def _take(self) -> SQLiteConnection:
         if self._closed:
-            raise DatabaseError("The SQLite pool is closed; call `await aksara.connect()`.")
+            raise DatabaseClosedError(
+                "The SQLite pool is closed (disconnect() ran); open it again with "
+                "`await aksara.connect()` before running queries."
+            )
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
@@ -149,14 +240,14 @@ class SQLiteBackend(Backend):
             worn = self._max_queries and connection.queries >= self._max_queries
             if not (expired or worn):
                 return connection
-            self._size -= 1
+            self._forget(connection)
             await connection.raw.close()
         if self._size < self._max_size:
             self._size += 1
             try:
                 return await self._connect()
             except BaseException:
-                self._size -= 1
+                self._forget(None)
                 raise
         waiter: asyncio.Future[SQLiteConnection] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -193,11 +284,10 @@ class SQLiteBackend(Backend):
             if connection.in_transaction:
                 await connection.raw.execute("ROLLBACK")
         except Exception:
-            self._size -= 1
-            await connection.raw.close()
+            self._discard(connection)
             return
         if self._closed:
-            self._size -= 1
+            self._forget(connection)
             await connection.raw.close()
             return
         self._give_back(connection)
@@ -221,10 +311,48 @@ class SQLiteBackend(Backend):
 
     async def release(self, connection: Connection) -> None:
         assert isinstance(connection, SQLiteConnection)
-        if self._closed or connection.in_transaction:
+        if connection.broken:
+            self._discard(connection)
+        elif self._closed or connection.in_transaction:
             await asyncio.shield(self._put(connection))
         else:
             self._give_back(connection)
+
+    def _discard(self, connection: SQLiteConnection) -> None:
+        """Close *connection* in the background and let a waiter have a new one.
+
+        Closing waits for what its thread still runs (up to busy_timeout): the task that
+        released it must not wait for that. Closing rolls back any transaction left open.
+        """
+        self._forget(connection)
+        self._spawn(self._close_quietly(connection))
+        if not self._closed and any(not waiter.done() for waiter in self._waiters):
+            self._size += 1
+            self._spawn(self._open_for_waiter())
+
+    @staticmethod
+    async def _close_quietly(connection: SQLiteConnection) -> None:
+        with contextlib.suppress(Exception):
+            await connection.raw.close()
+
+    async def _open_for_waiter(self) -> None:
+        try:
+            connection = await self._connect()
+        except BaseException as error:
+            self._forget(None)
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(error)
+                    break
+            if not isinstance(error, Exception):
+                raise
+            return
+        if self._closed:
+            self._forget(connection)
+            await self._close_quietly(connection)
+            return
+        self._give_back(connection)
 
     def translate_error(self, error: BaseException) -> DatabaseError | None:
         if isinstance(error, DatabaseError):
@@ -241,14 +369,20 @@ class SQLiteBackend(Backend):
             elif match := _CHECK.match(message):
                 constraint = match.group(1)
             return IntegrityError(message, constraint=constraint)
-        if isinstance(error, ValueError) and "no active connection" in str(error):
+        if self.is_connection_lost(error):
             return ConnectionLostError(f"The SQLite connection is closed: {error}")
         if isinstance(error, sqlite3.Error):
             return DatabaseError(str(error))
         return None
 
     def is_connection_lost(self, error: BaseException) -> bool:
+        if isinstance(error, ValueError):
+            return str(error) in _CLOSED
         return isinstance(error, ConnectionLostError)
+
+    def is_unsent(self, error: BaseException) -> bool:
+        # aiosqlite finds its connection closed before it queues the statement to its thread.
+        return isinstance(error, ValueError) and str(error) in _CLOSED
 
     def status(self) -> PoolStatus:
         idle = len(self._idle)
