@@ -16,6 +16,7 @@ from aksara.db import Database, get_database
 from aksara.orm.registry import registry
 from examples.blog.models import Comment, Post, User
 from tests.orm.relation_models import Article, Keyword
+from tests.schema import prepare
 
 LEFTOVER = "isolation_leftover"
 GADGETS = "isolation_gadgets"
@@ -115,3 +116,18 @@ async def test_10_finds_no_default_database_open() -> None:
     database = get_database()
     assert not database.is_open
     assert database.url == settings.DATABASE_URL
+
+
+async def test_11_rows_pointing_at_each_other_are_emptied(db: Database) -> None:
+    class IsolationNode(Model):
+        parent = fields.ForeignKey("self", on_delete=fields.RESTRICT, null=True)
+
+    try:
+        await prepare(db)  # its table appears
+        root = await IsolationNode.objects.create()
+        await IsolationNode.objects.create(parent=root)
+        await prepare(db)
+        assert await IsolationNode.objects.count() == 0
+        assert (await IsolationNode.objects.create()).pk == 1
+    finally:
+        registry.unregister(IsolationNode)
