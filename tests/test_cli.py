@@ -287,6 +287,19 @@ def test_bad_database_url(url: str, in_project: Path, capsys: pytest.CaptureFixt
     assert "hunter2" not in line
 
 
+@pytest.mark.parametrize("action", ["create", "drop"])
+def test_unreachable_sqlite_file_in_process(
+    action: str, in_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """asyncio.run() ends right after the failed open: nothing may report back to its loop
+    afterwards (a worker thread that did failed the test as an unhandled thread error)."""
+    (in_project / "shop.py").write_text(SHOP)
+    url = f"sqlite:///{in_project / 'no_such_directory' / 'shop.sqlite3'}"
+    assert main(["db", action, "--models", "shop", "--database-url", url]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert f"Cannot connect to {url}: " in line
+
+
 def test_bad_database_url_in_the_settings(
     in_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -33,6 +34,14 @@ _PRAGMAS = (
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 _NOT_NULL = re.compile(r"NOT NULL constraint failed: (\w+)\.(\w+)")
 _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
+
+
+async def _ended(thread: threading.Thread, *, polls: int = 5_000) -> None:
+    """Wait until *thread* has finished (5 s at most), without a thread of its own to join it."""
+    for _ in range(polls):
+        if not thread.is_alive():
+            return
+        await asyncio.sleep(0.001)
 
 
 class SQLiteConnection(Connection):
@@ -116,6 +125,10 @@ class SQLiteBackend(Backend):
                 await connection.execute_fetchall(pragma)
         except BaseException:
             await asyncio.shield(pending.close())  # a cancelled open must not leak a thread
+            if thread is not None and thread.ident is not None:
+                # A failed open stops the worker without waiting: it would report back to
+                # the loop later, and fail loudly if asyncio.run() had closed it meanwhile.
+                await asyncio.shield(_ended(thread))
             raise
         return SQLiteConnection(connection, self._command_timeout)
 
