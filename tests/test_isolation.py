@@ -131,3 +131,12 @@ async def test_11_rows_pointing_at_each_other_are_emptied(db: Database) -> None:
         assert (await IsolationNode.objects.create()).pk == 1
     finally:
         registry.unregister(IsolationNode)
+
+
+async def test_12_fresh_db_is_a_database_of_the_test_s_own(
+    fresh_db: Database, shared_sqlite_url: str
+) -> None:
+    assert fresh_db.url != shared_sqlite_url
+    expected = {model._meta.table_name for model in registry.models()}
+    assert expected <= await table_names(fresh_db)
+    assert (await User.objects.create(name="Ada", email="ada@example.com")).pk == 1
