@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aksara
 from aksara import Model
 from aksara.db import Database
+from aksara.exceptions import DatabaseError
 from aksara.orm.registry import registry
 
 #: Longest wait for a lock held by a connection a test forgot to close, before failing loudly.
@@ -119,7 +120,8 @@ async def _drop_all(database: Database, catalog: _Catalog) -> None:
     if not tables:
         return
     if database.name == "postgresql":
-        await database.execute(f"DROP TABLE IF EXISTS {', '.join(map(quote, tables))} CASCADE")
+        drop = f"DROP TABLE IF EXISTS {', '.join(map(quote, tables))} CASCADE"
+        await _with_lock_timeout(database, [drop])
         return
     async with _sqlite_without_foreign_keys(database):
         for table in tables:
@@ -158,8 +160,7 @@ async def _empty_postgres(database: Database, tables: list[str], catalog: _Catal
     here against under a millisecond for DELETE of a test's few rows.
     """
     quote = database.dialect.quote
-    statements = [f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT}', true)"]
-    statements += [f"DELETE FROM {quote(table)}" for table in tables]
+    statements = [f"DELETE FROM {quote(table)}" for table in tables]
     if catalog.used_sequences:
         # setval, unlike ALTER SEQUENCE ... RESTART, writes no new file for the sequence.
         statements.append(
@@ -167,8 +168,23 @@ async def _empty_postgres(database: Database, tables: list[str], catalog: _Catal
             " false) FROM pg_sequences WHERE schemaname = current_schema()"
             " AND last_value IS NOT NULL"
         )
-    # One simple-protocol message runs as one transaction: all of it happens or none.
-    await database.execute("; ".join(statements))
+    await _with_lock_timeout(database, statements)
+
+
+async def _with_lock_timeout(database: Database, statements: list[str]) -> None:
+    """Run *statements* as one transaction (one simple-protocol message), waiting for a lock
+    no longer than LOCK_TIMEOUT."""
+    timeout = f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT}', true)"
+    try:
+        await database.execute("; ".join([timeout, *statements]))
+    except DatabaseError as error:
+        if "lock timeout" not in str(error):
+            raise
+        raise DatabaseError(
+            f"Preparing the test tables waited {LOCK_TIMEOUT} for a lock: a connection an "
+            "earlier test opened (a Database it never closed) holds a transaction on them. "
+            "Close every Database a test opens, in a finally block."
+        ) from error
 
 
 @asynccontextmanager

@@ -10,9 +10,11 @@ from __future__ import annotations
 import pytest
 
 import aksara
+import tests.schema
 from aksara import IntegrityError, Model, fields
 from aksara.conf import settings
 from aksara.db import Database, get_database
+from aksara.exceptions import DatabaseError
 from aksara.orm.registry import registry
 from examples.blog.models import Comment, Post, User
 from tests.orm.relation_models import Article, Keyword
@@ -140,3 +142,22 @@ async def test_12_fresh_db_is_a_database_of_the_test_s_own(
     expected = {model._meta.table_name for model in registry.models()}
     assert expected <= await table_names(fresh_db)
     assert (await User.objects.create(name="Ada", email="ada@example.com")).pk == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_13_a_transaction_left_open_fails_the_emptying_clearly(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL only: SQLite would wait its busy_timeout (10 s) for the same lock."""
+    monkeypatch.setattr(tests.schema, "LOCK_TIMEOUT", "200ms")
+    await User.objects.create(name="Ada", email="ada@example.com")
+    forgotten = Database(db.url, db.pool_options)
+    try:
+        async with forgotten.connection():
+            await forgotten.execute("BEGIN")
+            await forgotten.execute("UPDATE users SET name = 'Grace'")
+            with pytest.raises(DatabaseError, match="holds a transaction on them"):
+                await prepare(db)
+            await forgotten.execute("ROLLBACK")
+    finally:
+        await forgotten.close()
