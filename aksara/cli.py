@@ -1,4 +1,8 @@
-"""The ``aksara`` command: run the demo and manage the schema of a project's models."""
+"""The ``aksara`` command: run the demo and manage the schema of a project's models.
+
+A user's mistake (a module that cannot be imported or defines no models, a bad or
+unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,153 @@ import argparse
 import asyncio
 import importlib
 import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
+from types import ModuleType
+from urllib.parse import unquote, urlsplit
 
 import aksara
-from aksara.db.dialects import PostgresDialect, SQLiteDialect
+from aksara.conf import settings
+from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
+from aksara.db.url import parse_url
+from aksara.exceptions import AksaraError, ConfigurationError, DatabaseError
+from aksara.orm.models import Model
+from aksara.orm.registry import registry
 from aksara.orm.schema import create_tables, drop_tables, schema_sql
 
 __all__ = ["main"]
 
+_DIALECTS: dict[str, type[Dialect]] = {
+    dialect.name: dialect for dialect in (PostgresDialect, SQLiteDialect)
+}
 
-def _import_models(modules: Sequence[str]) -> None:
+
+def _importable_from_working_directory() -> None:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    for module in modules:
-        importlib.import_module(module)
 
 
-async def _schema(action: str, url: str | None) -> None:
-    async with aksara.connect(url):
+def _import_models(modules: Sequence[str]) -> None:
+    """Import each module; a module that cannot be imported or defines no model is an error."""
+    for name in modules:
+        module = _import(name)
+        if not _defines_models(module):
+            raise ConfigurationError(
+                f"Module {name!r} ({module.__file__}) defines no models. Pass the module where "
+                "your Model subclasses are defined, e.g. --models myapp.models."
+            )
+
+
+def _import(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        missing = error.name or ""
+        if missing and (name == missing or name.startswith(missing + ".")):
+            raise ConfigurationError(
+                f"No module named {name!r} on the path (searched from {os.getcwd()}). Run the "
+                "command from your project's directory, or pass the dotted name of the module "
+                "defining your models, e.g. --models myapp.models."
+            ) from None
+        raise ConfigurationError(
+            f"Importing {name!r} failed: it imports {missing!r}, which is not installed."
+        ) from None
+    except AksaraError as error:
+        raise ConfigurationError(
+            f"The models of {name!r} are invalid: {error}{_where(error)}"
+        ) from None
+    except Exception as error:
+        raise ConfigurationError(
+            f"Importing {name!r} failed: {type(error).__name__}: {error}{_where(error)}"
+        ) from None
+
+
+def _where(error: BaseException) -> str:
+    """`` (at file:line)``: the innermost frame of *error* outside Aksara and importlib."""
+    if isinstance(error, SyntaxError) and error.filename:
+        return f" (at {error.filename}:{error.lineno})"
+    package = os.path.dirname(aksara.__file__)
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith((package, "<frozen"))
+    ]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+
+
+def _defines_models(module: ModuleType) -> bool:
+    """True when *module* (or a module inside it) defines a model, or re-exports one."""
+    prefix = module.__name__ + "."
+    for model in registry.models():
+        if model.__module__ == module.__name__ or model.__module__.startswith(prefix):
+            return True
+    return any(
+        isinstance(value, type) and issubclass(value, Model) and value is not Model
+        for value in vars(module).values()
+    )
+
+
+#: The password of a ``scheme://user:password@host`` URL (up to the last ``@``).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^\s:/@'\"]*:)[^\s'\"]*(?=@)")
+
+
+def _hide_password(text: str, url: str | None = None) -> str:
+    """*text* with the password of every URL in it, and of *url*, replaced by ``***``."""
+    text = _URL_PASSWORD.sub(r"\g<head>***", text)
+    try:
+        password = urlsplit(url).password if url else None
+    except ValueError:
+        password = None
+    for secret in {password, unquote(password)} if password else ():
+        text = text.replace(secret, "***")
+    return text
+
+
+async def _connect(url: str) -> None:
+    """Open the default database on *url*; failing to reach it is a DatabaseError that says
+    what to check (the driver's own exceptions would end in a traceback)."""
+    try:
+        await aksara.connect(url)
+    except AksaraError:
+        await aksara.disconnect()
+        raise
+    except Exception as error:
+        await aksara.disconnect()
+        raise DatabaseError(
+            f"Cannot connect to {_hide_password(url)}: {type(error).__name__}: {error}. "
+            "Check DATABASE_URL (or --database-url): a server must be running and accept "
+            "connections, a SQLite file's directory must exist and be writable."
+        ) from error
+
+
+async def _schema(action: str, url: str) -> None:
+    await _connect(url)
+    try:
         await (create_tables() if action == "create" else drop_tables())
+    finally:
+        await aksara.disconnect()
+
+
+async def _demo(url: str) -> None:
+    try:
+        from examples.blog.demo import run
+    except ModuleNotFoundError:
+        raise ConfigurationError(
+            "The demo is the examples/ directory of Aksara's repository: run `aksara demo` "
+            "(or `make demo`) from a checkout of it."
+        ) from None
+    await _connect(url)
+    await aksara.disconnect()
+    await run(url)
+
+
+def _url(arguments: argparse.Namespace) -> str:
+    """The database URL the command uses; a malformed one fails here, before any import."""
+    url: str = arguments.database_url or settings.DATABASE_URL
+    parse_url(url)
+    return url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,34 +168,40 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=("create", "drop", "sql"))
     db.add_argument("--models", action="append", required=True, help="module defining models")
     db.add_argument("--database-url", help="overrides the settings' DATABASE_URL")
-    db.add_argument(
-        "--dialect", choices=("postgresql", "sqlite"), help="for `sql` without a database"
-    )
+    db.add_argument("--dialect", choices=sorted(_DIALECTS), help="for `sql` without a database")
     commands.add_parser("version", help="print Aksara's version")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``aksara`` command with *argv* (default: ``sys.argv[1:]``)."""
-    arguments = _parser().parse_args(argv)
+def _run(arguments: argparse.Namespace) -> None:
+    # The project's settings and models modules are found from where the command runs.
+    _importable_from_working_directory()
     if arguments.command == "version":
         print(aksara.__version__)
     elif arguments.command == "demo":
-        _import_models([])
-        from examples.blog.demo import run
-
-        asyncio.run(run(arguments.database_url))
+        asyncio.run(_demo(_url(arguments)))
     elif arguments.action == "sql":
+        name = arguments.dialect or parse_url(_url(arguments)).backend
         _import_models(arguments.models)
-        dialect = PostgresDialect() if arguments.dialect == "postgresql" else SQLiteDialect()
-        if arguments.dialect is None and arguments.database_url:
-            dialect = (
-                PostgresDialect() if arguments.database_url.startswith("postgres") else dialect
-            )
-        print(";\n\n".join(schema_sql(dialect=dialect)) + ";")
+        print(";\n\n".join(schema_sql(dialect=_DIALECTS[name]())) + ";")
     else:
+        url = _url(arguments)
         _import_models(arguments.models)
-        asyncio.run(_schema(arguments.action, arguments.database_url))
+        asyncio.run(_schema(arguments.action, url))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``aksara`` command with *argv* (default: ``sys.argv[1:]``); return its status."""
+    arguments = _parser().parse_args(argv)
+    try:
+        _run(arguments)
+    except AksaraError as error:
+        message = _hide_password(str(error), getattr(arguments, "database_url", None))
+        print(f"aksara: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("aksara: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

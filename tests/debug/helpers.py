@@ -12,24 +12,22 @@ import aksara
 from aksara.conf import settings
 from aksara.db import Database
 from tests.conftest import pool_options
+from tests.schema import prepare
 
 
 @asynccontextmanager
 async def configured_database(database_url: str, **keys: Any) -> AsyncIterator[Database]:
     """The default database on *database_url*, built from settings that include *keys*
-    (``LOG_QUERIES``, ``SLOW_QUERY_MS``, ...), with fresh tables; everything restored after.
+    (``LOG_QUERIES``, ``SLOW_QUERY_MS``, ...), every model's table present and empty;
+    everything restored after.
     """
     await aksara.disconnect()  # the next query builds the default database from the settings
     settings.reset()
     try:
         aksara.configure(DATABASE_URL=database_url, DATABASE_POOL=pool_options(), **keys)
         database = await aksara.connect()
-        await aksara.drop_tables()
-        await aksara.create_tables()
-        try:
-            yield database
-        finally:
-            await aksara.drop_tables()
+        await prepare(database)
+        yield database
     finally:
         await aksara.disconnect()
         settings.reset()

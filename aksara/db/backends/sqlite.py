@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -40,6 +41,14 @@ _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 # aiosqlite's words for a closed connection; both are raised before a statement is queued.
 _CLOSED = ("no active connection", "Connection closed")
 _log = logging.getLogger("aksara.db")
+
+
+async def _ended(thread: threading.Thread, *, polls: int = 5_000) -> None:
+    """Wait until *thread* has finished (5 s at most), without a thread of its own to join it."""
+    for _ in range(polls):
+        if not thread.is_alive():
+            return
+        await asyncio.sleep(0.001)
 
 
 class SQLiteConnection(Connection):
@@ -146,6 +155,10 @@ class SQLiteBackend(Backend):
                 await connection.execute_fetchall(pragma)
         except BaseException as error:
             await asyncio.shield(pending.close())  # a cancelled open must not leak a thread
+            if thread is not None and thread.ident is not None:
+                # A failed open stops the worker without waiting: it would report back to
+                # the loop later, and fail loudly if asyncio.run() had closed it meanwhile.
+                await asyncio.shield(_ended(thread))
             if isinstance(error, sqlite3.Error):
                 raise self._unavailable(error) from error
             raise
