@@ -406,11 +406,11 @@ async def test_division_by_zero_fails_on_both_databases(
     db: Database, values: dict[str, Any]
 ) -> None:
     obj = await Ledger.objects.create(count=5, total=0, ratio=1.0, amount=Decimal(1))
-    with pytest.raises(aksara.DatabaseError, match="division by zero"):
+    with pytest.raises(aksara.DatabaseError, match=r"^division by zero$"):
         await Ledger.objects.filter(pk=obj.pk).update(**values)
     fresh = await Ledger.objects.get(pk=obj.pk)
     assert (fresh.count, fresh.ratio, fresh.amount) == (5, 1.0, Decimal(1))
-    with pytest.raises(aksara.DatabaseError, match="division by zero"):
+    with pytest.raises(aksara.DatabaseError, match=r"^division by zero$"):
         await Ledger.objects.filter(count__gt=F("count") / F("total")).count()
 
 
@@ -429,7 +429,7 @@ async def test_update_expressions_cannot_leave_the_column_range(
     obj = await Ledger.objects.create(
         count=10_000, total=2**62, share=Decimal("100.00"), amount=Decimal("99999999999.0")
     )
-    with pytest.raises(aksara.DatabaseError):
+    with pytest.raises(aksara.IntegrityError):  # the same error class on both databases
         await Ledger.objects.filter(pk=obj.pk).update(**values)
     fresh = await Ledger.objects.get(pk=obj.pk)
     assert (fresh.count, fresh.total, fresh.share) == (10_000, 2**62, Decimal("100.00"))

@@ -348,8 +348,11 @@ class PostgresBackend(Backend):
             detail = getattr(error, "detail", None)
             message = str(error) + (f" ({detail})" if detail else "")
             return IntegrityError(message, constraint=constraint)
-        if isinstance(error, asyncpg.StringDataRightTruncationError):
-            # SQLite reports the same overflow as its CHECK constraint: one error class for both.
+        if isinstance(
+            error, (asyncpg.StringDataRightTruncationError, asyncpg.NumericValueOutOfRangeError)
+        ):
+            # SQLite reports the same overflows through its CHECK constraints and STRICT
+            # column types: one error class for both.
             return IntegrityError(str(error), constraint=None)
         if self.is_connection_lost(error):
             return ConnectionLostError(f"The PostgreSQL connection was lost: {error}")

@@ -37,6 +37,7 @@ _PRAGMAS = (
 )
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 _NOT_NULL = re.compile(r"NOT NULL constraint failed: (\w+)\.(\w+)")
+_DIVISION_BY_ZERO = "division by zero"
 _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 # aiosqlite's words for a closed connection; both are raised before a statement is queued.
 _CLOSED = ("no active connection", "Connection closed")
@@ -385,7 +386,12 @@ class SQLiteBackend(Backend):
         if self.is_connection_lost(error):
             return ConnectionLostError(f"The SQLite connection is closed: {error}")
         if isinstance(error, sqlite3.Error):
-            return DatabaseError(str(error))
+            message = str(error)
+            if _DIVISION_BY_ZERO in message:
+                # The dialect's checked division fails through json_extract's path error
+                # (SQLite itself answers NULL): report it as PostgreSQL does.
+                return DatabaseError(_DIVISION_BY_ZERO)
+            return DatabaseError(message)
         return None
 
     def is_connection_lost(self, error: BaseException) -> bool:
