@@ -24,8 +24,6 @@ class Dialect:
     name: ClassVar[str] = ""
     #: The most bound parameters one statement may carry.
     max_params: ClassVar[int] = 32_766
-    supports_returning: ClassVar[bool] = True
-    supports_ilike: ClassVar[bool] = False
     #: ``column = ANY($1)`` with one array parameter instead of ``IN (…)``.
     supports_array_params: ClassVar[bool] = False
     #: ``in`` lists of up to this many values get one marker per value, padded to the next
@@ -34,7 +32,6 @@ class Dialect:
     max_inline_list: ClassVar[int] = 0
     #: The longest identifier the database keeps whole (``None``: no limit).
     max_identifier_length: ClassVar[int | None] = None
-    supports_select_for_update: ClassVar[bool] = False
     #: A failed statement inside a transaction aborts it until rollback, so a unit of work
     #: that may fail inside ``atomic()`` needs a savepoint to leave the transaction usable.
     aborts_transaction_on_error: ClassVar[bool] = False

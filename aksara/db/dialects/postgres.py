@@ -28,9 +28,7 @@ class PostgresDialect(Dialect):
 
     name = "postgresql"
     max_params = 32_767
-    supports_ilike = True
     supports_array_params = True
-    supports_select_for_update = True
     aborts_transaction_on_error = True
     max_identifier_length = 63
     drop_table_suffix = " CASCADE"
