@@ -205,6 +205,22 @@ class Field:
         return f"<{type(self).__name__} {where}>"
 
 
+def _ranged_integer(field: Field, value: Any, low: int, high: int) -> int:
+    """*value* as an int within its column's range [low, high], or a ValidationError."""
+    if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise field.type_error(value)
+        value = int(value)
+    number: int = value
+    if not low <= number <= high:
+        raise ValidationError(
+            f"{field.label} must be between {low} and {high} (the range of its column), "
+            f"got {number}.",
+            field=field.name,
+        )
+    return number
+
+
 class AutoField(Field):
     """The auto-incrementing integer primary key every model gets as ``id`` by default."""
 
@@ -225,16 +241,7 @@ class AutoField(Field):
         return None if value is None else self.to_python(value)
 
     def to_python(self, value: Any) -> Any:
-        if type(value) is not int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.type_error(value)
-            value = int(value)
-        if not self.low <= value <= self.high:
-            raise ValidationError(
-                f"{self.label} must be between {self.low} and {self.high}, got {value}.",
-                field=self.name,
-            )
-        return value
+        return _ranged_integer(self, value, self.low, self.high)
 
 
 class Integer(Field):
@@ -249,17 +256,7 @@ class Integer(Field):
         return self.low, self.high
 
     def to_python(self, value: Any) -> Any:
-        if type(value) is not int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.type_error(value)
-            value = int(value)
-        if not self.low <= value <= self.high:
-            raise ValidationError(
-                f"{self.label} must be between {self.low} and {self.high} (the range of its "
-                f"column), got {value}.",
-                field=self.name,
-            )
-        return value
+        return _ranged_integer(self, value, self.low, self.high)
 
     def column_options(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high}
