@@ -8,7 +8,6 @@ was compiled, so the query log masks them without reading the SQL.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any, Protocol
 
@@ -28,15 +27,19 @@ class CachedStatement(Protocol):
 
 
 class StatementCache:
-    """A bounded LRU map of query shape -> compiled statement, with hit and miss counts."""
+    """A bounded map of query shape -> compiled statement, least recently used dropped
+    first, with hit and miss counts."""
 
-    __slots__ = ("_entries", "hits", "max_size", "misses", "secrets")
+    __slots__ = ("_entries", "_tick", "hits", "max_size", "misses", "secrets")
 
     def __init__(self, max_size: int = 4096) -> None:
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
             raise ValueError(f"A statement cache holds at least 1 entry, got {max_size!r}.")
         self.max_size = max_size
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        # key -> [entry, tick of its last use]: a hit stamps the tick instead of reordering
+        # the map (which would hash the key again).
+        self._entries: dict[Hashable, list[Any]] = {}
+        self._tick = 0
         #: SQL text -> positions of the parameters that must not be logged.
         self.secrets: dict[str, frozenset[int]] = {}
         self.hits = 0
@@ -44,25 +47,35 @@ class StatementCache:
 
     def get(self, key: Hashable) -> Any:
         """Return the entry for *key* (now the most recently used), or None."""
-        entry = self._entries.get(key)
-        if entry is None:
+        slot = self._entries.get(key)
+        if slot is None:
             self.misses += 1
-        else:
-            self.hits += 1
-            self._entries.move_to_end(key)
-        return entry
+            return None
+        self.hits += 1
+        self._tick += 1
+        slot[1] = self._tick
+        return slot[0]
 
     def put(self, key: Hashable, entry: CachedStatement) -> None:
-        """Store *entry*, dropping the least recently used entry when full."""
+        """Store *entry*; when full, first drop the least recently used eighth."""
         entries = self._entries
-        if len(entries) >= self.max_size:
-            entries.popitem(last=False)
-        entries[key] = entry
+        if key not in entries and len(entries) >= self.max_size:
+            self._evict()
+        self._tick += 1
+        entries[key] = [entry, self._tick]
         known = self.secrets
         if entry.sql not in known:
             if len(known) >= self.max_size:
                 del known[next(iter(known))]
             known[entry.sql] = entry.secrets
+
+    def _evict(self) -> None:
+        entries = self._entries
+        count = max(1, len(entries) // 8)
+        # Dropping a batch keeps the sort's cost spread over many misses.
+        oldest = sorted(entries.items(), key=lambda item: item[1][1])[:count]
+        for key, _ in oldest:
+            del entries[key]
 
     def clear(self) -> None:
         """Drop every entry and reset the counters."""

@@ -32,7 +32,7 @@ class Shape:
 
 
 class Bound:
-    """Tag: the field carries bound values; *key* (a Python expression over ``{}``, the
+    """Tag: the field carries bound values; *key* (a Python expression over ``{0}``, the
     field) is its part of the cache key, the structure without the values."""
 
     __slots__ = ("key",)
@@ -48,7 +48,7 @@ class Runtime:
 
 
 Tag = Shape | Bound | Runtime
-_NODES_KEY = "tuple([node.shape for node in {}])"
+_NODES_KEY = "tuple([node.shape for node in {0}]) if {0} else ()"
 
 
 class Query(NamedTuple):
@@ -59,8 +59,8 @@ class Query(NamedTuple):
     where: Annotated["tuple[Node, ...]", Bound(_NODES_KEY)] = ()
     #: ORDER BY names ("-field", "?"); None: the model's default ordering.
     order: Annotated[tuple[str, ...] | None, Shape()] = None
-    limit: Annotated[int | None, Bound("{} is None")] = None
-    offset: Annotated[int | None, Bound("{} is None")] = None
+    limit: Annotated[int | None, Bound("{0} is None")] = None
+    offset: Annotated[int | None, Bound("{0} is None")] = None
     only: Annotated[tuple[str, ...] | None, Shape()] = None
     defer: Annotated[tuple[str, ...], Shape()] = ()
     distinct: Annotated[bool, Shape()] = False
@@ -73,7 +73,7 @@ class Query(NamedTuple):
     related: Annotated[tuple[str, ...], Shape()] = ()
     annotations: Annotated[
         "tuple[tuple[str, Aggregate], ...]",
-        Bound("tuple([(name, aggregate.shape()) for name, aggregate in {}])"),
+        Bound("tuple([(name, aggregate.shape()) for name, aggregate in {0}]) if {0} else ()"),
     ] = ()
     #: Conditions on annotations (HAVING, or WHERE of correlated subqueries).
     having: Annotated["tuple[Node, ...]", Bound(_NODES_KEY)] = ()
@@ -84,6 +84,11 @@ class Query(NamedTuple):
     prefetch: Annotated["tuple[Prefetch, ...]", Runtime()] = ()
     #: relation_loading() mode; None: the RELATION_LOADING setting.
     loading: Annotated[str | None, Runtime()] = None
+
+    @classmethod
+    def of(cls, model: "type[Model]") -> "Query":
+        """The query of every row of *model* (every other field at its default)."""
+        raise NotImplementedError  # generated below from the declaration
 
     def replace(self, **changes: Any) -> "Query":
         """A copy with *changes* (field=value) applied."""
@@ -125,6 +130,9 @@ def _generate(cls: type[Any]) -> None:
             key_parts.append(name)
         elif isinstance(tag, Bound):
             key_parts.append(tag.key.format(name))
+    # A NamedTuple's fields without a default come first.
+    required = [name for name in names if name not in cls._field_defaults]
+    defaults = tuple(cls._field_defaults[name] for name in names[len(required) :])
     missing = "_MISSING"
     old = ", ".join(f"_{i}" for i in range(len(names))) + ("," if len(names) == 1 else "")
     copied = ", ".join(f"_{i} if {n} is {missing} else {n}" for i, n in enumerate(names))
@@ -133,18 +141,29 @@ def _generate(cls: type[Any]) -> None:
         f"    {old} = self\n"
         f"    return _new(cls, ({copied},))\n"
         "\n"
+        f"def of(cls, {', '.join(required)}):\n"
+        f"    return _new(cls, ({', '.join(required)}, *defaults))\n"
+        "\n"
         "def cache_key(self, kind):\n"
         f"    {unpack} = self\n"
         f"    return ({', '.join(key_parts)},)\n"
     )
     # Only names and tags written in this module reach the generated source.
-    namespace: dict[str, Any] = {"_new": tuple.__new__, "cls": cls, missing: object()}
+    namespace: dict[str, Any] = {
+        "_new": tuple.__new__,
+        "cls": cls,
+        "defaults": defaults,
+        missing: object(),
+    }
     exec(compile(source, f"<{cls.__name__} generated>", "exec"), namespace)
     replace: Callable[..., Any] = namespace["replace"]
     replace.__doc__ = cls.replace.__doc__
     cache_key: Callable[..., Any] = namespace["cache_key"]
     cache_key.__doc__ = cls.cache_key.__doc__
     cls.replace = replace
+    of: Callable[..., Any] = namespace["of"]
+    of.__doc__ = cls.of.__doc__
+    cls.of = classmethod(of)
     cls.cache_key = cache_key
 
 

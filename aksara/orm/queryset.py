@@ -42,7 +42,7 @@ class QuerySet(Generic[M]):
     __slots__ = ("_query",)
 
     def __init__(self, model: type[M]) -> None:
-        self._query = Query(model)
+        self._query = Query.of(model)
 
     def _chain(self, query: Query) -> Self:
         clone = object.__new__(type(self))
@@ -93,6 +93,10 @@ class QuerySet(Generic[M]):
             built.append(build_where(model, arg, annotations))
         for key, value in kwargs.items():
             built.append(condition(model, key, value, annotations))
+        if not annotations:
+            if negate:
+                built = [negation(built)] if built else []
+            return query.where + tuple(built), query.having
         # Conditions reading an annotation go to HAVING (or, for correlated subqueries, to
         # the WHERE clause after the plain ones).
         nodes = [node for node in built if not node.aggregated]
