@@ -161,6 +161,11 @@ def _relation_depth(value: Any) -> int:
     return result
 
 
+def _sql_cache_size(value: Any) -> int:
+    result: int = _number("SQL_CACHE_SIZE", value, integer=True, minimum=1, optional=False)
+    return result
+
+
 def _optional_boolean(key: str) -> Callable[[Any], bool | None]:
     def check(value: Any) -> bool | None:
         if value is not None and not isinstance(value, bool):
@@ -181,6 +186,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "N_PLUS_ONE_THRESHOLD": _threshold,
     "DETECT_N_PLUS_ONE": _optional_boolean("DETECT_N_PLUS_ONE"),
     "MAX_RELATION_DEPTH": _relation_depth,
+    "SQL_CACHE_SIZE": _sql_cache_size,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -196,6 +202,10 @@ _DEFAULTS: dict[str, Any] = {
     "DETECT_N_PLUS_ONE": None,
     # Relations one field path may follow (author__posts__comments is 2): each is a join.
     "MAX_RELATION_DEPTH": 10,
+    # Compiled statements (one per query shape) each database keeps, least recently used
+    # dropped first. Unrelated to DATABASE_POOL["statement_cache_size"], the driver's
+    # prepared statements per connection.
+    "SQL_CACHE_SIZE": 4096,
 }
 
 

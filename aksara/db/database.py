@@ -10,11 +10,12 @@ from contextvars import ContextVar
 from time import perf_counter
 from typing import Any, TypeVar
 
-from aksara.conf import mask_url
+from aksara.conf import mask_url, settings
 from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
 from aksara.db.dialects.base import Dialect
 from aksara.db.events import QueryEvent, _listeners
 from aksara.db.querylog import SlowQuery, log_query, report_slow
+from aksara.db.statements import StatementCache
 from aksara.db.stats import QueryStats
 from aksara.db.url import parse_url
 from aksara.exceptions import DatabaseClosedError, TransactionError, WriteOutcomeUnknownError
@@ -158,6 +159,7 @@ class Database:
         slow_query_ms: float | None = None,
         log_queries: bool = False,
         slow_query_handler: Callable[[SlowQuery], Any] | None = None,
+        sql_cache_size: int | None = None,
     ) -> None:
         self.url = url
         self.pool_options = pool
@@ -168,6 +170,10 @@ class Database:
         self.slow_query_handler = slow_query_handler
         self.log_queries = log_queries
         self.stats = QueryStats()
+        #: The ORM's compiled statements for this database (``SQL_CACHE_SIZE``).
+        self.statements = StatementCache(
+            settings.SQL_CACHE_SIZE if sql_cache_size is None else sql_cache_size
+        )
         self._opened = False
         self._opening: asyncio.Lock | None = None
 
@@ -343,9 +349,11 @@ class Database:
             for listener in listeners:
                 listener(event)
         if self.log_queries:
-            log_query(sql, params, duration, rows)
+            log_query(sql, params, duration, rows, known=self.statements.secrets)
         if self.slow_query_ms is not None and duration >= self.slow_query_ms:
-            report_slow(sql, params, duration, self.name, self.slow_query_handler)
+            report_slow(
+                sql, params, duration, self.name, self.slow_query_handler, self.statements.secrets
+            )
 
     def _failed(self, sql: str, params: Sequence[Any], start: float, error: Exception) -> Exception:
         duration = (perf_counter() - start) * 1000.0
@@ -353,7 +361,7 @@ class Database:
         result: Exception = translated if translated is not None else error
         self.stats.record_error(duration)
         if self.log_queries:
-            log_query(sql, params, duration, 0, error=result)
+            log_query(sql, params, duration, 0, error=result, known=self.statements.secrets)
         listeners = _listeners.get()
         if listeners:
             event = QueryEvent(sql, params, duration, 0, self.name, result)

@@ -1,7 +1,9 @@
 """Query logging and slow-query alerts, applied by the database to every statement it runs.
 
 ``LOG_QUERIES`` (or ``DEBUG``) sends each statement to the ``aksara.db`` logger at DEBUG
-with its duration and parameters, values of secret-looking columns masked. A statement
+with its duration and parameters, values of secret-looking columns masked: the ORM records
+which parameters those are when it compiles a statement; only SQL it did not compile (raw
+statements, bulk writes) is read to find them. A statement
 slower than ``SLOW_QUERY_MS`` is logged at WARNING on ``aksara.db.slow`` with the line of
 application code that ran it, and passed to ``SLOW_QUERY_HANDLER`` when one is set.
 """
@@ -13,7 +15,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
@@ -24,6 +26,7 @@ __all__ = [
     "SlowQuery",
     "clip",
     "find_caller",
+    "is_secret_column",
     "log_query",
     "mask_params",
     "report_slow",
@@ -87,7 +90,12 @@ def find_caller() -> tuple[str, int, str] | None:
 _skipped_code: dict[CodeType, bool] = {}
 
 
-def _secret_positions(sql: str, count: int) -> set[int]:
+def is_secret_column(column: str) -> bool:
+    """True when values of *column* (``password``, ``api_key``…) must not be logged."""
+    return _SECRET.search(column) is not None
+
+
+def _secret_positions(sql: str, count: int) -> set[int] | frozenset[int]:
     positions: set[int] = set()
     marks = [match.start() for match in _PLACEHOLDER.finditer(sql)]
 
@@ -125,11 +133,17 @@ def _secret_positions(sql: str, count: int) -> set[int]:
     return positions
 
 
-def mask_params(sql: str, params: Sequence[Any]) -> list[Any]:
-    """*params* with the values bound to secret-looking columns replaced by ``***``."""
+def mask_params(
+    sql: str, params: Sequence[Any], known: Mapping[str, frozenset[int]] | None = None
+) -> list[Any]:
+    """*params* with the values bound to secret-looking columns replaced by ``***``.
+
+    *known* maps the SQL of compiled statements to those positions; other SQL is read.
+    """
     if not params:
         return []
-    positions = _secret_positions(sql, len(params))
+    recorded = known.get(sql) if known is not None else None
+    positions = _secret_positions(sql, len(params)) if recorded is None else recorded
     return [MASK if index in positions else value for index, value in enumerate(params)]
 
 
@@ -140,8 +154,10 @@ def log_query(
     rows: int,
     *,
     error: BaseException | None = None,
+    known: Mapping[str, frozenset[int]] | None = None,
 ) -> None:
-    """Log one statement at DEBUG on ``aksara.db`` (a failed one with its error)."""
+    """Log one statement at DEBUG on ``aksara.db`` (a failed one with its error); *known*
+    as in :func:`mask_params`."""
     if query_logger.isEnabledFor(logging.DEBUG):
         outcome = f"failed: {error}" if error is not None else f"{max(rows, 0)} rows"
         query_logger.debug(
@@ -149,7 +165,7 @@ def log_query(
             duration,
             outcome,
             clip(sql, MAX_LOGGED_SQL),
-            clip(repr(mask_params(sql, params)), MAX_LOGGED_PARAMS),
+            clip(repr(mask_params(sql, params, known)), MAX_LOGGED_PARAMS),
         )
 
 
@@ -170,13 +186,15 @@ def report_slow(
     duration: float,
     database: str,
     handler: Callable[[SlowQuery], Any] | None,
+    known: Mapping[str, frozenset[int]] | None = None,
 ) -> None:
-    """Warn about a slow statement and pass it to *handler*."""
+    """Warn about a slow statement and pass it to *handler* (its secrets masked, *known* as
+    in :func:`mask_params`)."""
     caller = find_caller()
     where = f" at {caller[0]}:{caller[1]} in {caller[2]}" if caller else ""
     slow_logger.warning("Slow query (%.1f ms)%s: %s", duration, where, clip(sql, MAX_LOGGED_SQL))
     if handler is not None:
         try:
-            handler(SlowQuery(sql, mask_params(sql, params), duration, database, caller))
+            handler(SlowQuery(sql, mask_params(sql, params, known), duration, database, caller))
         except Exception:
             slow_logger.exception("SLOW_QUERY_HANDLER failed")

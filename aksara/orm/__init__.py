@@ -6,7 +6,7 @@ from aksara.orm.manager import Manager
 from aksara.orm.models import Model
 from aksara.orm.options import Index
 from aksara.orm.prefetch import Prefetch
-from aksara.orm.queryset import QuerySet
+from aksara.orm.queryset import QuerySet, ValuesQuerySet
 from aksara.orm.relations import RelationNotLoadedError
 from aksara.orm.schema import create_tables, drop_tables, schema_sql
 
@@ -25,6 +25,7 @@ __all__ = [
     "RelationNotLoadedError",
     "Sum",
     "Value",
+    "ValuesQuerySet",
     "create_tables",
     "drop_tables",
     "fields",

@@ -1,9 +1,12 @@
-"""The SQL compiler: QuerySet state -> SQL text, cached by the query's shape.
+"""The SQL compiler: a :class:`Query` -> a :class:`Statement` (SQL text, how to bind it).
 
-A query's shape is its structure without values (model, lookups, joins, ordering, whether
-it has a limit...). The SQL of a shape is compiled once per dialect and kept in a bounded
-dictionary, so a repeated query costs a lookup, and asyncpg's prepared-statement cache sees
-the same text every time. Values are collected separately, in placeholder order.
+A query's shape is its structure without values (:meth:`Query.cache_key`). The statement of
+a shape is compiled once per database and kept in the database's
+:class:`~aksara.db.statements.StatementCache`, so a repeated query costs a lookup, and
+asyncpg's prepared-statement cache sees the same text every time. While it writes the SQL,
+the compiler records for each placeholder where its value is read in the query and how it
+is adapted, and turns that record into one generated function: the parameters cannot
+disagree with the SQL, and the positions of values bound to secret columns are known.
 """
 
 from __future__ import annotations
@@ -11,67 +14,123 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aksara.db.querylog import is_secret_column
+from aksara.db.statements import StatementCache
 from aksara.exceptions import FieldError, QueryLimitError
 from aksara.orm.arithmetic import Plan, compile_assignment
 from aksara.orm.expressions import Aggregate, Expression, F
 from aksara.orm.fields import Field, ForeignKey
 from aksara.orm.paths import JoinStep, Path, forward_step, resolve_path
+from aksara.orm.query import Query
 from aksara.orm.rows import Builder, Converter, RowNode, make_builder, make_instance_builder
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
     from aksara.orm.models import Model
     from aksara.orm.options import Options
-    from aksara.orm.queryset import QuerySet
 
-__all__ = ["CompiledSelect", "SQLCache", "sql_cache"]
+__all__ = ["CompiledSelect", "Statement", "cached", "compile_select"]
+
+#: Reads the parameters of a compiled statement from a query (and the statement's own
+#: arguments, such as aggregate()'s aggregates).
+Binder = Callable[..., list[Any]]
 
 
-class SQLCache:
-    """A bounded map of query shape -> compiled statement (oldest dropped first)."""
+def item(values: Sequence[Any], index: int) -> Any:
+    """The *index*-th value of an ``in`` list padded to its size class with its last value."""
+    return values[index] if index < len(values) else values[-1]
 
-    def __init__(self, max_size: int = 4096) -> None:
-        self.max_size = max_size
-        self._entries: dict[Hashable, Any] = {}
-        self.hits = 0
-        self.misses = 0
 
-    def get(self, key: Hashable) -> Any:
-        """Return the entry for *key*, or None."""
-        entry = self._entries.get(key)
-        if entry is None:
-            self.misses += 1
+def _no_params(query: Query, extra: Any = None) -> list[Any]:
+    return []
+
+
+def make_binder(binds: Sequence[tuple[str, Callable[[Any], Any] | None]]) -> Binder:
+    """Generate ``(q, x) -> params`` from the recorded (source, adapter) of each placeholder.
+
+    Sources are paths written by the compiler from attribute names and indexes only.
+    """
+    if not binds:
+        return _no_params
+    namespace: dict[str, Any] = {"item": item}
+    parts = []
+    for index, (source, adapt) in enumerate(binds):
+        if adapt is None:
+            parts.append(source)
         else:
-            self.hits += 1
-        return entry
-
-    def put(self, key: Hashable, entry: Any) -> None:
-        """Store *entry*, dropping the oldest entry when full."""
-        if len(self._entries) >= self.max_size:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = entry
-
-    def clear(self) -> None:
-        """Drop every entry and reset the counters."""
-        self._entries.clear()
-        self.hits = self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
+            namespace[f"adapt{index}"] = adapt
+            parts.append(f"adapt{index}({source})")
+    text = f"def params(q, x=None):\n    return [{', '.join(parts)}]\n"
+    exec(compile(text, "<bound parameters>", "exec"), namespace)
+    binder: Binder = namespace["params"]
+    return binder
 
 
-sql_cache = SQLCache()
+class Statement:
+    """A compiled statement: its SQL, the function reading its parameters from a query,
+    and the positions of parameters bound to secret-looking columns (kept out of logs)."""
 
+    __slots__ = ("binds", "params", "secrets", "sql")
 
-class CompiledSelect:
-    """A SELECT's SQL plus the function that turns its rows into instances or values."""
-
-    __slots__ = ("build", "names", "sql")
-
-    def __init__(self, sql: str, names: tuple[str, ...], build: Builder) -> None:
+    def __init__(
+        self,
+        sql: str,
+        binds: Sequence[tuple[str, Callable[[Any], Any] | None]] = (),
+        secrets: frozenset[int] = frozenset(),
+    ) -> None:
         self.sql = sql
+        self.binds = tuple(binds)
+        self.secrets = secrets
+        self.params: Binder = make_binder(self.binds)
+
+
+class CompiledSelect(Statement):
+    """A SELECT's statement plus the function that turns its rows into instances or values."""
+
+    __slots__ = ("build", "mode", "names")
+
+    def __init__(
+        self,
+        ctx: Context,
+        sql: str,
+        names: tuple[str, ...],
+        build: Builder,
+        mode: str,
+    ) -> None:
+        super().__init__(sql, ctx.binds, frozenset(ctx.secrets))
         self.names = names
         self.build = build
+        #: How rows are returned: "instances", or values()' "dict" / "tuple" / "flat".
+        self.mode = mode
+
+
+class UpdateStatement(Statement):
+    """An UPDATE: its SET values are bound by *plans* (per value), its WHERE by ``params``."""
+
+    __slots__ = ("plans",)
+
+    def __init__(self, ctx: Context, sql: str, plans: list[Plan | None]) -> None:
+        super().__init__(sql, ctx.binds, frozenset(ctx.secrets))
+        self.plans = plans
+
+
+class AggregateStatement(Statement):
+    """``SELECT SUM(…), …``, with the field each aggregate reads (to convert its result)."""
+
+    __slots__ = ("sources",)
+
+    def __init__(self, ctx: Context, sql: str, sources: list[Field | None]) -> None:
+        super().__init__(sql, ctx.binds, frozenset(ctx.secrets))
+        self.sources = sources
+
+
+def cached(cache: StatementCache, key: Hashable, build: Callable[[], Any]) -> Any:
+    """Return the statement of *key* from *cache*, compiling it with *build* once."""
+    entry = cache.get(key)
+    if entry is None:
+        entry = build()
+        cache.put(key, entry)
+    return entry
 
 
 class Context:
@@ -89,6 +148,9 @@ class Context:
         self.dialect = dialect
         self.quote = dialect.quote
         self.count = 0
+        #: (source, adapter) of each parameter bound from the query, in placeholder order.
+        self.binds: list[tuple[str, Callable[[Any], Any] | None]] = []
+        self.secrets: set[int] = set()
         self.qualify = qualify
         self.table = model._meta.table_name
         self.base = alias or self.table
@@ -97,6 +159,8 @@ class Context:
         self._aliases = {self.base}
         self._join_keys: list[tuple[str, str]] = []
         self.annotations: dict[str, Aggregate] = {}
+        #: Where each annotation is found in the query (``q.annotations[0][1]``).
+        self.annotation_at: dict[str, str] = {}
         self._annotation_sql: dict[str, str] = {}
         #: Aggregates over to-many relations become correlated subqueries (no GROUP BY).
         self.correlated = False
@@ -107,6 +171,33 @@ class Context:
     def placeholder(self) -> str:
         self.count += 1
         return self.dialect.placeholder(self.count)
+
+    def bind(
+        self, source: str, adapt: Callable[[Any], Any] | None = None, *, secret: bool = False
+    ) -> str:
+        self.count += 1
+        if secret:
+            self.secrets.add(self.count - 1)
+        self.binds.append((source, adapt))
+        return self.dialect.placeholder(self.count)
+
+    def absorb(self, other: Context) -> None:
+        """Continue after *other*, a context compiled from this one's count (a subquery)."""
+        self.count = other.count
+        self.binds.extend(other.binds)
+        self.secrets.update(other.secrets)
+
+    def checked(self) -> Context:
+        """This context, when the database takes its number of parameters; else
+        QueryLimitError (decided once per shape, when it compiles)."""
+        if self.count > self.dialect.max_params:
+            raise QueryLimitError(
+                f"The statement binds {self.count:,} parameters; {self.dialect.name} takes at "
+                f"most {self.dialect.max_params:,} in one statement. Split the query into "
+                "smaller ones, or put many values of one field in one __in list (bound as a "
+                "single parameter)."
+            )
+        return self
 
     def field(self, name: str) -> Field:
         aggregate = self.annotations.get(name)
@@ -176,7 +267,10 @@ class Context:
             sql = self._correlated(aggregate) if self.correlated else None
             if sql is None:
                 self.grouped = True
-                sql = aggregate.sql(self)
+                bound = len(self.binds)
+                sql = aggregate.sql(self, self.annotation_at[name])
+                if len(self.binds) != bound:
+                    return sql  # its values are bound again wherever it is written
             self._annotation_sql[name] = sql
         return sql
 
@@ -226,95 +320,67 @@ class Context:
         return f" FROM {table}" + "".join(self._join_sql)
 
 
-def _where_sql(qs: QuerySet[Any], ctx: Context, *, having: bool = False) -> str:
-    nodes = (*qs._where, *qs._having) if having else qs._where
-    if not nodes:
-        return ""
-    parts = [node.sql(ctx, False) for node in nodes]
-    return " WHERE " + " AND ".join(parts)
+def _where_sql(query: Query, ctx: Context, *, having: bool = False) -> str:
+    parts = [node.sql(ctx, False, f"q.where[{i}]") for i, node in enumerate(query.where)]
+    if having:
+        parts += [node.sql(ctx, False, f"q.having[{i}]") for i, node in enumerate(query.having)]
+    return " WHERE " + " AND ".join(parts) if parts else ""
 
 
-def _order_sql(qs: QuerySet[Any], ctx: Context) -> str:
-    ordering = qs._effective_ordering()
+def effective_ordering(query: Query) -> tuple[str, ...]:
+    """The ORDER BY names of *query*: its own, or the model's default ordering."""
+    if query.order is not None:
+        return query.order
+    if query.distinct and query.values is not None:
+        return ()  # the default ordering's columns would change what DISTINCT compares
+    ordering: tuple[str, ...] = query.model._meta.ordering
+    return ordering
+
+
+def _order_sql(query: Query, ctx: Context) -> str:
+    ordering = effective_ordering(query)
     if not ordering:
         return ""
     terms = []
-    for item in ordering:
-        if item == "?":
+    for name in ordering:
+        if name == "?":
             terms.append("RANDOM()")
             continue
-        descending = item.startswith("-")
-        name = item.lstrip("-")
+        descending = name.startswith("-")
+        name = name.lstrip("-")
         # An annotation is ordered by its select-list alias, computed once per row.
         column = ctx.quote(ctx.dialect.alias(name)) if name in ctx.annotations else ctx.column(name)
         terms.append(column + (" DESC" if descending else " ASC"))
     return " ORDER BY " + ", ".join(terms)
 
 
-def _limit_sql(qs: QuerySet[Any], ctx: Context) -> str:
-    text = ""
-    if qs._limit is not None:
-        text = f" LIMIT {ctx.placeholder()}"
-    if qs._offset is not None:
-        if not text and ctx.dialect.name == "sqlite":
-            text = " LIMIT -1"
-        text += f" OFFSET {ctx.placeholder()}"
-    return text
+def _limit_sql(query: Query, ctx: Context) -> str:
+    limit = ctx.bind("q.limit") if query.limit is not None else None
+    offset = ctx.bind("q.offset") if query.offset is not None else None
+    return ctx.dialect.limit_offset(limit, offset)
 
 
-def check_params(params: list[Any], dialect: Dialect) -> list[Any]:
-    """*params*, when the database takes that many in one statement; else QueryLimitError."""
-    if len(params) > dialect.max_params:
-        raise QueryLimitError(
-            f"The statement binds {len(params):,} parameters; {dialect.name} takes at most "
-            f"{dialect.max_params:,} in one statement. Split the query into smaller ones, or "
-            "put many values of one field in one __in list (bound as a single parameter)."
-        )
-    return params
+def where_params(query: Query, dialect: Dialect) -> list[Any]:
+    """The values of *query*'s WHERE clause, in placeholder order (as the compiler binds them)."""
+    ctx = Context(query.model, dialect)
+    _where_sql(query, ctx)
+    return make_binder(ctx.binds)(query)
 
 
-def where_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
-    """The WHERE clause's values, in placeholder order."""
-    params: list[Any] = []
-    for node in qs._where:
-        params.extend(node.params(dialect))
-    return params
+def select_params(query: Query, dialect: Dialect) -> list[Any]:
+    """All values of the SELECT :func:`compile_select` writes for *query*, in order."""
+    return compile_select(query, dialect).params(query)
 
 
-def target_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
-    """The values of the WHERE clause :func:`compile_update` / :func:`compile_delete` write."""
-    if qs._having:
-        return select_params(grouped_keys(qs), dialect)
-    return where_params(qs, dialect)
-
-
-def select_params(qs: QuerySet[Any], dialect: Dialect) -> list[Any]:
-    """All values of a SELECT compiled by :func:`compile_select`, in placeholder order."""
-    if qs._annotations:
-        params = []
-        for _, aggregate in qs._annotations:
-            params.extend(aggregate.params(dialect))
-        params.extend(where_params(qs, dialect))
-        for node in qs._having:
-            params.extend(node.params(dialect))
-    else:
-        params = where_params(qs, dialect) if qs._where else []
-    if qs._limit is not None:
-        params.append(qs._limit)
-    if qs._offset is not None:
-        params.append(qs._offset)
-    return check_params(params, dialect)
-
-
-def selected_fields(qs: QuerySet[Any]) -> list[Field]:
+def selected_fields(query: Query) -> list[Field]:
     """The model fields a SELECT of instances loads (honouring only/defer)."""
-    meta: Options = qs.model._meta
-    if qs._only is None and not qs._defer:
+    meta: Options = query.model._meta
+    if query.only is None and not query.defer:
         return meta.fields
-    names = set(qs._only) if qs._only is not None else set(meta.field_names)
-    names -= set(qs._defer)
+    names = set(query.only) if query.only is not None else set(meta.field_names)
+    names -= set(query.defer)
     names.add(meta.pk.name)
-    names.update(path.split("__", 1)[0] for path in qs._related)
+    names.update(path.split("__", 1)[0] for path in query.related)
     return [field for field in meta.fields if field.name in names or field.attname in names]
 
 
@@ -332,11 +398,11 @@ def _converters(fields: Sequence[Field | None], dialect: Dialect) -> dict[int, C
     return found
 
 
-def _related_fields(qs: QuerySet[Any], prefix: str, model: type[Model]) -> list[Field]:
+def _related_fields(query: Query, prefix: str, model: type[Model]) -> list[Field]:
     meta: Options = model._meta
-    wanted = {name[len(prefix) :] for name in qs._only or () if name.startswith(prefix)}
+    wanted = {name[len(prefix) :] for name in query.only or () if name.startswith(prefix)}
     wanted = {name for name in wanted if "__" not in name}
-    skipped = {name[len(prefix) :] for name in qs._defer if name.startswith(prefix)}
+    skipped = {name[len(prefix) :] for name in query.defer if name.startswith(prefix)}
     if not wanted and not skipped:
         return list(meta.fields)
     keep = wanted or set(meta.field_names)
@@ -345,12 +411,12 @@ def _related_fields(qs: QuerySet[Any], prefix: str, model: type[Model]) -> list[
 
 
 def _related_nodes(
-    qs: QuerySet[Any], ctx: Context, parent: RowNode, columns: list[str], fields: list[Field]
+    query: Query, ctx: Context, parent: RowNode, columns: list[str], fields: list[Field]
 ) -> None:
     """Join each select_related path and add its columns, building the row-reading tree."""
     quote = ctx.quote
     tree: dict[str, Any] = {}
-    for path in qs._related:
+    for path in query.related:
         level = tree
         for part in path.split("__"):
             level = level.setdefault(part, {})
@@ -367,7 +433,7 @@ def _related_nodes(
             path_steps = [*steps, forward_step(field)]
             alias = ctx.join(path_steps)
             target = field.related_model
-            chosen = _related_fields(qs, prefix + name + "__", target)
+            chosen = _related_fields(query, prefix + name + "__", target)
             start = len(columns)
             for chosen_field in chosen:
                 columns.append(f"{quote(alias)}.{quote(chosen_field.column)}")
@@ -387,20 +453,26 @@ def _related_nodes(
     walk(tree, parent, [], "")
 
 
-def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> CompiledSelect:
+def compile_select(query: Query, dialect: Dialect, *, start: int = 0) -> CompiledSelect:
     """Compile a SELECT of model instances (with select_related rows and annotations), or
     of ``values()`` columns; parameters are numbered after *start*."""
-    ctx = Context(qs.model, dialect)
+    ctx = Context(query.model, dialect)
     ctx.count = start
     quote = dialect.quote
-    annotations = dict(qs._annotations)
+    annotations = dict(query.annotations)
     ctx.annotations = annotations
-    ctx.correlated = not qs._grouped
+    ctx.annotation_at = {
+        name: f"q.annotations[{index}][1]" for index, (name, _) in enumerate(query.annotations)
+    }
+    ctx.correlated = not query.grouped
     for name in annotations:
         ctx.annotation(name)  # decides whether the query needs GROUP BY
+    # Markers made while deciding are not written; those of the select list are.
+    ctx.count = start
+    ctx.binds.clear()
     root: RowNode | None = None
-    if qs._values is not None:
-        names = qs._values
+    if query.values is not None:
+        names = query.values
         fields: list[Field | None] = []
         columns = []
         for name in names:
@@ -412,13 +484,13 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
                 fields.append(ctx.field(name))
         converters = _converters(fields, dialect)
     else:
-        base_fields = selected_fields(qs)
+        base_fields = selected_fields(query)
         base = quote(ctx.base)
         columns = [f"{base}.{quote(field.column)}" for field in base_fields]
         fields = list(base_fields)
-        root = RowNode(qs.model, tuple(f.attname for f in base_fields), 0)
-        if qs._related:
-            _related_nodes(qs, ctx, root, columns, fields)  # type: ignore[arg-type]
+        root = RowNode(query.model, tuple(f.attname for f in base_fields), 0)
+        if query.related:
+            _related_nodes(query, ctx, root, columns, fields)  # type: ignore[arg-type]
         names = tuple(f.attname for f in fields if f is not None)
         converters = _converters(fields, dialect)
         for name, aggregate in annotations.items():
@@ -426,24 +498,27 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, *, start: int = 0) -> Co
             converters[len(columns)] = _result_converter(aggregate, source, dialect)
             root.annotations.append((name, len(columns)))
             columns.append(f"{ctx.annotation(name)} AS {quote(dialect.alias(name))}")
-    sql = "SELECT " + ("DISTINCT " if qs._distinct else "") + ", ".join(columns)
+    sql = "SELECT " + ("DISTINCT " if query.distinct else "") + ", ".join(columns)
     if ctx.grouped:
-        where = _where_sql(qs, ctx)
-        group = _group_sql(qs, ctx, root)
-        having = _having_sql(qs, ctx)
+        where = _where_sql(query, ctx)
+        group = _group_sql(query, ctx, root)
+        having = _having_sql(query, ctx)
     else:  # correlated subqueries: conditions on them are plain WHERE conditions
-        where = _where_sql(qs, ctx, having=True)
+        where = _where_sql(query, ctx, having=True)
         group = having = ""
-    order = _order_sql(qs, ctx)
-    limit = _limit_sql(qs, ctx)
+    order = _order_sql(query, ctx)
+    limit = _limit_sql(query, ctx)
     sql += ctx.from_clause() + where + group + having + order + limit
-    if qs._for_update is not None:
-        sql += dialect.for_update(nowait=qs._for_update[0], skip_locked=qs._for_update[1])
+    if query.for_update is not None:
+        nowait, skip_locked = query.for_update
+        sql += dialect.for_update(nowait=nowait, skip_locked=skip_locked)
     if root is not None:
         build = make_instance_builder(root, converters)
+        mode = "instances"
     else:
-        build = make_builder(names, converters, qs._values_mode)
-    return CompiledSelect(sql, tuple(names), build)
+        build = make_builder(names, converters, query.values_mode)
+        mode = query.values_mode
+    return CompiledSelect(ctx.checked(), sql, tuple(names), build, mode)
 
 
 def _result_converter(aggregate: Expression, source: Field | None, dialect: Dialect) -> Converter:
@@ -455,108 +530,126 @@ def _result_converter(aggregate: Expression, source: Field | None, dialect: Dial
     return convert
 
 
-def _group_sql(qs: QuerySet[Any], ctx: Context, root: RowNode | None) -> str:
-    if not qs._annotations:
+def _group_sql(query: Query, ctx: Context, root: RowNode | None) -> str:
+    if not query.annotations:
         return ""
     quote = ctx.quote
     if root is None:
-        plain = [name for name in qs._values or () if name not in dict(qs._annotations)]
+        annotated = dict(query.annotations)
+        plain = [name for name in query.values or () if name not in annotated]
         return " GROUP BY " + ", ".join(ctx.column(name) for name in plain) if plain else ""
-    keys = [f"{quote(ctx.base)}.{quote(qs.model._meta.pk.column)}"]
+    keys = [f"{quote(ctx.base)}.{quote(query.model._meta.pk.column)}"]
     for alias, pk_column in ctx.joined_keys():
         keys.append(f"{quote(alias)}.{quote(pk_column)}")
     return " GROUP BY " + ", ".join(keys)
 
 
-def _having_sql(qs: QuerySet[Any], ctx: Context) -> str:
-    if not qs._having:
+def _having_sql(query: Query, ctx: Context) -> str:
+    if not query.having:
         return ""
-    return " HAVING " + " AND ".join(node.sql(ctx, False) for node in qs._having)
+    parts = [node.sql(ctx, False, f"q.having[{i}]") for i, node in enumerate(query.having)]
+    return " HAVING " + " AND ".join(parts)
 
 
-def compile_count(qs: QuerySet[Any], dialect: Dialect) -> str:
+def _subquery(query: Query, ctx: Context) -> str:
+    """The SELECT of *query*, numbered and bound as part of *ctx*'s statement."""
+    inner = compile_select(query, ctx.dialect, start=ctx.count)
+    ctx.count += len(inner.binds)
+    ctx.binds.extend(inner.binds)
+    ctx.secrets.update(inner.secrets)
+    return inner.sql
+
+
+def compile_count(query: Query, dialect: Dialect) -> Statement:
     """``SELECT COUNT(*)`` of the query (a subquery when it is sliced or distinct)."""
-    if qs._limit is not None or qs._offset is not None or qs._distinct or qs._annotations:
-        inner = compile_select(qs, dialect).sql
-        return f"SELECT COUNT(*) FROM ({inner}) AS {dialect.quote('subquery')}"
-    ctx = Context(qs.model, dialect)
-    where = _where_sql(qs, ctx)
-    return "SELECT COUNT(*)" + ctx.from_clause() + where
+    ctx = Context(query.model, dialect)
+    if query.limit is not None or query.offset is not None or query.distinct or query.annotations:
+        inner = _subquery(query, ctx)
+        sql = f"SELECT COUNT(*) FROM ({inner}) AS {dialect.quote('subquery')}"
+    else:
+        where = _where_sql(query, ctx)
+        sql = "SELECT COUNT(*)" + ctx.from_clause() + where
+    return Statement(sql, ctx.checked().binds, frozenset(ctx.secrets))
 
 
-def compile_exists(qs: QuerySet[Any], dialect: Dialect) -> str:
+def compile_exists(query: Query, dialect: Dialect) -> Statement:
     """``SELECT 1 … LIMIT 1``; the query's own limit and offset come first as params."""
-    ctx = Context(qs.model, dialect)
-    where = _where_sql(qs, ctx)
-    if qs._limit is not None or qs._offset is not None or qs._annotations:
-        inner = compile_select(qs, dialect).sql
-        return f"SELECT 1 FROM ({inner}) AS {dialect.quote('subquery')} LIMIT 1"
-    return "SELECT 1" + ctx.from_clause() + where + " LIMIT 1"
+    ctx = Context(query.model, dialect)
+    if query.limit is not None or query.offset is not None or query.annotations:
+        inner = _subquery(query, ctx)
+        sql = f"SELECT 1 FROM ({inner}) AS {dialect.quote('subquery')} LIMIT 1"
+    else:
+        where = _where_sql(query, ctx)
+        sql = "SELECT 1" + ctx.from_clause() + where + " LIMIT 1"
+    return Statement(sql, ctx.checked().binds, frozenset(ctx.secrets))
 
 
 def compile_aggregate(
-    qs: QuerySet[Any], dialect: Dialect, aggregates: dict[str, Aggregate]
-) -> tuple[str, list[Field | None]]:
-    """``SELECT SUM(…) AS total, …`` over the filtered rows; returns the source fields too."""
-    ctx = Context(qs.model, dialect)
-    if qs._limit is not None or qs._offset is not None or qs._distinct:
+    query: Query, dialect: Dialect, aggregates: dict[str, Aggregate]
+) -> AggregateStatement:
+    """``SELECT SUM(…) AS total, …`` over the filtered rows, with the source fields.
+
+    Its parameters are read from the query and from ``x``, the tuple of the aggregates.
+    """
+    ctx = Context(query.model, dialect)
+    if query.limit is not None or query.offset is not None or query.distinct:
         raise FieldError(
             "aggregate() over a sliced or distinct query is not supported; aggregate before "
             "slicing."
         )
     columns = []
     sources = []
-    for name, aggregate in aggregates.items():
-        columns.append(f"{aggregate.sql(ctx)} AS {dialect.quote(name)}")
+    for index, (name, aggregate) in enumerate(aggregates.items()):
+        columns.append(f"{aggregate.sql(ctx, f'x[{index}]')} AS {dialect.quote(name)}")
         sources.append(aggregate.source_field(ctx))
-    if qs._annotations:
+    if query.annotations:
         # Aggregate the rows the grouped (and HAVING-filtered) query selects, in one statement.
-        inner = compile_select(grouped_keys(qs), dialect, start=ctx.count).sql
+        inner = _subquery(grouped_keys(query), ctx)
         quote = dialect.quote
-        pk = f"{quote(ctx.base)}.{quote(qs.model._meta.pk.column)}"
+        pk = f"{quote(ctx.base)}.{quote(query.model._meta.pk.column)}"
         where = f" WHERE {pk} IN ({inner})"
     else:
-        where = _where_sql(qs, ctx)
-    return "SELECT " + ", ".join(columns) + ctx.from_clause() + where, sources
+        where = _where_sql(query, ctx)
+    sql = "SELECT " + ", ".join(columns) + ctx.from_clause() + where
+    return AggregateStatement(ctx.checked(), sql, sources)
 
 
-def grouped_keys(qs: QuerySet[Any]) -> QuerySet[Any]:
-    """The primary keys an annotated query selects (its GROUP BY and HAVING kept)."""
-    keys = qs.order_by()
-    keys._values = ("pk",)
-    keys._values_mode = "flat"
-    return keys
+def grouped_keys(query: Query) -> Query:
+    """The primary keys an annotated query selects (its GROUP BY and HAVING kept).
+
+    Its WHERE, HAVING and annotations are the query's own, so a statement embedding it
+    binds them from the query.
+    """
+    return query.replace(order=(), values=("pk",), values_mode="flat")
 
 
-def _target_rows(qs: QuerySet[Any], ctx: Context) -> str:
+def _target_rows(query: Query, ctx: Context) -> str:
     """WHERE clause of an UPDATE/DELETE: direct, or through the pk when filters join or
     compare annotations (then the rows are those the annotated query selects)."""
     quote = ctx.dialect.quote
-    if qs._having:
-        inner = compile_select(grouped_keys(qs), ctx.dialect, start=ctx.count).sql
-        return f" WHERE {quote(qs.model._meta.pk.column)} IN ({inner})"
-    probe = Context(qs.model, ctx.dialect)
+    if query.having:
+        inner = _subquery(grouped_keys(query), ctx)
+        return f" WHERE {quote(query.model._meta.pk.column)} IN ({inner})"
+    probe = Context(query.model, ctx.dialect)
     probe.count = ctx.count
-    where = _where_sql(qs, probe)
+    where = _where_sql(query, probe)
     if len(probe._joins) == 1:
-        unqualified = Context(qs.model, ctx.dialect, qualify=False)
+        unqualified = Context(query.model, ctx.dialect, qualify=False)
         unqualified.count = ctx.count
-        where = _where_sql(qs, unqualified)
-        ctx.count = unqualified.count
+        where = _where_sql(query, unqualified)
+        ctx.absorb(unqualified)
         return where
-    ctx.count = probe.count
-    pk = quote(qs.model._meta.pk.column)
+    ctx.absorb(probe)
+    pk = quote(query.model._meta.pk.column)
     table = quote(ctx.base)
     return f" WHERE {pk} IN (SELECT {table}.{pk}{probe.from_clause()}{where})"
 
 
-def compile_update(
-    qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]
-) -> tuple[str, list[Plan | None]]:
+def compile_update(query: Query, dialect: Dialect, values: dict[str, Any]) -> UpdateStatement:
     """``UPDATE … SET …`` for the filtered rows, and per value the plan binding an
     expression's values (None for a plain value); expressions are type-checked here."""
-    ctx = Context(qs.model, dialect, qualify=False)
-    meta = qs.model._meta
+    ctx = Context(query.model, dialect, qualify=False)
+    meta = query.model._meta
     quote = dialect.quote
     assignments = []
     plans: list[Plan | None] = []
@@ -568,23 +661,18 @@ def compile_update(
             plans.append(plan)
         else:
             assignments.append(f"{quote(field.column)} = {ctx.placeholder()}")
+            if is_secret_column(field.column):
+                ctx.secrets.add(ctx.count - 1)
             plans.append(None)
     if len(ctx._joins) > 1:
         raise FieldError("update() expressions may only use the model's own fields.")
-    sql = f"UPDATE {quote(meta.table_name)} SET {', '.join(assignments)}" + _target_rows(qs, ctx)
-    return sql, plans
+    sql = f"UPDATE {quote(meta.table_name)} SET {', '.join(assignments)}"
+    sql += _target_rows(query, ctx)
+    return UpdateStatement(ctx.checked(), sql, plans)
 
 
-def compile_delete(qs: QuerySet[Any], dialect: Dialect) -> str:
+def compile_delete(query: Query, dialect: Dialect) -> Statement:
     """``DELETE FROM …`` for the filtered rows."""
-    ctx = Context(qs.model, dialect, qualify=False)
-    return f"DELETE FROM {dialect.quote(qs.model._meta.table_name)}" + _target_rows(qs, ctx)
-
-
-def cached(key: Hashable, build: Callable[[], Any]) -> Any:
-    """Return the compiled statement of *key*, compiling it with *build* once."""
-    entry = sql_cache.get(key)
-    if entry is None:
-        entry = build()
-        sql_cache.put(key, entry)
-    return entry
+    ctx = Context(query.model, dialect, qualify=False)
+    sql = f"DELETE FROM {dialect.quote(query.model._meta.table_name)}" + _target_rows(query, ctx)
+    return Statement(sql, ctx.checked().binds, frozenset(ctx.secrets))

@@ -1,7 +1,9 @@
 """Expressions: ``F`` column references, arithmetic, aggregates and ``Q`` conditions.
 
 An expression has a *shape* (its structure without values, part of the compiled-SQL
-cache key), its *params* (the values, in placeholder order) and its *sql* text.
+cache key) and its *sql* text. Compiling it records, per bound value, where the value is
+read (*at*: a path from the query, such as ``q.where[0].value.rhs``), so values are never
+collected by a second walk that could disagree with the SQL.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ class CompileContext(Protocol):
         """SQL of the aggregate annotated as *name*."""
 
     def placeholder(self) -> str:
-        """The marker of the next bound parameter."""
+        """The marker of the next parameter, whose value the caller binds itself."""
+
+    def bind(self, source: str, adapt: Any = None, *, secret: bool = False) -> str:
+        """The marker of the next parameter, whose value is read at *source* (a path from
+        the query) and passed through *adapt*; *secret* keeps it out of query logs."""
 
 
 class Expression:
@@ -52,12 +58,9 @@ class Expression:
         """The structure of the expression, values left out."""
         raise NotImplementedError
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        """The bound values, in the order ``sql`` places their markers."""
-        return []
-
-    def sql(self, ctx: CompileContext) -> str:
-        """Return the SQL text, asking *ctx* for columns and parameter markers."""
+    def sql(self, ctx: CompileContext, at: str) -> str:
+        """Return the SQL text, asking *ctx* for columns and parameter markers; *at* is
+        where this expression is found in the query compiled."""
         raise NotImplementedError
 
     def _combine(self, other: Any, operator: str, reverse: bool) -> Combined:
@@ -108,7 +111,7 @@ class F(Expression):
     def shape(self) -> Hashable:
         return ("F", self.name)
 
-    def sql(self, ctx: CompileContext) -> str:
+    def sql(self, ctx: CompileContext, at: str) -> str:
         return ctx.column(self.name)
 
     def asc(self) -> OrderBy:
@@ -147,11 +150,8 @@ class Value(Expression):
     def shape(self) -> Hashable:
         return ("V", type(self.value).__name__)
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        return [self.value]
-
-    def sql(self, ctx: CompileContext) -> str:
-        return ctx.placeholder()
+    def sql(self, ctx: CompileContext, at: str) -> str:
+        return ctx.bind(f"{at}.value")
 
     def __repr__(self) -> str:
         return f"Value({self.value!r})"
@@ -170,18 +170,12 @@ class Combined(Expression):
     def shape(self) -> Hashable:
         return (self.operator, self.lhs.shape(), self.rhs.shape())
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        divisor = self.rhs.params(dialect)
-        if self.operator in ("/", "%") and dialect.repeats_divisor:
-            divisor = divisor + divisor
-        return self.lhs.params(dialect) + divisor
-
-    def sql(self, ctx: CompileContext) -> str:
-        lhs, rhs = self.lhs.sql(ctx), self.rhs.sql(ctx)
+    def sql(self, ctx: CompileContext, at: str) -> str:
+        lhs, rhs = self.lhs.sql(ctx, f"{at}.lhs"), self.rhs.sql(ctx, f"{at}.rhs")
         if self.operator in ("/", "%"):
             # Both databases fail on a zero divisor (SQLite would answer NULL).
             dialect = ctx.dialect
-            again = self.rhs.sql(ctx) if dialect.repeats_divisor else ""
+            again = self.rhs.sql(ctx, f"{at}.rhs") if dialect.repeats_divisor else ""
             if self.operator == "/":
                 return dialect.divide(lhs, rhs, again)
             return dialect.modulo(lhs, rhs, again)
@@ -207,11 +201,8 @@ class Aggregate(Expression):
         source = self.source.shape() if isinstance(self.source, Expression) else "*"
         return (self.function, source, self.distinct)
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        return self.source.params(dialect) if isinstance(self.source, Expression) else []
-
-    def sql(self, ctx: CompileContext) -> str:
-        inner = self.source.sql(ctx) if isinstance(self.source, Expression) else "*"
+    def sql(self, ctx: CompileContext, at: str) -> str:
+        inner = self.source.sql(ctx, f"{at}.source") if isinstance(self.source, Expression) else "*"
         return f"{self.function}({'DISTINCT ' if self.distinct else ''}{inner})"
 
     def source_field(self, ctx: CompileContext) -> Field | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aksara.orm.queryset import QuerySet
+from aksara.orm.queryset import QuerySet, ValuesQuerySet
 
 if TYPE_CHECKING:
     from aksara.orm.expressions import Aggregate, Q
@@ -80,11 +80,11 @@ class Manager(Generic[M]):
         """Distinct rows."""
         return self.get_queryset().distinct()
 
-    def values(self, *names: str) -> QuerySet[M]:
+    def values(self, *names: str) -> ValuesQuerySet[dict[str, Any]]:
         """Rows as dicts."""
         return self.get_queryset().values(*names)
 
-    def values_list(self, *names: str, flat: bool = False) -> QuerySet[M]:
+    def values_list(self, *names: str, flat: bool = False) -> ValuesQuerySet[Any]:
         """Rows as tuples (or bare values with ``flat=True``)."""
         return self.get_queryset().values_list(*names, flat=flat)
 

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from aksara.db.connections import get_database
 from aksara.db.database import Database
+from aksara.db.querylog import is_secret_column
 from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import DatabaseError, IntegrityError, ProtectedError, ValidationError
-from aksara.orm.compiler import cached
+from aksara.orm.compiler import Statement, cached
 from aksara.orm.fields import PROTECT, AutoField, DateTime, Field
 
 if TYPE_CHECKING:
@@ -122,17 +123,18 @@ async def _insert_row(database: Database, instance: Model) -> None:
     pk = meta.pk
     fields = [f for f in meta.fields if not (f.primary_key and values.get(f.attname) is None)]
     params = [_adapt(dialect, f, _clean(f, values.get(f.attname))) for f in fields]
-    key = ("insert", meta.model, dialect.name, tuple(f.attname for f in fields))
+    key = ("insert", meta.model, tuple(f.attname for f in fields))
 
-    def build() -> str:
+    def build() -> Statement:
         quote = dialect.quote
         columns = ", ".join(quote(f.column) for f in fields)
-        return (
+        sql = (
             f"INSERT INTO {quote(meta.table_name)} ({columns}) VALUES "
             f"({_placeholders(dialect, 1, len(fields))}) RETURNING {quote(pk.column)}"
         )
+        return Statement(sql, secrets=_secrets(fields))
 
-    sql = cached(key, build)
+    sql = cached(database.statements, key, build).sql
     if pk in fields:
         await _advance_identity(database, meta, [params[fields.index(pk)]])
     try:
@@ -151,23 +153,29 @@ async def _update_row(database: Database, instance: Model, fields: list[Field]) 
     dialect = database.dialect
     params = [_adapt(dialect, f, _clean(f, values.get(f.attname))) for f in fields]
     params.append(values[meta.pk.attname])
-    key = ("update_row", meta.model, dialect.name, tuple(f.attname for f in fields))
+    key = ("update_row", meta.model, tuple(f.attname for f in fields))
 
-    def build() -> str:
+    def build() -> Statement:
         quote = dialect.quote
         assignments = ", ".join(
             f"{quote(f.column)} = {dialect.placeholder(i + 1)}" for i, f in enumerate(fields)
         )
-        return (
+        sql = (
             f"UPDATE {quote(meta.table_name)} SET {assignments} WHERE {quote(meta.pk.column)} = "
             f"{dialect.placeholder(len(fields) + 1)}"
         )
+        return Statement(sql, secrets=_secrets(fields))
 
-    sql = cached(key, build)
+    sql = cached(database.statements, key, build).sql
     try:
         return await database.execute(sql, params)
     except IntegrityError as error:
         raise await _explain(database, meta.model, error, [instance]) from error
+
+
+def _secrets(fields: Sequence[Field]) -> frozenset[int]:
+    """Positions of the values of *fields* that the query log must mask."""
+    return frozenset(i for i, field in enumerate(fields) if is_secret_column(field.column))
 
 
 def _adapt(dialect: Dialect, field: Field, value: Any) -> Any:
@@ -184,14 +192,17 @@ async def delete_instance(instance: Model) -> int:
         raise ValueError(f"{type(instance).__name__} cannot be deleted: it has no primary key.")
     database = get_database()
     dialect = database.dialect
-    key = ("delete_row", meta.model, dialect.name)
+    key = ("delete_row", meta.model)
 
-    def build() -> str:
+    def build() -> Statement:
         quote = dialect.quote
-        return f"DELETE FROM {quote(meta.table_name)} WHERE {quote(meta.pk.column)} = {dialect.placeholder(1)}"
+        return Statement(
+            f"DELETE FROM {quote(meta.table_name)} WHERE {quote(meta.pk.column)} = "
+            f"{dialect.placeholder(1)}"
+        )
 
     try:
-        count = await database.execute(cached(key, build), [instance.pk])
+        count = await database.execute(cached(database.statements, key, build).sql, [instance.pk])
     except IntegrityError as error:
         raise await explain_delete_error(database, meta.model, error) from error
     instance.__dict__[meta.pk.attname] = None  # as in Django: saving it again inserts

@@ -6,8 +6,8 @@ runs it; terminal methods (``first``, ``count``, ``update``…) are coroutines.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from aksara.conf import RELATION_LOADING_MODES, settings
 from aksara.db.connections import get_database
@@ -15,99 +15,77 @@ from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import FieldError, IntegrityError, TransactionError, ValidationError
 from aksara.orm import compiler
 from aksara.orm.arithmetic import assignment_params
-from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
+from aksara.orm.compiler import CompiledSelect, cached, effective_ordering
 from aksara.orm.expressions import Aggregate, Expression, F, OrderBy, Q
 from aksara.orm.paths import check_depth
 from aksara.orm.prefetch import Prefetch, normalize, prefetch
+from aksara.orm.query import Query
 from aksara.orm.where import Node, build_where, condition, negation
 
 if TYPE_CHECKING:
-    from aksara.db.dialects.base import Dialect
+    from aksara.db.statements import StatementCache
     from aksara.orm.models import Model
 
-__all__ = ["QuerySet"]
+__all__ = ["QuerySet", "ValuesQuerySet"]
 
 M = TypeVar("M", bound="Model")
-
-_SLOTS = (
-    "model",
-    "_where",
-    "_order",
-    "_limit",
-    "_offset",
-    "_only",
-    "_defer",
-    "_distinct",
-    "_values",
-    "_values_mode",
-    "_for_update",
-    "_empty",
-    "_related",
-    "_prefetch",
-    "_annotations",
-    "_having",
-    "_loading",
-    "_grouped",
-)
+R = TypeVar("R")
 
 
 class QuerySet(Generic[M]):
-    """A query over *model*'s table; await it for the list of instances."""
+    """A query over *model*'s table; await it for the list of instances.
 
-    __slots__ = _SLOTS
+    It holds one frozen :class:`~aksara.orm.query.Query`; chain methods return a new
+    QuerySet around a modified copy.
+    """
+
+    __slots__ = ("_query",)
 
     def __init__(self, model: type[M]) -> None:
-        self.model = model
-        self._where: tuple[Node, ...] = ()
-        self._order: tuple[str, ...] | None = None
-        self._limit: int | None = None
-        self._offset: int | None = None
-        self._only: tuple[str, ...] | None = None
-        self._defer: tuple[str, ...] = ()
-        self._distinct = False
-        self._values: tuple[str, ...] | None = None
-        self._values_mode = ""
-        self._for_update: tuple[bool, bool] | None = None
-        self._empty = False
-        self._related: tuple[str, ...] = ()
-        self._prefetch: tuple[Prefetch, ...] = ()
-        self._annotations: tuple[tuple[str, Aggregate], ...] = ()
-        self._having: tuple[Node, ...] = ()
-        self._loading: str | None = None
-        #: annotate() after values(): group by those values (GROUP BY), as in Django.
-        self._grouped = False
+        self._query = Query.of(model)
 
-    def _clone(self) -> QuerySet[M]:
-        clone = object.__new__(QuerySet)
-        clone.model = self.model
-        clone._where = self._where
-        clone._order = self._order
-        clone._limit = self._limit
-        clone._offset = self._offset
-        clone._only = self._only
-        clone._defer = self._defer
-        clone._distinct = self._distinct
-        clone._values = self._values
-        clone._values_mode = self._values_mode
-        clone._for_update = self._for_update
-        clone._empty = self._empty
-        clone._related = self._related
-        clone._prefetch = self._prefetch
-        clone._annotations = self._annotations
-        clone._having = self._having
-        clone._loading = self._loading
-        clone._grouped = self._grouped
+    def _chain(self, query: Query) -> Self:
+        clone = object.__new__(type(self))
+        clone._query = query
         return clone
+
+    @property
+    def model(self) -> type[M]:
+        """The model whose rows the query selects."""
+        return cast("type[M]", self._query.model)
+
+    @property
+    def query(self) -> Query:
+        """The frozen description of this query (what the compiler compiles)."""
+        return self._query
+
+    def _with_where(self, *nodes: Node) -> Self:
+        """A copy whose WHERE clause is exactly *nodes* (built by ``aksara.orm.where``); for
+        the ORM's relation code."""
+        return self._chain(self._query.replace(where=nodes))
+
+    @property
+    def _where(self) -> tuple[Node, ...]:
+        return self._query.where
+
+    @_where.setter
+    def _where(self, nodes: tuple[Node, ...]) -> None:
+        # Kept for callers that build a fresh QuerySet and set its conditions; new code
+        # calls _with_where(*nodes), which returns a copy.
+        self._query = self._query.replace(where=tuple(nodes))
 
     # Chaining -------------------------------------------------------------------------
 
-    def all(self) -> QuerySet[M]:
+    def all(self) -> Self:
         """A copy of this QuerySet (await it to run it)."""
-        return self._clone()
+        return self._chain(self._query)
 
-    def _filtered(self, args: tuple[Q, ...], kwargs: dict[str, Any], negate: bool) -> QuerySet[M]:
-        model = self.model
-        annotations = self._annotations
+    def _filtered_nodes(
+        self, args: tuple[Q, ...], kwargs: dict[str, Any], negate: bool
+    ) -> tuple[tuple[Node, ...], tuple[Node, ...]]:
+        query = self._query
+        model = query.model
+        annotations = query.annotations
         built: list[Node] = []
         for arg in args:
             if not isinstance(arg, Q):
@@ -115,74 +93,74 @@ class QuerySet(Generic[M]):
             built.append(build_where(model, arg, annotations))
         for key, value in kwargs.items():
             built.append(condition(model, key, value, annotations))
+        if not annotations:
+            if negate:
+                built = [negation(built)] if built else []
+            return query.where + tuple(built), query.having
         # Conditions reading an annotation go to HAVING (or, for correlated subqueries, to
         # the WHERE clause after the plain ones).
         nodes = [node for node in built if not node.aggregated]
         having = [node for node in built if node.aggregated]
-        clone = self._clone()
         if negate:
             nodes = [negation(nodes)] if nodes else []
             having = [negation(having)] if having else []
-        clone._where = (*self._where, *nodes)
-        clone._having = (*self._having, *having)
-        return clone
+        return (*query.where, *nodes), (*query.having, *having)
+
+    def _filtered(self, args: tuple[Q, ...], kwargs: dict[str, Any], negate: bool) -> Self:
+        where, having = self._filtered_nodes(args, kwargs, negate)
+        return self._chain(self._query.replace(where=where, having=having))
 
     def _refuse_sliced(self, method: str) -> None:
-        if self._limit is not None or self._offset is not None:
+        if self._query.limit is not None or self._query.offset is not None:
             raise TypeError(
                 f"Cannot {method}() a query once it has been sliced (limit/offset); "
                 f"call {method}() before slicing."
             )
 
-    def filter(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+    def filter(self, *args: Q, **kwargs: Any) -> Self:
         """Rows matching every lookup (``title__icontains="async"``) and Q object."""
-        if self._limit is not None or self._offset is not None:
+        if self._query.limit is not None or self._query.offset is not None:
             raise TypeError("Cannot filter a query once it has been sliced (limit/offset).")
         return self._filtered(args, kwargs, negate=False)
 
-    def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+    def exclude(self, *args: Q, **kwargs: Any) -> Self:
         """Rows not matching the lookups (NULLs count as not matching, as in Django)."""
-        if self._limit is not None or self._offset is not None:
+        if self._query.limit is not None or self._query.offset is not None:
             raise TypeError("Cannot filter a query once it has been sliced (limit/offset).")
         return self._filtered(args, kwargs, negate=True)
 
-    def order_by(self, *names: str | F | OrderBy) -> QuerySet[M]:
+    def order_by(self, *names: str | F | OrderBy) -> Self:
         """Order by fields (``"-created_at"`` descending, ``"author__name"``, ``"?"`` random,
         ``F("views")``, ``F("views").desc()``).
 
         ``order_by()`` with no names removes all ordering, the model's default included.
         """
         self._refuse_sliced("order_by")
-        annotated = {name for name, _ in self._annotations}
+        annotated = {name for name, _ in self._query.annotations}
         ordering = []
         for item in names:
             name = _ordering_name(item)
             if name != "?" and name.lstrip("-") not in annotated:
                 compiler_field(self.model, name.lstrip("-"))
             ordering.append(name)
-        clone = self._clone()
-        clone._order = tuple(ordering)
-        return clone
+        return self._chain(self._query.replace(order=tuple(ordering)))
 
-    def reverse(self) -> QuerySet[M]:
+    def reverse(self) -> Self:
         """The same query in the opposite order."""
         self._refuse_sliced("reverse")
-        ordering = self._effective_ordering() or (self.model._meta.pk.name,)
-        clone = self._clone()
-        clone._order = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in ordering)
-        return clone
+        ordering = effective_ordering(self._query) or (self.model._meta.pk.name,)
+        reversed_order = tuple(
+            name[1:] if name.startswith("-") else f"-{name}" for name in ordering
+        )
+        return self._chain(self._query.replace(order=reversed_order))
 
-    def limit(self, count: int) -> QuerySet[M]:
+    def limit(self, count: int) -> Self:
         """At most *count* rows."""
-        clone = self._clone()
-        clone._limit = _row_count("limit()", count)
-        return clone
+        return self._chain(self._query.replace(limit=_row_count("limit()", count)))
 
-    def offset(self, count: int) -> QuerySet[M]:
+    def offset(self, count: int) -> Self:
         """Skip the first *count* rows."""
-        clone = self._clone()
-        clone._offset = _row_count("offset()", count)
-        return clone
+        return self._chain(self._query.replace(offset=_row_count("offset()", count)))
 
     def __getitem__(self, item: slice | int) -> Any:
         if isinstance(item, slice):
@@ -192,105 +170,94 @@ class QuerySet(Generic[M]):
             stop = item.stop
             if stop is not None:
                 _row_count("A QuerySet slice's stop", stop, upper=None)
-            clone = self._clone()
-            base = self._offset or 0
+            query = self._query
+            offset, limit = query.offset, query.limit
             if start:
-                clone._offset = _row_count("The offset of a sliced QuerySet", base + start)
+                offset = _row_count("The offset of a sliced QuerySet", (query.offset or 0) + start)
             if stop is not None:
                 stop = max(stop, start)
                 available = stop - start
-                clone._limit = _row_count(
+                limit = _row_count(
                     "The limit of a sliced QuerySet",
                     available
-                    if self._limit is None
-                    else min(available, max(self._limit - start, 0)),
+                    if query.limit is None
+                    else min(available, max(query.limit - start, 0)),
                 )
-            elif self._limit is not None:
-                clone._limit = max(self._limit - start, 0)
-            return clone
+            elif query.limit is not None:
+                limit = max(query.limit - start, 0)
+            return self._chain(query.replace(offset=offset, limit=limit))
         if isinstance(item, int) and not isinstance(item, bool):
             _row_count("A QuerySet index", item)
             return self[item : item + 1]._one_at(item)
         raise TypeError(f"QuerySet indexes are ints or slices, got {type(item).__name__}.")
 
-    async def _one_at(self, index: int) -> M:
-        rows = await self
+    async def _one_at(self, index: int) -> Any:
+        rows = await self._fetch()
         if not rows:
             raise IndexError(f"QuerySet index {index} is out of range.")
         return rows[0]
 
-    def only(self, *names: str) -> QuerySet[M]:
+    def only(self, *names: str) -> Self:
         """Load just these fields (and the primary key); reading another one raises."""
         for name in names:
             compiler_field(self.model, name)
-        clone = self._clone()
-        clone._only = tuple(names)
-        return clone
+        return self._chain(self._query.replace(only=tuple(names)))
 
-    def defer(self, *names: str) -> QuerySet[M]:
+    def defer(self, *names: str) -> Self:
         """Load every field but these; reading one of them raises."""
         for name in names:
             if self.model._meta.get_field(name).primary_key:
                 raise FieldError(
                     f"The primary key {self.model.__name__}.{name} cannot be deferred."
                 )
-        clone = self._clone()
-        clone._defer = (*self._defer, *names)
-        return clone
+        return self._chain(self._query.replace(defer=(*self._query.defer, *names)))
 
-    def distinct(self) -> QuerySet[M]:
+    def distinct(self) -> Self:
         """Drop duplicate rows (``SELECT DISTINCT``)."""
-        clone = self._clone()
-        clone._distinct = True
-        return clone
+        return self._chain(self._query.replace(distinct=True))
 
-    def values(self, *names: str) -> QuerySet[M]:
+    def values(self, *names: str) -> ValuesQuerySet[dict[str, Any]]:
         """Rows as dicts of these fields (all fields when none are named); paths allowed."""
         return self._as_values(names, "dict")
 
-    def values_list(self, *names: str, flat: bool = False) -> QuerySet[M]:
+    def values_list(self, *names: str, flat: bool = False) -> ValuesQuerySet[Any]:
         """Rows as tuples of these fields, or bare values with ``flat=True`` (one field)."""
         if flat and len(names) != 1:
             raise TypeError("values_list(flat=True) takes exactly one field name.")
         return self._as_values(names, "flat" if flat else "tuple")
 
-    def _as_values(self, names: Sequence[str], mode: str) -> QuerySet[M]:
+    def _as_values(self, names: Sequence[str], mode: str) -> ValuesQuerySet[Any]:
         if not names:
             names = self.model._meta.attnames
-        annotated = {name for name, _ in self._annotations}
+        annotated = {name for name, _ in self._query.annotations}
         for name in names:
             if name not in annotated:
                 compiler_field(self.model, name)
-        clone = self._clone()
-        clone._values = tuple(names)
-        clone._values_mode = mode
+        clone: ValuesQuerySet[Any] = object.__new__(ValuesQuerySet)
+        clone._query = self._query.replace(values=tuple(names), values_mode=mode)
         return clone
 
-    def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> QuerySet[M]:
+    def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> Self:
         """Lock the selected rows until the transaction ends (PostgreSQL; SQLite locks the
         whole database for writing inside ``atomic()`` already). Evaluating it outside
         ``atomic()`` raises ``TransactionError``."""
-        clone = self._clone()
-        clone._for_update = (nowait, skip_locked)
-        return clone
+        return self._chain(self._query.replace(for_update=(nowait, skip_locked)))
 
-    def select_related(self, *names: str) -> QuerySet[M]:
+    def select_related(self, *names: str) -> Self:
         """Load these foreign keys (``"author"``, ``"post__author"``) in the same query, by
         JOIN (LEFT OUTER for nullable keys)."""
         for name in names:
             parts = name.split("__")
             check_depth(parts, relations=len(parts))
-        clone = self._clone()
-        clone._related = tuple(dict.fromkeys((*self._related, *names)))
-        return clone
+        related = tuple(dict.fromkeys((*self._query.related, *names)))
+        return self._chain(self._query.replace(related=related))
 
-    def prefetch_related(self, *lookups: str | Prefetch) -> QuerySet[M]:
+    def prefetch_related(self, *lookups: str | Prefetch) -> Self:
         """Load these relations with one extra query per level (``"comments__author"``)."""
-        clone = self._clone()
-        clone._prefetch = (*self._prefetch, *normalize(lookups))
-        return clone
+        prefetches = (*self._query.prefetch, *normalize(lookups))
+        return self._chain(self._query.replace(prefetch=prefetches))
 
-    def annotate(self, **annotations: Aggregate) -> QuerySet[M]:
+    def annotate(self, **annotations: Aggregate) -> Self:
         """Add aggregates over relations as attributes: ``annotate(n=Count("comments"))``."""
         for name, annotation in annotations.items():
             if not isinstance(annotation, Aggregate):
@@ -306,14 +273,15 @@ class QuerySet(Generic[M]):
                 raise FieldError(
                     f"annotate({name}=...) clashes with the field {self.model.__name__}.{name}."
                 )
-        clone = self._clone()
-        clone._annotations = (*self._annotations, *annotations.items())
-        if clone._values is not None:
-            clone._values = (*clone._values, *annotations)
-            clone._grouped = True
-        return clone
+        query = self._query
+        added = (*query.annotations, *annotations.items())
+        if query.values is None:
+            return self._chain(query.replace(annotations=added))
+        return self._chain(
+            query.replace(annotations=added, values=(*query.values, *annotations), grouped=True)
+        )
 
-    def relation_loading(self, mode: str) -> QuerySet[M]:
+    def relation_loading(self, mode: str) -> Self:
         """How relations of the fetched rows load lazily: ``"lazy"`` (a query per ``await``),
         ``"peers"`` (the first ``await`` loads the relation for every row of this result)
         or ``"raise"`` (any lazy load is an error)."""
@@ -321,76 +289,35 @@ class QuerySet(Generic[M]):
             raise ValueError(
                 f"relation_loading() takes one of {', '.join(RELATION_LOADING_MODES)}, got {mode!r}."
             )
-        clone = self._clone()
-        clone._loading = mode
-        return clone
+        return self._chain(self._query.replace(loading=mode))
 
-    def none(self) -> QuerySet[M]:
+    def none(self) -> Self:
         """A query that returns nothing and never touches the database."""
-        clone = self._clone()
-        clone._empty = True
-        return clone
+        return self._chain(self._query.replace(empty=True))
 
     # Running --------------------------------------------------------------------------
 
-    def _effective_ordering(self) -> tuple[str, ...]:
-        if self._order is not None:
-            return self._order
-        if self._distinct and self._values is not None:
-            return ()  # the default ordering's columns would change what DISTINCT compares
-        return self.model._meta.ordering
-
-    def _key(self, kind: str, dialect: Dialect) -> Hashable:
-        return (
-            kind,
-            self.model,
-            dialect.name,
-            tuple([node.shape for node in self._where]),
-            self._order,
-            self._limit is None,
-            self._offset is None,
-            self._only,
-            self._defer,
-            self._distinct,
-            self._values,
-            self._values_mode,
-            self._grouped,
-            self._for_update,
-            self._related,
-            tuple([(name, annotation.shape()) for name, annotation in self._annotations])
-            if self._annotations
-            else (),
-            tuple([node.shape for node in self._having]) if self._having else (),
-        )
-
-    def _compiled(self, dialect: Dialect) -> CompiledSelect:
-        key = self._key("select", dialect)
-        entry = sql_cache.get(key)
-        if entry is None:
-            entry = compiler.compile_select(self, dialect)
-            sql_cache.put(key, entry)
-        return entry  # type: ignore[no-any-return]
-
     async def _fetch(self) -> list[Any]:
-        if self._for_update is not None:
+        query = self._query
+        if query.for_update is not None:
             self._refuse_unlocked()
-        if self._empty:
+        if query.empty:
             return []
         database = get_database()
-        dialect = database.dialect
-        compiled = self._compiled(dialect)
+        compiled = compiled_select(query, database.statements, database.dialect)
         rows = await database.fetch(
-            compiled.sql, select_params(self, dialect), read_only=self._for_update is None
+            compiled.sql, compiled.params(query), read_only=query.for_update is None
         )
         result = compiled.build(rows)
-        if self._values is None and result:
-            mode = self._loading or settings.RELATION_LOADING
-            if mode != "lazy" or self._loading is not None:
+        if query.values is None and result:
+            loading = query.loading
+            mode = loading or settings.RELATION_LOADING
+            if mode != "lazy" or loading is not None:
                 for instance in result:
                     instance.__dict__["_loading"] = mode
                     instance.__dict__["_peers"] = result
-            if self._prefetch:
-                await prefetch(result, self._prefetch)
+            if query.prefetch:
+                await prefetch(result, query.prefetch)
         return result
 
     def _refuse_unlocked(self) -> None:
@@ -410,27 +337,36 @@ class QuerySet(Generic[M]):
 
     async def first(self) -> M | None:
         """The first row by the query's ordering (the primary key when unordered), or None."""
-        queryset = self if self._effective_ordering() else self.order_by(self.model._meta.pk.name)
-        rows = await queryset.limit(1)
+        rows = await self._first()
         return rows[0] if rows else None
+
+    async def _first(self) -> list[Any]:
+        query = self._query
+        if not effective_ordering(query):
+            self._refuse_sliced("order_by")
+            query = query.replace(order=(self.model._meta.pk.name,))
+        return await self._chain(query).limit(1)._fetch()
 
     async def last(self) -> M | None:
         """The last row by the query's ordering (the primary key when unordered), or None."""
         self._refuse_sliced("last")
-        rows = await self.reverse().limit(1)
+        rows = await self.reverse().limit(1)._fetch()
         return rows[0] if rows else None
 
     async def get(self, *args: Q, **kwargs: Any) -> M:
         """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
+        result: M = await self._get(args, kwargs)
+        return result
+
+    async def _get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
+        query = self._query
         if args or kwargs:
             self._refuse_sliced("filter")
-            queryset = self._filtered(args, kwargs, negate=False)  # a fresh clone
-        else:
-            queryset = self._clone()
-        if queryset._limit is None and queryset._offset is None:
-            queryset._order = ()  # ordering one row is wasted work
-            queryset._limit = 2
-        rows: list[M] = await queryset._fetch()
+            where, having = self._filtered_nodes(args, kwargs, negate=False)
+            query = query.replace(where=where, having=having)
+        if query.limit is None and query.offset is None:
+            query = query.replace(order=(), limit=2)  # ordering one row is wasted work
+        rows = await self._chain(query)._fetch()
         if len(rows) == 1:
             return rows[0]
         model = self.model
@@ -442,21 +378,31 @@ class QuerySet(Generic[M]):
 
     async def count(self) -> int:
         """The number of matching rows (``SELECT COUNT(*)``)."""
-        if self._empty:
+        query = self._query
+        if query.empty:
             return 0
         database = get_database()
         dialect = database.dialect
-        sql = cached(self._key("count", dialect), lambda: compiler.compile_count(self, dialect))
-        return int(await database.fetchval(sql, select_params(self, dialect), read_only=True))
+        statement: compiler.Statement = cached(
+            database.statements,
+            query.cache_key("count"),
+            lambda: compiler.compile_count(query, dialect),
+        )
+        return int(await database.fetchval(statement.sql, statement.params(query), read_only=True))
 
     async def exists(self) -> bool:
         """True when at least one row matches."""
-        if self._empty:
+        query = self._query
+        if query.empty:
             return False
         database = get_database()
         dialect = database.dialect
-        sql = cached(self._key("exists", dialect), lambda: compiler.compile_exists(self, dialect))
-        row = await database.fetchrow(sql, select_params(self, dialect), read_only=True)
+        statement: compiler.Statement = cached(
+            database.statements,
+            query.cache_key("exists"),
+            lambda: compiler.compile_exists(query, dialect),
+        )
+        row = await database.fetchrow(statement.sql, statement.params(query), read_only=True)
         return row is not None
 
     async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
@@ -468,38 +414,36 @@ class QuerySet(Generic[M]):
                 raise TypeError(
                     f"aggregate({name}=...) takes Count/Sum/Avg/Min/Max, got {aggregate!r}."
                 )
+        query = self._query
         database = get_database()
         dialect = database.dialect
         shape = tuple((name, aggregate.shape()) for name, aggregate in aggregates.items())
-        key = (self._key("aggregate", dialect), shape)
-        sql, sources = cached(key, lambda: compiler.compile_aggregate(self, dialect, aggregates))
-        params: list[Any] = []
-        for aggregate in aggregates.values():
-            params.extend(aggregate.params(dialect))
-        if self._annotations:
-            params.extend(select_params(compiler.grouped_keys(self), dialect))
-        else:
-            params.extend(select_params(self, dialect))
-        if self._empty:
+        key = (query.cache_key("aggregate"), shape)
+        statement: compiler.AggregateStatement = cached(
+            database.statements, key, lambda: compiler.compile_aggregate(query, dialect, aggregates)
+        )
+        if query.empty:
             row: Any = [None] * len(aggregates)
         else:
-            row = await database.fetchrow(sql, params, read_only=True)
+            params = statement.params(query, tuple(aggregates.values()))
+            row = await database.fetchrow(statement.sql, params, read_only=True)
         return {
             name: aggregate.convert(value, source, dialect)
             for (name, aggregate), value, source in zip(
-                aggregates.items(), row, sources, strict=True
+                aggregates.items(), row, statement.sources, strict=True
             )
         }
 
     async def explain(self, *, analyze: bool = False) -> str:
         """The database's plan for this query, as text."""
+        query = self._query
         database = get_database()
         dialect = database.dialect
-        compiled = self._compiled(dialect)
+        compiled = compiled_select(query, database.statements, dialect)
         rows = await database.fetch(
             dialect.explain(compiled.sql, analyze=analyze),
-            select_params(self, dialect),
-            read_only=self._for_update is None,
+            compiled.params(query),
+            read_only=query.for_update is None,
         )
         return dialect.format_plan(rows)
 
@@ -510,13 +454,13 @@ class QuerySet(Generic[M]):
         field = self.model._meta.get_field(field_name)
         if field_name != "pk" and not field.unique:
             raise FieldError(f"in_bulk() needs a unique field; {field.label} is not unique.")
-        queryset: QuerySet[M] = self
+        queryset = self
         if id_list is not None:
             keys = list(id_list)
             if not keys:
                 return {}
             queryset = self.filter(**{f"{field_name}__in": keys})
-        return {obj.__dict__[field.attname]: obj for obj in await queryset}
+        return {obj.__dict__[field.attname]: obj for obj in await queryset._fetch()}
 
     # Writing --------------------------------------------------------------------------
 
@@ -546,7 +490,8 @@ class QuerySet(Generic[M]):
         """Set fields of every matching row (values or ``F`` expressions); returns the count."""
         if not values:
             raise TypeError("update() takes at least one field=value argument.")
-        if self._limit is not None or self._offset is not None:
+        query = self._query
+        if query.limit is not None or query.offset is not None:
             raise TypeError("Cannot update a sliced query; filter by primary key instead.")
         meta = self.model._meta
         database = get_database()
@@ -564,36 +509,42 @@ class QuerySet(Generic[M]):
             cleaned_values.append(
                 adapt(cleaned) if adapt is not None and cleaned is not None else cleaned
             )
-        if self._empty:
+        if query.empty:
             return 0
         shape = tuple(
             (name, v.shape() if isinstance(v, Expression) else None) for name, v in values.items()
         )
-        key = (self._key("update", dialect), shape)
-        sql, plans = cached(key, lambda: compiler.compile_update(self, dialect, values))
+        key = (query.cache_key("update"), shape)
+        statement: compiler.UpdateStatement = cached(
+            database.statements, key, lambda: compiler.compile_update(query, dialect, values)
+        )
         params: list[Any] = []
-        for value, plan in zip(cleaned_values, plans, strict=True):
+        for value, plan in zip(cleaned_values, statement.plans, strict=True):
             if plan is None:
                 params.append(value)
             else:
                 params.extend(assignment_params(plan, value))
-        params.extend(compiler.target_params(self, dialect))
-        return await database.execute(sql, compiler.check_params(params, dialect))
+        params.extend(statement.params(query))
+        return await database.execute(statement.sql, params)
 
     async def delete(self) -> int:
         """Delete every matching row; related rows follow their ``on_delete``."""
-        if self._limit is not None or self._offset is not None:
+        query = self._query
+        if query.limit is not None or query.offset is not None:
             raise TypeError("Cannot delete a sliced query; filter by primary key instead.")
-        if self._empty:
+        if query.empty:
             return 0
         from aksara.orm.persistence import explain_delete_error
 
         database = get_database()
         dialect = database.dialect
-        sql = cached(self._key("delete", dialect), lambda: compiler.compile_delete(self, dialect))
-        params = compiler.check_params(compiler.target_params(self, dialect), dialect)
+        statement: compiler.Statement = cached(
+            database.statements,
+            query.cache_key("delete"),
+            lambda: compiler.compile_delete(query, dialect),
+        )
         try:
-            return await database.execute(sql, params)
+            return await database.execute(statement.sql, statement.params(query))
         except IntegrityError as error:
             raise await explain_delete_error(database, self.model, error) from error
 
@@ -661,7 +612,48 @@ class QuerySet(Generic[M]):
         return values
 
     def __repr__(self) -> str:
-        return f"<QuerySet {self.model.__name__} where={len(self._where)} limit={self._limit}>"
+        query = self._query
+        return f"<QuerySet {self.model.__name__} where={len(query.where)} limit={query.limit}>"
+
+
+class ValuesQuerySet(QuerySet[Any], Generic[R]):
+    """A QuerySet of ``values()`` / ``values_list()`` rows: await it for a list of *R*
+    (dicts, tuples or bare values) instead of model instances."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, list[R]]:
+        return self._fetch().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[R]:
+        for item in await self._fetch():
+            yield item
+
+    async def first(self) -> R | None:
+        """The first row by the query's ordering (the primary key when unordered), or None."""
+        rows = await self._first()
+        return rows[0] if rows else None
+
+    async def last(self) -> R | None:
+        """The last row by the query's ordering (the primary key when unordered), or None."""
+        self._refuse_sliced("last")
+        rows = await self.reverse().limit(1)._fetch()
+        return rows[0] if rows else None
+
+    async def get(self, *args: Q, **kwargs: Any) -> R:
+        """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
+        result: R = await self._get(args, kwargs)
+        return result
+
+
+def compiled_select(query: Query, cache: StatementCache, dialect: Any) -> CompiledSelect:
+    """The SELECT of *query* from *cache*, compiled for *dialect* on a miss."""
+    key = query.cache_key("select")
+    entry: CompiledSelect | None = cache.get(key)
+    if entry is None:
+        entry = compiler.compile_select(query, dialect)
+        cache.put(key, entry)
+    return entry
 
 
 #: The largest LIMIT / OFFSET both databases take (a signed 64-bit integer).

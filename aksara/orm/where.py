@@ -16,6 +16,7 @@ from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aksara.conf import settings
+from aksara.db.querylog import is_secret_column
 from aksara.exceptions import FieldError, QueryLimitError, ValidationError, suggest
 from aksara.orm.arithmetic import check_comparison
 from aksara.orm.expressions import Aggregate, Combined, CompileContext, Expression, F, Q
@@ -125,12 +126,9 @@ class Node:
     depth: int
     aggregated: bool
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        """The node's bound values, in the order its SQL places the markers."""
-        raise NotImplementedError
-
-    def sql(self, ctx: CompileContext, negated: bool) -> str:
-        """The SQL condition; *negated* tells whether an odd number of NOTs enclose it."""
+    def sql(self, ctx: CompileContext, negated: bool, at: str) -> str:
+        """The SQL condition; *negated* tells whether an odd number of NOTs enclose it, *at*
+        where the node is found in the query (its values are bound from there)."""
         raise NotImplementedError
 
 
@@ -141,24 +139,33 @@ def list_class(count: int) -> int:
     return 0 if count == 0 else 1 << (count - 1).bit_length()
 
 
-def _list_params(dialect: Dialect, items: list[Any]) -> list[Any]:
-    count = len(items)
-    if not count:
-        return []
-    if count <= dialect.max_inline_list:
-        # Padded to the size class by repeating a value: IN ignores duplicates, and every
-        # length of the class shares one statement.
-        return items + [items[-1]] * (list_class(count) - count)
-    return [dialect.list_param(items)]
-
-
-def _in_sql(ctx: CompileContext, operand: str, count: int) -> str:
+def _in_sql(
+    ctx: CompileContext, operand: str, count: int, at: str, adapt: Any, secret: bool
+) -> str:
+    """``IN`` the list at *at*: one marker per value up to the dialect's inline limit,
+    padded to the size class by repeating the last value (IN ignores duplicates, and every
+    length of the class shares one statement); above it, one parameter for the list."""
     dialect = ctx.dialect
     if not count:
         return "1 = 0"
     if count <= dialect.max_inline_list:
-        return dialect.in_list(operand, [ctx.placeholder() for _ in range(list_class(count))])
-    return dialect.in_param(operand, ctx.placeholder())
+        markers = [
+            ctx.bind(f"item({at}, {index})", adapt, secret=secret)
+            for index in range(list_class(count))
+        ]
+        return dialect.in_list(operand, markers)
+    return dialect.in_param(operand, ctx.bind(at, _list_adapter(dialect, adapt), secret=secret))
+
+
+def _list_adapter(dialect: Dialect, adapt: Any) -> Any:
+    list_param = dialect.list_param
+    if adapt is None:
+        return lambda items: list_param(list(items))
+    return lambda items: list_param([adapt(item) for item in items])
+
+
+def _pattern(before: str, after: str) -> Any:
+    return lambda value: before + _escape_like(value) + after
 
 
 def _references(expression: Expression, names: Sequence[str]) -> bool:
@@ -197,49 +204,39 @@ class Condition(Node):
             variant = None
         self.shape = (path.key, lookup, variant)
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        lookup, value = self.lookup, self.value
-        if isinstance(value, Expression):
-            return value.params(dialect)
-        if lookup == "isnull":
-            return []
-        adapt = dialect.adapters.get(self.path.field.kind)
-        if lookup == "in":
-            items = [adapt(item) for item in value] if adapt is not None else list(value)
-            return _list_params(dialect, items)
-        if lookup == "range":
-            low, high = value
-            return [adapt(low), adapt(high)] if adapt is not None else [low, high]
-        if lookup in _PATTERNS:
-            before, after = _PATTERNS[lookup]
-            return [before + _escape_like(value) + after]
-        return [adapt(value) if adapt is not None else value]
-
-    def sql(self, ctx: CompileContext, negated: bool) -> str:
+    def sql(self, ctx: CompileContext, negated: bool, at: str) -> str:
         column = ctx.path_column(self.path)
         lookup, value = self.lookup, self.value
         if lookup == "isnull":
             return f"{column} IS NULL" if value else f"{column} IS NOT NULL"
+        field = self.path.field
+        secret = is_secret_column(field.column)
+        source = f"{at}.value"
+        adapt = ctx.dialect.adapters.get(field.kind)
         if isinstance(value, Expression):
             operator = _COMPARISONS.get(lookup)
             if operator is None:
                 raise FieldError(f"Lookup {lookup!r} cannot compare with an expression.")
-            check_comparison(self.path.field, value, ctx)
-            text = f"{column} {operator} {value.sql(ctx)}"
+            check_comparison(field, value, ctx)
+            text = f"{column} {operator} {value.sql(ctx, source)}"
         elif lookup in _COMPARISONS:
-            text = f"{column} {_COMPARISONS[lookup]} {ctx.placeholder()}"
+            text = f"{column} {_COMPARISONS[lookup]} {ctx.bind(source, adapt, secret=secret)}"
         elif lookup == "in":
             if not value:
                 return "1 = 0"
-            text = _in_sql(ctx, column, len(value))
+            text = _in_sql(ctx, column, len(value), source, adapt, secret)
         elif lookup == "range":
-            text = f"{column} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
+            low = ctx.bind(f"{source}[0]", adapt, secret=secret)
+            high = ctx.bind(f"{source}[1]", adapt, secret=secret)
+            text = f"{column} BETWEEN {low} AND {high}"
         elif lookup == "iexact":
-            text = f"LOWER({column}) = LOWER({ctx.placeholder()})"
-        elif lookup.startswith("i"):
-            text = ctx.dialect.ilike(column, ctx.placeholder())
+            text = f"LOWER({column}) = LOWER({ctx.bind(source, adapt, secret=secret)})"
         else:
-            text = f"{column} LIKE {ctx.placeholder()} ESCAPE '\\'"
+            marker = ctx.bind(source, _pattern(*_PATTERNS[lookup]), secret=secret)
+            if lookup.startswith("i"):
+                text = ctx.dialect.ilike(column, marker)
+            else:
+                text = f"{column} LIKE {marker} ESCAPE '\\'"
         if negated and self.path.nullable:
             # NOT (x = 1) is unknown for NULL x; exclude() must keep those rows.
             return f"({text} AND {column} IS NOT NULL)"
@@ -288,20 +285,17 @@ class Junction(Node):
             raise _too_deep(self.depth)
         self.aggregated = any([child.aggregated for child in children])
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        values: list[Any] = []
-        for child in self.children:
-            values.extend(child.params(dialect))
-        return values
-
-    def sql(self, ctx: CompileContext, negated: bool) -> str:
+    def sql(self, ctx: CompileContext, negated: bool, at: str) -> str:
         inner_negated = negated != self.negated
         if not self.children:
             text = "1 = 1"
         elif len(self.children) == 1:
-            text = self.children[0].sql(ctx, inner_negated)
+            text = self.children[0].sql(ctx, inner_negated, f"{at}.children[0]")
         else:
-            parts = [child.sql(ctx, inner_negated) for child in self.children]
+            parts = [
+                child.sql(ctx, inner_negated, f"{at}.children[{index}]")
+                for index, child in enumerate(self.children)
+            ]
             text = _chain(parts, f" {self.connector} ")
         return f"NOT ({text})" if self.negated else text
 
@@ -503,33 +497,27 @@ class AnnotationCondition(Node):
             variant = None
         self.shape = ("annotation", name, lookup, variant)
 
-    def params(self, dialect: Dialect) -> list[Any]:
-        lookup, value = self.lookup, self.value
-        if isinstance(value, Expression):
-            return value.params(dialect)
-        if lookup == "isnull":
-            return []
-        items = list(value) if lookup in ("in", "range") else [value]
-        if self.scale is not None and dialect.decimal_is_scaled:
-            items = [_scaled(item, self.scale) for item in items]
-        else:
-            adapt = dialect.computed_adapters.get(self.field.kind)
-            if adapt is not None:
-                items = [adapt(item) for item in items]
-        return _list_params(dialect, items) if lookup == "in" else items
-
-    def sql(self, ctx: CompileContext, negated: bool) -> str:
+    def sql(self, ctx: CompileContext, negated: bool, at: str) -> str:
         expression = ctx.annotation(self.name)
         lookup, value = self.lookup, self.value
+        source = f"{at}.value"
         if lookup == "isnull":
             return f"{expression} IS {'' if value else 'NOT '}NULL"
         if isinstance(value, Expression):
-            return f"{expression} {_COMPARISONS[lookup]} {value.sql(ctx)}"
+            return f"{expression} {_COMPARISONS[lookup]} {value.sql(ctx, source)}"
+        dialect = ctx.dialect
+        adapt: Any
+        if self.scale is not None and dialect.decimal_is_scaled:
+            places = self.scale
+            adapt = lambda item: _scaled(item, places)  # noqa: E731
+        else:
+            adapt = dialect.computed_adapters.get(self.field.kind)
         if lookup == "in":
-            return _in_sql(ctx, expression, len(value))
+            return _in_sql(ctx, expression, len(value), source, adapt, False)
         if lookup == "range":
-            return f"{expression} BETWEEN {ctx.placeholder()} AND {ctx.placeholder()}"
-        return f"{expression} {_COMPARISONS[lookup]} {ctx.placeholder()}"
+            low, high = ctx.bind(f"{source}[0]", adapt), ctx.bind(f"{source}[1]", adapt)
+            return f"{expression} BETWEEN {low} AND {high}"
+        return f"{expression} {_COMPARISONS[lookup]} {ctx.bind(source, adapt)}"
 
 
 def annotation_condition(

@@ -14,6 +14,7 @@ import pytest
 from aksara import Avg, Count, F, Q
 from aksara.db import Database
 from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
+from aksara.db.statements import StatementCache
 from aksara.orm import QuerySet
 from aksara.orm.compiler import (
     compile_count,
@@ -21,9 +22,9 @@ from aksara.orm.compiler import (
     compile_select,
     compile_update,
     select_params,
-    sql_cache,
     where_params,
 )
+from aksara.orm.queryset import compiled_select
 from examples.blog.models import Post, User
 from tests.models import Category, Kitchen, Label
 from tests.orm.conftest import capture
@@ -37,7 +38,7 @@ POST_COLUMNS = (
 
 
 def sql(qs: QuerySet[Any], dialect: Dialect) -> str:
-    return compile_select(qs, dialect).sql
+    return compile_select(qs.query, dialect).sql
 
 
 def test_plain_select() -> None:
@@ -55,14 +56,14 @@ def test_placeholders_are_numbered_on_postgresql_and_question_marks_on_sqlite() 
         f'SELECT {POST_COLUMNS} FROM "posts" WHERE "posts"."title" = ? AND "posts"."view_count" > ? '
         'ORDER BY "posts"."id" DESC LIMIT ? OFFSET ?'
     )
-    assert select_params(qs, PG) == select_params(qs, LITE) == ["a", 3, 5, 10]
+    assert select_params(qs.query, PG) == select_params(qs.query, LITE) == ["a", 3, 5, 10]
 
 
 def test_case_insensitive_lookups() -> None:
     qs = Post.objects.filter(title__icontains="Async")
     assert sql(qs, PG).endswith('WHERE "posts"."title" ILIKE $1')
     assert sql(qs, LITE).endswith('WHERE LOWER("posts"."title") LIKE LOWER(?) ESCAPE \'\\\'')
-    assert select_params(qs, PG) == ["%Async%"]
+    assert select_params(qs.query, PG) == ["%Async%"]
     qs = Post.objects.filter(title__iexact="Async")
     assert sql(qs, PG).endswith('WHERE LOWER("posts"."title") = LOWER($1)')
     assert sql(qs, LITE).endswith('WHERE LOWER("posts"."title") = LOWER(?)')
@@ -77,27 +78,27 @@ def test_case_sensitive_pattern_lookups_use_like() -> None:
         qs = Post.objects.filter(**{f"title__{lookup}": "a%b"})
         assert sql(qs, PG).endswith('WHERE "posts"."title" LIKE $1 ESCAPE \'\\\'')
         assert sql(qs, LITE).endswith('WHERE "posts"."title" LIKE ? ESCAPE \'\\\'')
-        assert select_params(qs, PG) == select_params(qs, LITE) == [param]
+        assert select_params(qs.query, PG) == select_params(qs.query, LITE) == [param]
     qs = Post.objects.filter(title__contains="snake_case")
-    assert select_params(qs, LITE) == ["%snake\\_case%"]
+    assert select_params(qs.query, LITE) == ["%snake\\_case%"]
 
 
 def test_in_lookup() -> None:
     qs = Post.objects.filter(id__in=[3, 1, 2])
     assert sql(qs, PG).endswith('WHERE "posts"."id" = ANY($1)')
-    assert select_params(qs, PG) == [[3, 1, 2]]
+    assert select_params(qs.query, PG) == [[3, 1, 2]]
     # Padded to the size class (4) by repeating the last value: lengths 3 and 4 share SQL.
     assert sql(qs, LITE).endswith('WHERE "posts"."id" IN (?, ?, ?, ?)')
-    assert select_params(qs, LITE) == [3, 1, 2, 2]
+    assert select_params(qs.query, LITE) == [3, 1, 2, 2]
     empty = Post.objects.filter(id__in=[])
     assert sql(empty, PG).endswith("WHERE 1 = 0") and sql(empty, LITE).endswith("WHERE 1 = 0")
-    assert select_params(empty, PG) == select_params(empty, LITE) == []
+    assert select_params(empty.query, PG) == select_params(empty.query, LITE) == []
 
 
 def test_range_and_isnull() -> None:
     qs = Post.objects.filter(view_count__range=(1, 9))
     assert sql(qs, PG).endswith('WHERE "posts"."view_count" BETWEEN $1 AND $2')
-    assert select_params(qs, PG) == [1, 9]
+    assert select_params(qs.query, PG) == [1, 9]
     assert sql(Kitchen.objects.filter(notes__isnull=True), PG).endswith(
         'WHERE "kitchens"."notes" IS NULL'
     )
@@ -150,10 +151,11 @@ def test_q_objects_and_negation() -> None:
 def test_f_expressions() -> None:
     qs = Post.objects.filter(view_count__gt=F("id") * 2 + 1)
     assert sql(qs, PG).endswith('WHERE "posts"."view_count" > (("posts"."id" * $1) + $2)')
-    assert select_params(qs, PG) == [2, 1]
-    update, plans = compile_update(
-        Post.objects.filter(is_published=True), PG, {"view_count": F("view_count") + 1}
+    assert select_params(qs.query, PG) == [2, 1]
+    statement = compile_update(
+        Post.objects.filter(is_published=True).query, PG, {"view_count": F("view_count") + 1}
     )
+    update, plans = statement.sql, statement.plans
     assert (
         update == 'UPDATE "posts" SET "view_count" = ("view_count" + $1) WHERE "is_published" = $2'
     )
@@ -189,14 +191,14 @@ def test_offset_without_limit() -> None:
 
 
 def test_count_delete_and_update_statements() -> None:
-    assert compile_count(Post.objects.filter(is_published=True), PG) == (
+    assert compile_count(Post.objects.filter(is_published=True).query, PG).sql == (
         'SELECT COUNT(*) FROM "posts" WHERE "posts"."is_published" = $1'
     )
-    assert compile_delete(Post.objects.filter(author__name="x"), LITE) == (
+    assert compile_delete(Post.objects.filter(author__name="x").query, LITE).sql == (
         'DELETE FROM "posts" WHERE "id" IN (SELECT "posts"."id" FROM "posts" INNER JOIN "users" '
         'ON "users"."id" = "posts"."author_id" WHERE "users"."name" = ?)'
     )
-    sliced_count = compile_count(Post.objects.order_by("id")[2:5], PG)
+    sliced_count = compile_count(Post.objects.order_by("id")[2:5].query, PG).sql
     assert (
         sliced_count.startswith("SELECT COUNT(*) FROM (SELECT ")
         and "LIMIT $1 OFFSET $2" in sliced_count
@@ -223,7 +225,7 @@ QUERIES: list[Callable[[], QuerySet[Any]]] = [
 def test_placeholders_match_parameters(make: Callable[[], QuerySet[Any]]) -> None:
     qs = make()
     pg_sql, lite_sql = sql(qs, PG), sql(qs, LITE)
-    pg_params, lite_params = select_params(qs, PG), select_params(qs, LITE)
+    pg_params, lite_params = select_params(qs.query, PG), select_params(qs.query, LITE)
     numbers = [int(n) for n in re.findall(r"\$(\d+)", pg_sql)]
     assert numbers == list(range(1, len(pg_params) + 1))
     assert lite_sql.count("?") == len(lite_params)
@@ -257,13 +259,12 @@ def test_queries_differing_in_shape_get_their_own_statement() -> None:
         (Post.objects.order_by("id"), Post.objects.order_by("-id")),
         (Post.objects.limit(1), Post.objects.offset(1)),
     ]
-    try:
-        for dialect in (PG, LITE):
-            for first, second in pairs:
-                for qs in (first, second, first):
-                    assert qs._compiled(dialect).sql == compile_select(qs, dialect).sql
-    finally:
-        sql_cache.clear()  # leave no entry behind for the database tests
+    for dialect in (PG, LITE):
+        cache = StatementCache()  # a database's cache serves one dialect
+        for first, second in pairs:
+            for qs in (first, second, first):
+                cached = compiled_select(qs.query, cache, dialect).sql
+                assert cached == compile_select(qs.query, dialect).sql
 
 
 async def test_repeated_shape_hits_the_cache_and_binds_new_values(db: Database) -> None:
@@ -272,6 +273,7 @@ async def test_repeated_shape_hits_the_cache_and_binds_new_values(db: Database) 
         [Post(title=f"t{i}", slug=f"s{i}", author=user, view_count=i) for i in range(20)]
     )
     await Post.objects.filter(view_count__gt=0, title__startswith="t")  # compile once
+    sql_cache = db.statements
     hits, size = sql_cache.hits, len(sql_cache)
     with capture() as seen:
         above_15 = await Post.objects.filter(view_count__gt=15, title__startswith="t")
@@ -293,6 +295,7 @@ async def test_cache_serves_counts_aggregates_and_updates(db: Database) -> None:
     for low in (0, 5, 8):  # first pass fills the cache
         await Post.objects.filter(view_count__gte=low).count()
         await Post.objects.filter(view_count__gte=low).aggregate(n=Count("id"), a=Avg("view_count"))
+    sql_cache = db.statements
     size = len(sql_cache)
     for low in (2, 7):
         hits = sql_cache.hits
@@ -323,8 +326,8 @@ def test_where_params_order_follows_the_sql() -> None:
     qs = Post.objects.filter(Q(title="a") | Q(slug="b"), view_count__in=[1, 2]).exclude(
         author__name="c"
     )
-    assert where_params(qs, LITE) == ["a", "b", 1, 2, "c"]
-    assert where_params(qs, PG) == ["a", "b", [1, 2], "c"]
+    assert where_params(qs.query, LITE) == ["a", "b", 1, 2, "c"]
+    assert where_params(qs.query, PG) == ["a", "b", [1, 2], "c"]
 
 
 async def test_values_modes_of_one_shape_do_not_share_a_compiled_builder(db: object) -> None:

@@ -33,7 +33,6 @@ from aksara import (
     fields,
 )
 from aksara.db import Database
-from aksara.orm.compiler import sql_cache
 from aksara.orm.queryset import QuerySet
 from aksara.orm.where import MAX_CONDITION_DEPTH, build_where
 from examples.blog.models import Comment, Post, User
@@ -187,6 +186,7 @@ async def test_in_lists_longer_than_the_parameter_limit(blog: Blog) -> None:
 
 async def test_in_list_lengths_share_a_few_statements(blog: Blog, db: Database) -> None:
     posts = sorted(post.pk for post in blog.posts)
+    sql_cache = db.statements
     sql_cache.clear()
     with capture() as seen:
         for length in range(1, 301):

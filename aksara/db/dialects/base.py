@@ -169,6 +169,11 @@ class Dialect:
         *column* past *value*, never backwards; None where every insert does that already."""
         return None
 
+    def limit_offset(self, limit: str | None, offset: str | None) -> str:
+        """`` LIMIT … OFFSET …`` with these markers; either may be None (no clause)."""
+        text = f" LIMIT {limit}" if limit is not None else ""
+        return text + (f" OFFSET {offset}" if offset is not None else "")
+
     def for_update(self, *, nowait: bool, skip_locked: bool) -> str:
         """Return the row-locking clause of a SELECT, or '' where there is none."""
         return ""

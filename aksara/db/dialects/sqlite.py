@@ -154,6 +154,12 @@ class SQLiteDialect(Dialect):
     def list_param(self, values: list[Any]) -> Any:
         return _json_list(values)
 
+    def limit_offset(self, limit: str | None, offset: str | None) -> str:
+        # SQLite takes OFFSET only after a LIMIT; -1 is no limit.
+        if limit is None and offset is not None:
+            limit = "-1"
+        return super().limit_offset(limit, offset)
+
     def auto_pk_column(self) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT"
 
