@@ -17,8 +17,10 @@ from aksara.orm import compiler
 from aksara.orm.arithmetic import assignment_params
 from aksara.orm.compiler import CompiledSelect, cached, select_params, sql_cache
 from aksara.orm.expressions import Aggregate, Expression, F, OrderBy, Q
-from aksara.orm.paths import check_depth
-from aksara.orm.prefetch import Prefetch, normalize, prefetch
+from aksara.orm.paths import check_depth, resolve_path
+from aksara.orm.persistence import bulk_create, bulk_update, explain_delete_error
+from aksara.orm.relations.loading import join_peers
+from aksara.orm.relations.prefetch import Prefetch, normalize, prefetch
 from aksara.orm.where import Node, build_where, condition, negation
 
 if TYPE_CHECKING:
@@ -386,9 +388,7 @@ class QuerySet(Generic[M]):
         if self._values is None and result:
             mode = self._loading or settings.RELATION_LOADING
             if mode != "lazy" or self._loading is not None:
-                for instance in result:
-                    instance.__dict__["_loading"] = mode
-                    instance.__dict__["_peers"] = result
+                join_peers(result, mode)
             if self._prefetch:
                 await prefetch(result, self._prefetch)
         return result
@@ -530,16 +530,12 @@ class QuerySet(Generic[M]):
         self, instances: Sequence[M], *, batch_size: int | None = None
     ) -> list[M]:
         """Insert many instances in as few statements as possible; sets their primary keys."""
-        from aksara.orm.persistence import bulk_create
-
         return cast(list[M], await bulk_create(self.model, instances, batch_size=batch_size))
 
     async def bulk_update(
         self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
     ) -> int:
         """Write *fields* of many saved instances in one statement per batch."""
-        from aksara.orm.persistence import bulk_update
-
         return await bulk_update(self.model, instances, fields, batch_size=batch_size)
 
     async def update(self, **values: Any) -> int:
@@ -586,8 +582,6 @@ class QuerySet(Generic[M]):
             raise TypeError("Cannot delete a sliced query; filter by primary key instead.")
         if self._empty:
             return 0
-        from aksara.orm.persistence import explain_delete_error
-
         database = get_database()
         dialect = database.dialect
         sql = cached(self._key("delete", dialect), lambda: compiler.compile_delete(self, dialect))
@@ -697,6 +691,4 @@ def _ordering_name(item: Any) -> str:
 
 def compiler_field(model: type[Model], name: str) -> Any:
     """Check that *name* (a field path) exists on *model*; raise FieldError otherwise."""
-    from aksara.orm.paths import resolve_path
-
     return resolve_path(model, name.split("__")).field
