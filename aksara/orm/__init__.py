@@ -5,9 +5,9 @@ from aksara.orm.expressions import Avg, Count, F, Max, Min, Q, Sum, Value
 from aksara.orm.manager import Manager
 from aksara.orm.models import Model
 from aksara.orm.options import Index
-from aksara.orm.prefetch import Prefetch
 from aksara.orm.queryset import QuerySet, ValuesQuerySet
-from aksara.orm.relations import RelationNotLoadedError
+from aksara.orm.relations.loading import RelationNotLoadedError
+from aksara.orm.relations.prefetch import Prefetch
 from aksara.orm.schema import create_tables, drop_tables, schema_sql
 
 __all__ = [

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aksara.orm.fields import BigInteger, Field, Float
 from aksara.orm.fields import Decimal as DecimalField
+from aksara.orm.paths import resolve_path
 
 if TYPE_CHECKING:
     from aksara.db.dialects.base import Dialect
@@ -221,8 +222,6 @@ class Aggregate(Expression):
         """The field the aggregate reads on *model* (None for ``Count()`` of rows)."""
         if not isinstance(self.source, F):
             return None
-        from aksara.orm.paths import resolve_path
-
         return resolve_path(model, self.source.name.split("__")).field
 
     def result_field(self, model: type[Model], name: str) -> Field:

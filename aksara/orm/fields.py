@@ -1,22 +1,32 @@
-"""Model fields: column types, defaults, validation of values before they reach the database."""
+"""Model fields: column types, defaults, validation of values before they reach the database.
+
+The relation fields (``ForeignKey``, ``OneToOne``, ``ManyToMany``) live in
+:mod:`aksara.orm.relations.fields` and are re-exported here, so ``fields.ForeignKey`` works.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import functools
 import math
 import re
 import uuid
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
-from aksara.exceptions import DeferredFieldError, ValidationError
-
-if TYPE_CHECKING:
-    from aksara.orm.models import Model
+from aksara.exceptions import ValidationError
+from aksara.orm.field import (
+    CASCADE,
+    NOT_PROVIDED,
+    PROTECT,
+    RESTRICT,
+    SET_NULL,
+    Field,
+    text_problem,
+)
+from aksara.orm.relations.fields import ForeignKey, ManyToMany, OneToOne
 
 __all__ = [
     "CASCADE",
@@ -43,166 +53,15 @@ __all__ = [
 ]
 
 
-class _NotProvided:
-    def __repr__(self) -> str:
-        return "NOT_PROVIDED"
-
-
-NOT_PROVIDED: Any = _NotProvided()
-
-CASCADE = "CASCADE"
-SET_NULL = "SET NULL"
-RESTRICT = "RESTRICT"
-PROTECT = "PROTECT"
-_ON_DELETE = (CASCADE, SET_NULL, RESTRICT, PROTECT)
-
 _UTC = dt.UTC
 # asyncpg writes these two exact moments as -infinity / infinity and reads them back naive.
 _DATETIME_MIN = dt.datetime.min.replace(tzinfo=_UTC)
 _DATETIME_MAX = dt.datetime.max.replace(tzinfo=_UTC)
 
 
-def text_problem(value: str) -> str | None:
-    """Why *value* cannot be stored as text on both databases, or None when it can."""
-    if "\x00" in value:
-        return (
-            f"contains a NUL character (\\x00) at index {value.index(chr(0))}, which "
-            "PostgreSQL cannot store; remove or replace it"
-        )
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:
-            return (
-                f"contains a lone surrogate {value[error.start]!r} at index {error.start}, "
-                "which is not valid Unicode text; fix the text's decoding"
-            )
-    return None
-
-
 def _text_ok(value: str) -> bool:
     # ASCII-ness is a flag CPython keeps on every str: the common case costs a memchr.
     return "\x00" not in value and (value.isascii() or text_problem(value) is None)
-
-
-class Field:
-    """A column of a model's table.
-
-    Stored values live in the instance's ``__dict__``; the field is a non-data descriptor
-    that is only consulted when a value is missing, i.e. when it was deferred.
-    """
-
-    kind: ClassVar[str] = ""
-    type_label: ClassVar[str] = "value"
-    is_relation: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        *,
-        null: bool = False,
-        default: Any = NOT_PROVIDED,
-        unique: bool = False,
-        db_index: bool = False,
-        primary_key: bool = False,
-        column: str | None = None,
-        choices: Sequence[Any] | None = None,
-    ) -> None:
-        self.null = null
-        self.default = default
-        self.unique = unique or primary_key
-        self.db_index = db_index
-        self.primary_key = primary_key
-        self.db_column = column
-        self.choices = tuple(choices) if choices is not None else None
-        self.name = ""
-        self.attname = ""
-        self.column = ""
-        self.model: type[Model] = None  # type: ignore[assignment]
-
-    def bind(self, model: type[Model], name: str) -> None:
-        """Attach the field to *model* under *name* (called when the model class is built)."""
-        self.model = model
-        self.name = name
-        self.attname = name
-        self.column = self.db_column or name
-
-    @property
-    def label(self) -> str:
-        """``Model.field`` for error messages."""
-        return f"{self.model.__name__}.{self.name}"
-
-    @property
-    def has_default(self) -> bool:
-        """True when the field has a default value or factory."""
-        return self.default is not NOT_PROVIDED
-
-    def get_default(self) -> Any:
-        """Return the default value (calling a factory), or None."""
-        if self.default is NOT_PROVIDED:
-            return None
-        return self.default() if callable(self.default) else self.default
-
-    @property
-    def bounds(self) -> tuple[int, int] | None:
-        """The lowest and highest integer the column holds; None for non-integer columns."""
-        return None
-
-    def column_options(self) -> dict[str, Any]:
-        """Values the dialect's column type template needs."""
-        return {}
-
-    def clean(self, value: Any) -> Any:
-        """Return *value* checked (and normalised) for this field; raise ValidationError."""
-        if value is None:
-            if self.null:
-                return None
-            raise ValidationError(f"{self.label} cannot be null.", field=self.name)
-        value = self.to_python(value)
-        if self.choices is not None and value not in self.choices:
-            raise ValidationError(
-                f"{self.label} must be one of {list(self.choices)!r}, got {value!r}.",
-                field=self.name,
-            )
-        return value
-
-    def to_python(self, value: Any) -> Any:
-        """Check the type of a non-null *value* and return it normalised."""
-        return value
-
-    def clean_column(self, values: list[Any]) -> list[Any]:
-        """``clean()`` of many values (bulk writes); subclasses add fast paths."""
-        clean = self.clean
-        return [clean(value) for value in values]
-
-    def _fast_ok(self, value: Any) -> bool:
-        return value is None and self.null
-
-    def type_error(self, value: Any) -> ValidationError:
-        """Build the error for a value of the wrong type."""
-        return ValidationError(
-            f"{self.label} expects {self.type_label}, got {type(value).__name__} {value!r}.",
-            field=self.name,
-        )
-
-    def text_error(self, value: str) -> ValidationError | None:
-        """The error for text the databases cannot store, or None."""
-        problem = text_problem(value)
-        if problem is None:
-            return None
-        return ValidationError(f"{self.label} {problem}.", field=self.name)
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        raise DeferredFieldError(
-            f"{type(instance).__name__}.{self.attname} was not loaded: the query left it out "
-            f"with only()/defer(). Include it in the query, or `await obj.refresh_from_db("
-            f'fields=["{self.attname}"])` to load it explicitly.'
-        )
-
-    def __repr__(self) -> str:
-        where = f"{self.label}" if self.model is not None else "unbound"
-        return f"<{type(self).__name__} {where}>"
 
 
 def _ranged_integer(field: Field, value: Any, low: int, high: int) -> int:
@@ -637,182 +496,7 @@ def _json_problem(value: Any, path: str) -> str | None:
     )
 
 
-class ForeignKey(Field):
-    """A reference to a row of another model, stored in column ``<name>_id``.
-
-    ``to`` is a model class, its name, or ``"self"``; the column is indexed by default.
-    """
-
-    is_relation = True
-    type_label = "a model instance or primary key"
-
-    def __init__(
-        self,
-        to: type[Model] | str,
-        *,
-        on_delete: str = CASCADE,
-        related_name: str | None = None,
-        db_index: bool = True,
-        **options: Any,
-    ) -> None:
-        if on_delete not in _ON_DELETE:
-            raise ValueError(
-                f"on_delete must be one of fields.CASCADE, SET_NULL, RESTRICT, PROTECT; "
-                f"got {on_delete!r}."
-            )
-        if on_delete == SET_NULL and not options.get("null"):
-            raise ValueError("on_delete=SET_NULL needs null=True on the ForeignKey.")
-        super().__init__(db_index=db_index, **options)
-        self.to = to
-        self.on_delete = on_delete
-        self.related_name = related_name
-        self.reverse_name = ""
-
-    def bind(self, model: type[Model], name: str) -> None:
-        super().bind(model, name)
-        self.attname = f"{name}_id"
-        self.column = self.db_column or self.attname
-
-    @property
-    def related_model(self) -> type[Model]:
-        """The model this key points at (resolved lazily from a name)."""
-        from aksara.orm.registry import registry
-
-        target = self.to
-        if isinstance(target, str):
-            target = self.model if target == "self" else registry.resolve(target, self.label)
-            self.to = target
-        return target
-
-    @property
-    def target_field(self) -> Field:
-        """The primary key of the related model."""
-        return self.related_model._meta.pk
-
-    @functools.cached_property
-    def bounds(self) -> tuple[int, int] | None:
-        bounds: tuple[int, int] | None = self.target_field.bounds
-        return bounds
-
-    @property
-    def kind(self) -> str:  # type: ignore[override]
-        target = self.target_field
-        return "biginteger" if target.kind == "auto" else target.kind
-
-    def column_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = self.target_field.column_options()
-        return options
-
-    def constraint_name(self) -> str:
-        """The foreign-key constraint's name: ``<table>_<column>_fkey``."""
-        return f"{self.model._meta.table_name}_{self.column}_fkey"
-
-    def to_python(self, value: Any) -> Any:
-        from aksara.orm.models import Model
-
-        if isinstance(value, Model):
-            if not isinstance(value, self.related_model):
-                raise self.type_error(value)
-            value = value.pk
-            if value is None:
-                raise ValidationError(
-                    f"{self.label}: the related {self.related_model.__name__} has no primary "
-                    "key yet; save it first.",
-                    field=self.name,
-                )
-        try:
-            return self.target_field.to_python(value)
-        except ValidationError:
-            raise self.type_error(value) from None
-
-    def clean_column(self, values: list[Any]) -> list[Any]:
-        for value in values:
-            if type(value) is not int and not self._fast_ok(value):
-                return super().clean_column(values)
-        return values
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        from aksara.orm.relations import forward_get
-
-        return forward_get(self, instance)
-
-    def __set__(self, instance: Any, value: Any) -> None:
-        from aksara.orm.relations import forward_set
-
-        forward_set(self, instance, value)
-
-
-class _Column:
-    """The descriptor of a foreign key's raw ``<name>_id`` attribute."""
-
-    __slots__ = ("field",)
-
-    def __init__(self, field: Field) -> None:
-        self.field = field
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self.field
-        return Field.__get__(self.field, instance, owner)
-
-
-def column_descriptor(field: Field) -> _Column:
-    """Return the non-data descriptor guarding a foreign key's ``<name>_id`` attribute."""
-    return _Column(field)
-
-
 DecimalField = Decimal
 UUID = UUIDField
 
 Converter = Callable[[Any], Any]
-
-
-class OneToOne(ForeignKey):
-    """A foreign key whose value is unique: each target row has at most one of these.
-
-    The reverse accessor (``user.profile``) is a single instance, not a manager.
-    """
-
-    def __init__(self, to: type[Model] | str, **options: Any) -> None:
-        options.setdefault("unique", True)
-        super().__init__(to, **options)
-
-
-class ManyToMany(Field):
-    """A many-to-many relation kept in a join table (``through``), made automatically when
-    not given: ``posts_tags`` with ``post_id`` and ``tag_id``."""
-
-    is_relation = True
-    kind = "many_to_many"
-
-    def __init__(
-        self,
-        to: type[Model] | str,
-        *,
-        related_name: str | None = None,
-        through: type[Model] | str | None = None,
-    ) -> None:
-        super().__init__(null=True)
-        self.to = to
-        self.related_name = related_name
-        self.through = through
-
-    @property
-    def related_model(self) -> type[Model]:
-        """The model on the other side (resolved lazily from a name)."""
-        from aksara.orm.registry import registry
-
-        target = self.to
-        if isinstance(target, str):
-            target = self.model if target == "self" else registry.resolve(target, self.label)
-            self.to = target
-        return target
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        from aksara.orm.many import ManyRelatedManager
-
-        return ManyRelatedManager(self.model._meta.many_relations[self.name], instance)

@@ -10,7 +10,7 @@ from aksara.orm.queryset import QuerySet, ValuesQuerySet
 if TYPE_CHECKING:
     from aksara.orm.expressions import Aggregate, Q
     from aksara.orm.models import Model
-    from aksara.orm.prefetch import Prefetch
+    from aksara.orm.relations.prefetch import Prefetch
 
 __all__ = ["Manager"]
 

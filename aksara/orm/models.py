@@ -7,10 +7,15 @@ from collections.abc import Generator, Sequence
 from typing import Any, ClassVar, Self
 
 from aksara.exceptions import FieldError, MultipleObjectsReturned, ObjectDoesNotExist, suggest
-from aksara.orm.fields import AutoField, Field, ForeignKey, ManyToMany, OneToOne, column_descriptor
+from aksara.orm.field import Field
+from aksara.orm.fields import AutoField
 from aksara.orm.manager import Manager
-from aksara.orm.options import Options, _snake, table_name_for
+from aksara.orm.options import Options
+from aksara.orm.persistence import delete_instance, save_instance
 from aksara.orm.registry import registry
+from aksara.orm.relations.fields import ManyToMany
+from aksara.orm.relations.linking import link_forward, link_many, link_reverse
+from aksara.orm.relations.loading import Peers
 
 __all__ = ["Model", "ModelBase"]
 
@@ -47,10 +52,9 @@ class ModelBase(type):
             field_name = names.get(id(field), "id")
             field.bind(cls, field_name)  # type: ignore[arg-type]
             setattr(cls, field_name, field)
-            if isinstance(field, ForeignKey):
-                setattr(cls, field.attname, column_descriptor(field))
         meta.finish()
         cls._meta = meta  # type: ignore[attr-defined]
+        link_forward(cls)  # type: ignore[arg-type]
         qualname = namespace.get("__qualname__", name)
         cls.DoesNotExist = type(  # type: ignore[attr-defined]
             "DoesNotExist",
@@ -72,13 +76,11 @@ class ModelBase(type):
             registry.register(cls)  # type: ignore[arg-type]
             try:
                 for fk in meta.foreign_keys:
-                    _link_reverse(fk)
-                from aksara.orm.many import link_many
-
+                    link_reverse(fk)
                 for many_name, many_field in many:
                     many_field.bind(cls, many_name)  # type: ignore[arg-type]
                     meta.many_to_many.append(many_field)
-                    link_many(many_field)
+                    link_many(many_field, Model)
             except FieldError:
                 registry.unregister(cls)  # type: ignore[arg-type]
                 raise
@@ -92,47 +94,13 @@ def _exception_bases(bases: tuple[type, ...], name: str, default: type) -> tuple
     return found or (default,)
 
 
-def _link_reverse(fk: ForeignKey) -> None:
-    try:
-        target = fk.related_model
-    except FieldError:
-        registry.defer(fk, _link_reverse)  # the target is defined later
-        return
-    from aksara.orm.related import ReverseDescriptor, ReverseOneDescriptor
-
-    meta = target._meta
-    if fk.related_name is not None and fk.related_name.endswith("+"):
-        if fk not in meta.related_objects:
-            meta.related_objects.append(fk)  # no accessor, but deletes still know it
-        return
-    one = isinstance(fk, OneToOne)
-    name = fk.related_name or (
-        _snake(fk.model.__name__) if one else table_name_for(fk.model.__name__)
-    )
-    existing = meta.reverse_relations.get(name)
-    same = existing is not None and (existing.model.__qualname__, existing.name) == (
-        fk.model.__qualname__,
-        fk.name,
-    )
-    clash = (existing is not None and not same) or name in meta.field_names
-    if clash or (existing is None and name in vars(target)):
-        raise FieldError(
-            f"{fk.label}'s reverse accessor {target.__name__}.{name} clashes with "
-            f"{'another relation' if existing is not None else 'an attribute'} of "
-            f"{target.__name__}; give the ForeignKey a related_name=."
-        )
-    meta.related_objects[:] = [f for f in meta.related_objects if f is not existing]
-    meta.related_objects.append(fk)
-    meta.reverse_relations[name] = fk
-    fk.reverse_name = name
-    setattr(target, name, ReverseOneDescriptor(fk, name) if one else ReverseDescriptor(fk, name))
-
-
 class Model(metaclass=ModelBase):
     """A row of the model's table. Subclass it and declare fields as class attributes."""
 
     _meta: ClassVar[Options]
     objects: ClassVar[Manager[Any]]
+    #: The rows of the query result this one came from, when they load relations together.
+    _peers: Peers | None = None
     DoesNotExist: ClassVar[type[ObjectDoesNotExist]]
     MultipleObjectsReturned: ClassVar[type[MultipleObjectsReturned]]
 
@@ -174,14 +142,10 @@ class Model(metaclass=ModelBase):
         self, *, update_fields: Sequence[str] | None = None, force_insert: bool = False
     ) -> None:
         """Insert the row (new instance) or update it; ``update_fields`` limits the update."""
-        from aksara.orm.persistence import save_instance
-
         await save_instance(self, update_fields=update_fields, force_insert=force_insert)
 
     async def delete(self) -> int:
         """Delete the row; returns 1, or 0 when it was already gone."""
-        from aksara.orm.persistence import delete_instance
-
         return await delete_instance(self)
 
     async def refresh_from_db(self, *, fields: Sequence[str] | None = None) -> None:
@@ -190,7 +154,9 @@ class Model(metaclass=ModelBase):
         if fields is not None:
             queryset = queryset.only(*fields)
         fresh = await queryset.get()
-        loaded = dict(fresh.__dict__)
+        # The row's values only: not the fresh instance's own peers.
+        columns = self._meta.attnames
+        loaded = {name: value for name, value in fresh.__dict__.items() if name in columns}
         for fk in self._meta.foreign_keys:
             if fk.attname in loaded:
                 self.__dict__.pop(fk.name, None)

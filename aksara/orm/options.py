@@ -13,14 +13,16 @@ from aksara.orm.fields import AutoField, Field, ForeignKey
 if TYPE_CHECKING:
     from aksara.orm.models import Model
     from aksara.orm.paths import JoinStep
+    from aksara.orm.relations.kinds import ManyRelation, Relation
 
-__all__ = ["Index", "Options", "table_name_for"]
+__all__ = ["Index", "Options", "snake_case", "table_name_for"]
 
 _META_KEYS = ("table_name", "ordering", "indexes", "unique_together", "abstract")
 _MAX_IDENTIFIER = 63
 
 
-def _snake(name: str) -> str:
+def snake_case(name: str) -> str:
+    """``BlogCategory`` -> ``blog_category``."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
@@ -34,7 +36,7 @@ def _plural(word: str) -> str:
 
 def table_name_for(class_name: str) -> str:
     """``Post`` -> ``posts``, ``BlogCategory`` -> ``blog_categories``."""
-    return _plural(_snake(class_name))
+    return _plural(snake_case(class_name))
 
 
 def identifier(*parts: str, suffix: str) -> str:
@@ -108,7 +110,9 @@ class Options:
         #: Reverse relations by accessor name (``post.comments``): the foreign key behind each.
         self.reverse_relations: dict[str, ForeignKey] = {}
         #: Many-to-many relations by name, from either side (``post.tags``, ``tag.posts``).
-        self.many_relations: dict[str, Any] = {}
+        self.many_relations: dict[str, ManyRelation] = {}
+        #: Every relation by name: forward keys, reverse and many-to-many relations.
+        self.relations: dict[str, Relation] = {}
         self.many_to_many: list[Field] = []
         self._by_name: dict[str, Field] = {}
         self.lookup_cache: dict[str, Any] = {}
@@ -166,16 +170,8 @@ class Options:
 
     def relation_steps(self, name: str) -> list[JoinStep] | None:
         """The joins of a reverse or many-to-many relation called *name*, else None."""
-        fk = self.reverse_relations.get(name)
-        if fk is not None:
-            from aksara.orm.paths import reverse_step
-
-            return [reverse_step(fk, name)]
-        relation = self.many_relations.get(name)
-        if relation is not None:
-            steps: list[JoinStep] = relation.steps()
-            return steps
-        return None
+        relation = self.relations.get(name)
+        return None if relation is None else relation.path_steps()
 
     @property
     def field_names(self) -> list[str]:

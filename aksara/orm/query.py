@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 if TYPE_CHECKING:
     from aksara.orm.expressions import Aggregate
     from aksara.orm.models import Model
-    from aksara.orm.prefetch import Prefetch
+    from aksara.orm.relations.prefetch import Prefetch
     from aksara.orm.where import Node
 
 __all__ = ["Bound", "Query", "Runtime", "Shape", "field_tags"]

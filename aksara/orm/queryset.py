@@ -17,9 +17,11 @@ from aksara.orm import compiler
 from aksara.orm.arithmetic import assignment_params
 from aksara.orm.compiler import CompiledSelect, cached, effective_ordering
 from aksara.orm.expressions import Aggregate, Expression, F, OrderBy, Q
-from aksara.orm.paths import check_depth
-from aksara.orm.prefetch import Prefetch, normalize, prefetch
+from aksara.orm.paths import check_depth, resolve_path
+from aksara.orm.persistence import bulk_create, bulk_update, explain_delete_error
 from aksara.orm.query import Query
+from aksara.orm.relations.loading import join_peers
+from aksara.orm.relations.prefetch import Prefetch, normalize, prefetch
 from aksara.orm.where import Node, build_where, condition, negation
 
 if TYPE_CHECKING:
@@ -58,21 +60,6 @@ class QuerySet(Generic[M]):
     def query(self) -> Query:
         """The frozen description of this query (what the compiler compiles)."""
         return self._query
-
-    def _with_where(self, *nodes: Node) -> Self:
-        """A copy whose WHERE clause is exactly *nodes* (built by ``aksara.orm.where``); for
-        the ORM's relation code."""
-        return self._chain(self._query.replace(where=nodes))
-
-    @property
-    def _where(self) -> tuple[Node, ...]:
-        return self._query.where
-
-    @_where.setter
-    def _where(self, nodes: tuple[Node, ...]) -> None:
-        # Kept for callers that build a fresh QuerySet and set its conditions; new code
-        # calls _with_where(*nodes), which returns a copy.
-        self._query = self._query.replace(where=tuple(nodes))
 
     # Chaining -------------------------------------------------------------------------
 
@@ -313,9 +300,7 @@ class QuerySet(Generic[M]):
             loading = query.loading
             mode = loading or settings.RELATION_LOADING
             if mode != "lazy" or loading is not None:
-                for instance in result:
-                    instance.__dict__["_loading"] = mode
-                    instance.__dict__["_peers"] = result
+                join_peers(result, mode)
             if query.prefetch:
                 await prefetch(result, query.prefetch)
         return result
@@ -474,16 +459,12 @@ class QuerySet(Generic[M]):
         self, instances: Sequence[M], *, batch_size: int | None = None
     ) -> list[M]:
         """Insert many instances in as few statements as possible; sets their primary keys."""
-        from aksara.orm.persistence import bulk_create
-
         return cast(list[M], await bulk_create(self.model, instances, batch_size=batch_size))
 
     async def bulk_update(
         self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
     ) -> int:
         """Write *fields* of many saved instances in one statement per batch."""
-        from aksara.orm.persistence import bulk_update
-
         return await bulk_update(self.model, instances, fields, batch_size=batch_size)
 
     async def update(self, **values: Any) -> int:
@@ -534,8 +515,6 @@ class QuerySet(Generic[M]):
             raise TypeError("Cannot delete a sliced query; filter by primary key instead.")
         if query.empty:
             return 0
-        from aksara.orm.persistence import explain_delete_error
-
         database = get_database()
         dialect = database.dialect
         statement: compiler.Statement = cached(
@@ -689,6 +668,4 @@ def _ordering_name(item: Any) -> str:
 
 def compiler_field(model: type[Model], name: str) -> Any:
     """Check that *name* (a field path) exists on *model*; raise FieldError otherwise."""
-    from aksara.orm.paths import resolve_path
-
     return resolve_path(model, name.split("__")).field

@@ -25,8 +25,8 @@ from aksara.orm.compiler import (
     compile_exists,
     compile_select,
 )
-from aksara.orm.prefetch import Prefetch
 from aksara.orm.query import Query, Shape, field_tags
+from aksara.orm.relations.prefetch import Prefetch
 from examples.blog.models import Post, User
 from tests.debug.helpers import configured_database
 from tests.debug.test_querylog import DebugAccount, query_logs
