@@ -60,9 +60,9 @@ class atomic:
         token = _frame.set(frame)
         try:
             if savepoint is None:
-                await database.execute(database.dialect.begin_statement)
+                await database.execute(database.dialect.begin_statement, keeps_session=True)
             else:
-                await database.execute(f"SAVEPOINT {savepoint}")
+                await database.execute(f"SAVEPOINT {savepoint}", keeps_session=True)
         except BaseException:
             _frame.reset(token)
             await self._pop(binding, frame)
@@ -117,12 +117,12 @@ class atomic:
         binding.depth -= 1
         try:
             if savepoint is None:
-                await database.execute("COMMIT" if commit else "ROLLBACK")
+                await database.execute("COMMIT" if commit else "ROLLBACK", keeps_session=True)
             elif commit:
-                await database.execute(f"RELEASE SAVEPOINT {savepoint}")
+                await database.execute(f"RELEASE SAVEPOINT {savepoint}", keeps_session=True)
             else:
-                await database.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                await database.execute(f"RELEASE SAVEPOINT {savepoint}")
+                await database.execute(f"ROLLBACK TO SAVEPOINT {savepoint}", keeps_session=True)
+                await database.execute(f"RELEASE SAVEPOINT {savepoint}", keeps_session=True)
         finally:
             await cls._pop(binding, frame)
 

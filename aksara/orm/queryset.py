@@ -380,7 +380,10 @@ class QuerySet(Generic[M]):
         dialect = database.dialect
         compiled = self._compiled(dialect)
         rows = await database.fetch(
-            compiled.sql, select_params(self, dialect), read_only=self._for_update is None
+            compiled.sql,
+            select_params(self, dialect),
+            read_only=self._for_update is None,
+            keeps_session=True,
         )
         result = compiled.build(rows)
         if self._values is None and result:
@@ -447,7 +450,10 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         sql = cached(self._key("count", dialect), lambda: compiler.compile_count(self, dialect))
-        return int(await database.fetchval(sql, select_params(self, dialect), read_only=True))
+        value = await database.fetchval(
+            sql, select_params(self, dialect), read_only=True, keeps_session=True
+        )
+        return int(value)
 
     async def exists(self) -> bool:
         """True when at least one row matches."""
@@ -456,7 +462,9 @@ class QuerySet(Generic[M]):
         database = get_database()
         dialect = database.dialect
         sql = cached(self._key("exists", dialect), lambda: compiler.compile_exists(self, dialect))
-        row = await database.fetchrow(sql, select_params(self, dialect), read_only=True)
+        row = await database.fetchrow(
+            sql, select_params(self, dialect), read_only=True, keeps_session=True
+        )
         return row is not None
 
     async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
@@ -483,7 +491,7 @@ class QuerySet(Generic[M]):
         if self._empty:
             row: Any = [None] * len(aggregates)
         else:
-            row = await database.fetchrow(sql, params, read_only=True)
+            row = await database.fetchrow(sql, params, read_only=True, keeps_session=True)
         return {
             name: aggregate.convert(value, source, dialect)
             for (name, aggregate), value, source in zip(
@@ -500,6 +508,7 @@ class QuerySet(Generic[M]):
             dialect.explain(compiled.sql, analyze=analyze),
             select_params(self, dialect),
             read_only=self._for_update is None,
+            keeps_session=True,
         )
         return dialect.format_plan(rows)
 
@@ -578,7 +587,9 @@ class QuerySet(Generic[M]):
             else:
                 params.extend(assignment_params(plan, value))
         params.extend(compiler.target_params(self, dialect))
-        return await database.execute(sql, compiler.check_params(params, dialect))
+        return await database.execute(
+            sql, compiler.check_params(params, dialect), keeps_session=True
+        )
 
     async def delete(self) -> int:
         """Delete every matching row; related rows follow their ``on_delete``."""
@@ -593,7 +604,7 @@ class QuerySet(Generic[M]):
         sql = cached(self._key("delete", dialect), lambda: compiler.compile_delete(self, dialect))
         params = compiler.check_params(compiler.target_params(self, dialect), dialect)
         try:
-            return await database.execute(sql, params)
+            return await database.execute(sql, params, keeps_session=True)
         except IntegrityError as error:
             raise await explain_delete_error(database, self.model, error) from error
 

@@ -275,17 +275,21 @@ class PostgresBackend(Backend):
         """Close the pool; connections still in use after ``close_timeout`` are terminated."""
         await self._pool.close()
 
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any], dirty: bool = False) -> list[Row]:
         pool = self._pool
         connection = await pool.acquire()
+        if dirty:
+            connection.dirty = True
         try:
             return await connection.fetch(sql, params)
         finally:
             await pool.release(connection)
 
-    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+    async def execute(self, sql: str, params: Sequence[Any], dirty: bool = False) -> int:
         pool = self._pool
         connection = await pool.acquire()
+        if dirty:
+            connection.dirty = True
         try:
             return await connection.execute(sql, params)
         finally:
