@@ -204,28 +204,41 @@ class Database:
         return self.backend.status()
 
     async def fetch(
-        self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        read_only: bool = False,
+        keeps_session: bool = False,
     ) -> list[Row]:
         """Run a statement and return its rows.
 
         ``read_only=True`` says the statement changes nothing (a plain SELECT): when its
         pooled connection is lost it is retried on another. Other statements are retried
         only when they never reached the database, else :class:`WriteOutcomeUnknownError`.
+        Unless ``keeps_session=True`` promises it changes no session state (no SET, advisory
+        lock, LISTEN, temporary table...; the ORM's statements), its connection is reset
+        before it serves anyone else.
         """
         if not self._opened:
             await self.open()
         binding = _binding.get()
+        dirty = not keeps_session and self.backend.may_change_session(sql)
         start = perf_counter()
         try:
             if binding is not None and binding.database is self:
+                if dirty:
+                    binding.connection.dirty = True
                 rows = await self._bound_fetch(binding, sql, params, read_only)
             else:
                 if binding is not None and not binding.database._opened and not binding.closed:
                     raise _closed_under(binding)
                 try:
-                    rows = await self.backend.fetch(sql, params)
+                    rows = await self.backend.fetch(sql, params, dirty)
                 except Exception as error:
-                    rows = await self._run_again(self.backend.fetch, sql, params, read_only, error)
+                    rows = await self._run_again(
+                        self.backend.fetch, sql, params, dirty, read_only, error
+                    )
         except Exception as error:
             failure = self._failed(sql, params, start, error)
             if failure is error:
@@ -235,38 +248,56 @@ class Database:
         return rows
 
     async def fetchrow(
-        self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        read_only: bool = False,
+        keeps_session: bool = False,
     ) -> Row | None:
-        """Run a statement and return its first row, or None (``read_only`` as in fetch)."""
-        rows = await self.fetch(sql, params, read_only=read_only)
+        """Run a statement and return its first row, or None (options as in fetch)."""
+        rows = await self.fetch(sql, params, read_only=read_only, keeps_session=keeps_session)
         return rows[0] if rows else None
 
     async def fetchval(
-        self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        read_only: bool = False,
+        keeps_session: bool = False,
     ) -> Any:
         """Run a statement and return the first column of its first row, or None."""
-        rows = await self.fetch(sql, params, read_only=read_only)
+        rows = await self.fetch(sql, params, read_only=read_only, keeps_session=keeps_session)
         return rows[0][0] if rows else None
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, keeps_session: bool = False
+    ) -> int:
         """Run a statement that returns no rows; return how many rows it changed.
 
-        It is retried only when it never reached the database (see :meth:`fetch`).
+        It is retried only when it never reached the database; ``keeps_session`` as in
+        :meth:`fetch`.
         """
         if not self._opened:
             await self.open()
         binding = _binding.get()
+        dirty = not keeps_session and self.backend.may_change_session(sql)
         start = perf_counter()
         try:
             if binding is not None and binding.database is self:
+                if dirty:
+                    binding.connection.dirty = True
                 count = await self._bound_execute(binding, sql, params)
             else:
                 if binding is not None and not binding.database._opened and not binding.closed:
                     raise _closed_under(binding)
                 try:
-                    count = await self.backend.execute(sql, params)
+                    count = await self.backend.execute(sql, params, dirty)
                 except Exception as error:
-                    count = await self._run_again(self.backend.execute, sql, params, False, error)
+                    count = await self._run_again(
+                        self.backend.execute, sql, params, dirty, False, error
+                    )
         except Exception as error:
             failure = self._failed(sql, params, start, error)
             if failure is error:
@@ -277,9 +308,10 @@ class Database:
 
     async def _run_again(
         self,
-        run: Callable[[str, Sequence[Any]], Awaitable[T]],
+        run: Callable[[str, Sequence[Any], bool], Awaitable[T]],
         sql: str,
         params: Sequence[Any],
+        dirty: bool,
         read_only: bool,
         error: Exception,
     ) -> T:
@@ -299,7 +331,7 @@ class Database:
                 raise error
             retries -= 1
             try:
-                return await run(sql, params)
+                return await run(sql, params, dirty)
             except Exception as again:
                 error = again
 

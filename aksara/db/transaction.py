@@ -13,18 +13,24 @@ from aksara.db.connections import get_database
 from aksara.db.database import Binding, Database, _frame, current_binding
 from aksara.exceptions import TransactionError
 
-__all__ = ["atomic", "in_atomic_block"]
+__all__ = ["Atomic", "atomic", "in_atomic_block"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class atomic:
+def atomic(database: Database | None = None) -> Atomic:
+    """A transaction block on *database* (default: the default database): ``async with
+    atomic():`` or ``@atomic()``; nested blocks become savepoints."""
+    return Atomic(database)
+
+
+class Atomic:
     """Run the block in a transaction; an exception rolls it back.
 
     Inside, every query of the task (and of tasks it starts) uses the one connection.
     Nested blocks become savepoints, so an inner failure undoes only the inner work.
-    Also a decorator: ``@atomic()``.
+    Also a decorator.
     """
 
     def __init__(self, database: Database | None = None) -> None:
@@ -34,7 +40,7 @@ class atomic:
         ] = []
         self._task: asyncio.Task[Any] | None = None
 
-    async def __aenter__(self) -> atomic:
+    async def __aenter__(self) -> Atomic:
         task = asyncio.current_task()
         if self._frames and self._task is not task:
             # Its frames would interleave with the other task's and leak both connections.
@@ -60,9 +66,9 @@ class atomic:
         token = _frame.set(frame)
         try:
             if savepoint is None:
-                await database.execute(database.dialect.begin_statement)
+                await database.execute(database.dialect.begin_statement, keeps_session=True)
             else:
-                await database.execute(f"SAVEPOINT {savepoint}")
+                await database.execute(f"SAVEPOINT {savepoint}", keeps_session=True)
         except BaseException:
             _frame.reset(token)
             await self._pop(binding, frame)
@@ -117,12 +123,12 @@ class atomic:
         binding.depth -= 1
         try:
             if savepoint is None:
-                await database.execute("COMMIT" if commit else "ROLLBACK")
+                await database.execute("COMMIT" if commit else "ROLLBACK", keeps_session=True)
             elif commit:
-                await database.execute(f"RELEASE SAVEPOINT {savepoint}")
+                await database.execute(f"RELEASE SAVEPOINT {savepoint}", keeps_session=True)
             else:
-                await database.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                await database.execute(f"RELEASE SAVEPOINT {savepoint}")
+                await database.execute(f"ROLLBACK TO SAVEPOINT {savepoint}", keeps_session=True)
+                await database.execute(f"RELEASE SAVEPOINT {savepoint}", keeps_session=True)
         finally:
             await cls._pop(binding, frame)
 
@@ -131,7 +137,7 @@ class atomic:
 
         @functools.wraps(function)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            async with atomic(database):
+            async with Atomic(database):
                 return await function(*args, **kwargs)
 
         return wrapper

@@ -69,7 +69,7 @@ async def _advance_identity(database: Database, meta: Options, keys: Iterable[An
         return
     statement = database.dialect.advance_identity(meta.table_name, pk.column, max(keys))
     if statement is not None:
-        await database.fetch(*statement)
+        await database.fetch(*statement, keeps_session=True)
 
 
 def _placeholders(dialect: Dialect, start: int, count: int) -> str:
@@ -138,7 +138,7 @@ async def _insert_row(database: Database, instance: Model) -> None:
     if pk in fields:
         await _advance_identity(database, meta, [params[fields.index(pk)]])
     try:
-        row = await database.fetchrow(sql, params)
+        row = await database.fetchrow(sql, params, keeps_session=True)
     except IntegrityError as error:
         raise await _explain(database, meta.model, error, [instance]) from error
     assert row is not None
@@ -168,7 +168,7 @@ async def _update_row(database: Database, instance: Model, fields: list[Field]) 
 
     sql = cached(database.statements, key, build).sql
     try:
-        return await database.execute(sql, params)
+        return await database.execute(sql, params, keeps_session=True)
     except IntegrityError as error:
         raise await _explain(database, meta.model, error, [instance]) from error
 
@@ -202,7 +202,9 @@ async def delete_instance(instance: Model) -> int:
         )
 
     try:
-        count = await database.execute(cached(database.statements, key, build).sql, [instance.pk])
+        count = await database.execute(
+            cached(database.statements, key, build).sql, [instance.pk], keeps_session=True
+        )
     except IntegrityError as error:
         raise await explain_delete_error(database, meta.model, error) from error
     instance.__dict__[meta.pk.attname] = None  # as in Django: saving it again inserts
@@ -294,7 +296,7 @@ async def bulk_create(
             for start in starts:
                 chunk = [column[start : start + size] for column in columns]
                 sql, params = _bulk_insert_sql(dialect, meta.table_name, fields, chunk, pk)
-                rows = await database.fetch(sql, params)
+                rows = await database.fetch(sql, params, keeps_session=True)
                 if not with_pk:
                     keys = sorted(row[0] for row in rows)
                     for obj, key in zip(instances[start : start + size], keys, strict=True):
@@ -369,7 +371,7 @@ async def bulk_update(
                     f"UPDATE {table} SET {assignments} FROM ({source}) AS v "
                     f"WHERE {table}.{quote(pk.column)} = v.{quote(names[0])}"
                 )
-                total += await database.execute(sql, params)
+                total += await database.execute(sql, params, keeps_session=True)
     except IntegrityError as error:
         raise await _explain(database, model, error, instances) from error
     return total

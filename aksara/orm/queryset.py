@@ -293,7 +293,10 @@ class QuerySet(Generic[M]):
         database = get_database()
         compiled = compiled_select(query, database.statements, database.dialect)
         rows = await database.fetch(
-            compiled.sql, compiled.params(query), read_only=query.for_update is None
+            compiled.sql,
+            compiled.params(query),
+            read_only=query.for_update is None,
+            keeps_session=True,
         )
         result = compiled.build(rows)
         if query.values is None and result:
@@ -373,7 +376,11 @@ class QuerySet(Generic[M]):
             query.cache_key("count"),
             lambda: compiler.compile_count(query, dialect),
         )
-        return int(await database.fetchval(statement.sql, statement.params(query), read_only=True))
+        return int(
+            await database.fetchval(
+                statement.sql, statement.params(query), read_only=True, keeps_session=True
+            )
+        )
 
     async def exists(self) -> bool:
         """True when at least one row matches."""
@@ -387,7 +394,9 @@ class QuerySet(Generic[M]):
             query.cache_key("exists"),
             lambda: compiler.compile_exists(query, dialect),
         )
-        row = await database.fetchrow(statement.sql, statement.params(query), read_only=True)
+        row = await database.fetchrow(
+            statement.sql, statement.params(query), read_only=True, keeps_session=True
+        )
         return row is not None
 
     async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
@@ -411,7 +420,7 @@ class QuerySet(Generic[M]):
             row: Any = [None] * len(aggregates)
         else:
             params = statement.params(query, tuple(aggregates.values()))
-            row = await database.fetchrow(statement.sql, params, read_only=True)
+            row = await database.fetchrow(statement.sql, params, read_only=True, keeps_session=True)
         return {
             name: aggregate.convert(value, source, dialect)
             for (name, aggregate), value, source in zip(
@@ -429,6 +438,7 @@ class QuerySet(Generic[M]):
             dialect.explain(compiled.sql, analyze=analyze),
             compiled.params(query),
             read_only=query.for_update is None,
+            keeps_session=True,
         )
         return dialect.format_plan(rows)
 
@@ -506,7 +516,7 @@ class QuerySet(Generic[M]):
             else:
                 params.extend(assignment_params(plan, value))
         params.extend(statement.params(query))
-        return await database.execute(statement.sql, params)
+        return await database.execute(statement.sql, params, keeps_session=True)
 
     async def delete(self) -> int:
         """Delete every matching row; related rows follow their ``on_delete``."""
@@ -523,7 +533,9 @@ class QuerySet(Generic[M]):
             lambda: compiler.compile_delete(query, dialect),
         )
         try:
-            return await database.execute(statement.sql, statement.params(query))
+            return await database.execute(
+                statement.sql, statement.params(query), keeps_session=True
+            )
         except IntegrityError as error:
             raise await explain_delete_error(database, self.model, error) from error
 

@@ -132,7 +132,7 @@ async def create_tables(
     statements = schema_sql(models, dialect=database.dialect)
     async with atomic(database):
         for statement in statements:
-            await database.execute(statement)
+            await database.execute(statement, keeps_session=True)
 
 
 async def drop_tables(
@@ -145,4 +145,6 @@ async def drop_tables(
     async with atomic(database):
         for model in reversed(ordered):
             table = dialect.quote(model._meta.table_name)
-            await database.execute(f"DROP TABLE IF EXISTS {table}{dialect.drop_table_suffix}")
+            await database.execute(
+                f"DROP TABLE IF EXISTS {table}{dialect.drop_table_suffix}", keeps_session=True
+            )

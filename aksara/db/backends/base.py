@@ -29,11 +29,13 @@ class Connection(ABC):
     """One driver connection, as the database layer uses it.
 
     ``broken``: a statement was cancelled or timed out, so its state is unknown until
-    settled; ``closed_by_pool``: ``close()`` gave up waiting for it and closed it.
+    settled; ``closed_by_pool``: ``close()`` gave up waiting for it and closed it;
+    ``dirty``: a statement that may have changed session state ran on it.
     """
 
     broken: bool
     closed_by_pool: bool
+    dirty: bool
 
     @abstractmethod
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
@@ -69,12 +71,22 @@ class Backend(ABC):
         """Close every connection; waits for those in use to come back."""
 
     @abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        """Run *sql* on a pooled connection and return all rows."""
+    async def fetch(self, sql: str, params: Sequence[Any], dirty: bool = False) -> list[Row]:
+        """Run *sql* on a pooled connection and return all rows.
+
+        ``dirty``: it may change session state, so the connection is settled before reuse.
+        """
 
     @abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+    async def execute(self, sql: str, params: Sequence[Any], dirty: bool = False) -> int:
         """Run *sql* on a pooled connection and return the affected row count."""
+
+    def may_change_session(self, sql: str) -> bool:
+        """True when user *sql* may leave session state behind on its connection.
+
+        Any statement may, through a function it calls; a driver whose SQL cannot changes this.
+        """
+        return True
 
     @abstractmethod
     async def acquire(self) -> Connection:

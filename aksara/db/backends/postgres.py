@@ -1,4 +1,4 @@
-"""PostgreSQL through an asyncpg pool."""
+"""PostgreSQL through asyncpg connections in Aksara's own pool."""
 
 from __future__ import annotations
 
@@ -17,13 +17,12 @@ import orjson
 from aksara.conf import mask_url
 from aksara.db.backends.base import Backend, Connection, PoolStatus, Row
 from aksara.db.dialects.postgres import PostgresDialect
+from aksara.db.pool import Pool, PooledConnection
 from aksara.exceptions import (
     ConnectionLostError,
-    DatabaseClosedError,
     DatabaseError,
     DatabaseUnavailableError,
     IntegrityError,
-    PoolTimeoutError,
 )
 
 __all__ = ["PostgresBackend"]
@@ -78,12 +77,6 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-async def _reset_nothing(connection: asyncpg.Connection) -> None:
-    # asyncpg rolls back an open transaction before calling this; Aksara leaves no other
-    # session state behind, so the default RESET ALL round trip on every release is skipped.
-    return None
-
-
 def _rowcount(status: str) -> int:
     tail = status.rpartition(" ")[2]
     return int(tail) if tail.isdigit() else 0
@@ -133,39 +126,81 @@ def _unavailable(dsn: str, error: BaseException) -> DatabaseUnavailableError | N
     )
 
 
-def _terminate(connection: Any) -> None:
-    with contextlib.suppress(asyncpg.InterfaceError):  # already back in the pool, closed
+def _terminate(connection: asyncpg.Connection) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError):  # already closed
         connection.terminate()
 
 
-class PostgresConnection(Connection):
-    """An asyncpg connection taken from the pool.
+def _is_lost(error: BaseException) -> bool:
+    """True when *error* means the connection died."""
+    if isinstance(error, (asyncpg.ConnectionDoesNotExistError, ConnectionError)):
+        return True
+    if isinstance(error, asyncpg.AdminShutdownError):
+        return True
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        # asyncpg's protocol state after the server ended the session (MagicStack/asyncpg#1069)
+        return "another operation" in str(error)
+    return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+
+
+#: Everything DISCARD ALL undoes except DEALLOCATE ALL, which would drop the prepared
+#: statements asyncpg caches; one round trip, outside a transaction.
+RESET_SESSION = (
+    "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; "
+    "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES"
+)
+
+
+class PostgresConnection(PooledConnection):
+    """One asyncpg connection of Aksara's pool.
 
     ``broken`` is set when a statement was cancelled or timed out: asyncpg asks the server
-    to cancel it, and the connection must wait for that answer before it is reused.
+    to cancel it, and the connection must wait for that answer before it is reused. A lost
+    connection is terminated at once, so the pool never hands it out again.
     """
 
-    __slots__ = ("_connection", "broken", "closed_by_pool", "pool")
+    __slots__ = (
+        "_connection",
+        "_settle_timeout",
+        "broken",
+        "closed_by_pool",
+        "dirty",
+        "last_used",
+        "queries",
+    )
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection, settle_timeout: float) -> None:
         self._connection = connection
-        self.pool: Any = None
+        self._settle_timeout = settle_timeout
+        self.queries = 0
+        self.last_used = 0.0
         self.broken = False
         self.closed_by_pool = False
+        self.dirty = False
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        self.queries += 1
         try:
             result: list[Row] = await self._connection.fetch(sql, *params)
         except (asyncio.CancelledError, TimeoutError):
             self.broken = True
             raise
+        except Exception as error:
+            if _is_lost(error):
+                _terminate(self._connection)
+            raise
         return result
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        self.queries += 1
         try:
             return _rowcount(await self._connection.execute(sql, *params))
         except (asyncio.CancelledError, TimeoutError):
             self.broken = True
+            raise
+        except Exception as error:
+            if _is_lost(error):
+                _terminate(self._connection)
             raise
 
     @property
@@ -174,11 +209,37 @@ class PostgresConnection(Connection):
 
     @property
     def raw(self) -> Any:
+        """The asyncpg connection; session state changed through it is not tracked."""
         return self._connection
+
+    def is_closed(self) -> bool:
+        return bool(self._connection.is_closed())
+
+    async def settle(self) -> None:
+        # After a cancelled statement the transaction state is known only once the server
+        # answered the cancel request, which asyncpg awaits before the ROLLBACK: bounded.
+        connection = self._connection
+        async with asyncio.timeout(self._settle_timeout):
+            if self.broken or connection.is_in_transaction():
+                await connection.execute("ROLLBACK")
+            if self.dirty:
+                await connection.execute(RESET_SESSION)
+        self.broken = self.dirty = False
+
+    async def close(self) -> None:
+        try:
+            async with asyncio.timeout(self._settle_timeout):
+                await self._connection.close()
+        except BaseException:
+            _terminate(self._connection)
+            raise
+
+    async def abort(self) -> None:
+        _terminate(self._connection)
 
 
 class PostgresBackend(Backend):
-    """An asyncpg pool built from ``DATABASE_POOL``."""
+    """Aksara's LIFO pool of asyncpg connections, built from ``DATABASE_POOL``."""
 
     name = "postgresql"
 
@@ -186,155 +247,60 @@ class PostgresBackend(Backend):
         self.dialect = PostgresDialect()
         self._dsn = dsn
         self._options = pool
-        self._acquire_timeout: float = pool["acquire_timeout"]
-        self._close_timeout: float = pool["close_timeout"]
-        self._pool: asyncpg.Pool | None = None
-        self._pinned: set[PostgresConnection] = set()  # acquired by connection()/atomic()
+        self._pool: Pool[PostgresConnection] = Pool(self._connect, pool, label="PostgreSQL")
 
-    async def open(self) -> None:
+    async def _connect(self) -> PostgresConnection:
         options = self._options
         server_settings = {} if "application_name" in self._dsn else {"application_name": "aksara"}
         try:
-            self._pool = await self._create_pool(options, server_settings)
+            connection = await asyncpg.connect(
+                self._dsn,
+                command_timeout=options["command_timeout"],
+                statement_cache_size=options["statement_cache_size"],
+                server_settings=server_settings,
+            )
         except Exception as error:
             raise (_unavailable(self._dsn, error) or error) from error
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            _terminate(connection)
+            raise
+        return PostgresConnection(connection, options["close_timeout"])
 
-    async def _create_pool(
-        self, options: dict[str, Any], server_settings: dict[str, str]
-    ) -> asyncpg.Pool:
-        return await asyncpg.create_pool(
-            self._dsn,
-            min_size=options["min_size"],
-            max_size=options["max_size"],
-            max_queries=options["max_queries"] or 50_000,
-            max_inactive_connection_lifetime=options["max_inactive_connection_lifetime"],
-            command_timeout=options["command_timeout"],
-            statement_cache_size=options["statement_cache_size"],
-            init=_init_connection,
-            reset=_reset_nothing,
-            server_settings=server_settings,
-        )
+    async def open(self) -> None:
+        await self._pool.open()
 
     async def close(self) -> None:
         """Close the pool; connections still in use after ``close_timeout`` are terminated."""
-        if self._pool is None:
-            return
-        pool, self._pool = self._pool, None
-        try:
-            async with asyncio.timeout(self._close_timeout):
-                await pool.close()
-        except TimeoutError:
-            pinned = [c for c in self._pinned if c.pool is pool]
-            _log.warning(
-                "disconnect(): PostgreSQL connection(s) still in use after "
-                'DATABASE_POOL["close_timeout"] (%ss), %d of them held by an open atomic() or '
-                "connection() block; terminating them.",
-                self._close_timeout,
-                len(pinned),
-            )
-            for connection in pinned:
-                connection.broken = connection.closed_by_pool = True
-            pool.terminate()
+        await self._pool.close()
 
-    def _require_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise DatabaseClosedError(
-                "The PostgreSQL pool is closed (disconnect() ran); open it again with "
-                "`await aksara.connect()` before running queries."
-            )
-        return self._pool
-
-    async def _acquire_raw(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+    async def fetch(self, sql: str, params: Sequence[Any], dirty: bool = False) -> list[Row]:
+        pool = self._pool
+        connection = await pool.acquire()
+        if dirty:
+            connection.dirty = True
         try:
-            if pool.get_idle_size():
-                # An idle connection is there: no wait to bound, so no timer to arm (5 us a query).
-                return await pool.acquire()
-            async with asyncio.timeout(self._acquire_timeout):
-                return await pool.acquire()
-        except TimeoutError:
-            raise PoolTimeoutError(
-                f"No database connection became free within {self._acquire_timeout}s: all "
-                f'{self._options["max_size"]} connections of DATABASE_POOL["max_size"] stayed '
-                'in use. Raise DATABASE_POOL["max_size"] (or "acquire_timeout"), or run fewer '
-                "queries at once."
-            ) from None
-        except Exception as error:
-            # The pool opens connections on demand: a failure here is one to connect.
-            failure: DatabaseError | None = _unavailable(self._dsn, error)
-            if failure is None and pool is not self._pool:
-                failure = DatabaseClosedError(
-                    "The PostgreSQL pool was closed (disconnect()) while this task waited for "
-                    "a connection; finish queries before disconnecting."
-                )
-            raise (failure or error) from error
-
-    async def _give_back(
-        self, pool: asyncpg.Pool, connection: Any, error: BaseException | None
-    ) -> None:
-        timeout = None
-        if error is not None:
-            if self.is_connection_lost(error):
-                _terminate(connection)  # never hand a half-dead connection out again
-            elif isinstance(error, (asyncio.CancelledError, TimeoutError)):
-                # asyncpg waits for the server to confirm the cancelled statement stopped
-                # before it pools the connection: bounded, then terminated.
-                timeout = self._close_timeout
-        try:
-            await pool.release(connection, timeout=timeout)
-        except Exception:
-            _terminate(connection)
-
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        pool = self._require_pool()
-        connection = await self._acquire_raw(pool)
-        failure: BaseException | None = None
-        try:
-            result: list[Row] = await connection.fetch(sql, *params)
-            return result
-        except BaseException as error:
-            failure = error
-            raise
+            return await connection.fetch(sql, params)
         finally:
-            await self._give_back(pool, connection, failure)
+            await pool.release(connection)
 
-    async def execute(self, sql: str, params: Sequence[Any]) -> int:
-        pool = self._require_pool()
-        connection = await self._acquire_raw(pool)
-        failure: BaseException | None = None
+    async def execute(self, sql: str, params: Sequence[Any], dirty: bool = False) -> int:
+        pool = self._pool
+        connection = await pool.acquire()
+        if dirty:
+            connection.dirty = True
         try:
-            return _rowcount(await connection.execute(sql, *params))
-        except BaseException as error:
-            failure = error
-            raise
+            return await connection.execute(sql, params)
         finally:
-            await self._give_back(pool, connection, failure)
+            await pool.release(connection)
 
     async def acquire(self) -> Connection:
-        pool = self._require_pool()
-        connection = PostgresConnection(await self._acquire_raw(pool))
-        connection.pool = pool
-        self._pinned.add(connection)
-        return connection
+        return await self._pool.acquire()
 
     async def release(self, connection: Connection) -> None:
         assert isinstance(connection, PostgresConnection)
-        self._pinned.discard(connection)
-        raw = connection.raw
-        failure: BaseException | None = None
-        try:
-            if raw.is_closed():
-                pass
-            elif connection.broken:
-                # After a cancelled statement the transaction state is known only once the
-                # server answered the cancel request, which asyncpg awaits before ROLLBACK.
-                async with asyncio.timeout(self._close_timeout):
-                    await raw.execute("ROLLBACK")
-            elif raw.is_in_transaction():
-                await raw.execute("ROLLBACK")
-        except Exception as error:
-            failure = error
-            _terminate(raw)
-        await self._give_back(connection.pool, raw, failure)
+        await self._pool.release(connection)
 
     def translate_error(self, error: BaseException) -> DatabaseError | None:
         if isinstance(error, DatabaseError):
@@ -363,29 +329,13 @@ class PostgresBackend(Backend):
         return None
 
     def is_connection_lost(self, error: BaseException) -> bool:
-        if isinstance(error, (asyncpg.ConnectionDoesNotExistError, ConnectionError)):
-            return True
-        if isinstance(error, asyncpg.AdminShutdownError):
-            return True
-        if isinstance(error, asyncpg.exceptions.InternalClientError):
-            # asyncpg's protocol state after the server ended the session (MagicStack/asyncpg#1069)
-            return "another operation" in str(error)
-        return isinstance(error, asyncpg.InterfaceError) and (
-            "connection is closed" in str(error) or "released back to the pool" in str(error)
-        )
+        return _is_lost(error)
 
     def is_unsent(self, error: BaseException) -> bool:
         # asyncpg checks the connection and protocol state before it writes a statement.
         if isinstance(error, asyncpg.exceptions.InternalClientError):
             return "another operation" in str(error)
-        return isinstance(error, asyncpg.InterfaceError) and (
-            "connection is closed" in str(error) or "released back to the pool" in str(error)
-        )
+        return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
 
     def status(self) -> PoolStatus:
-        pool = self._pool
-        if pool is None:
-            return PoolStatus(0, 0, 0, self._options["max_size"])
-        size = pool.get_size()
-        idle = pool.get_idle_size()
-        return PoolStatus(size, size - idle, idle, pool.get_max_size())
+        return self._pool.status()

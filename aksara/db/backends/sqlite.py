@@ -42,6 +42,8 @@ _CHECK = re.compile(r"CHECK constraint failed: (\w+)")
 # aiosqlite's words for a closed connection; both are raised before a statement is queued.
 _CLOSED = ("no active connection", "Connection closed")
 _log = logging.getLogger("aksara.db")
+#: What may leave state on a connection: pragmas, attached databases, temporary objects.
+_SESSION_STATEMENT = re.compile(r"\b(?:PRAGMA|ATTACH|DETACH|TEMP|TEMPORARY)\b", re.IGNORECASE)
 
 
 async def _ended(thread: threading.Thread, *, polls: int = 5_000) -> None:
@@ -59,7 +61,15 @@ class SQLiteConnection(Connection):
     closed: what its thread still runs is unknown, so the pool closes it instead of reusing it.
     """
 
-    __slots__ = ("_connection", "_timeout", "broken", "closed_by_pool", "last_used", "queries")
+    __slots__ = (
+        "_connection",
+        "_timeout",
+        "broken",
+        "closed_by_pool",
+        "dirty",
+        "last_used",
+        "queries",
+    )
 
     def __init__(self, connection: aiosqlite.Connection, timeout: float | None = None) -> None:
         self._connection = connection
@@ -68,6 +78,7 @@ class SQLiteConnection(Connection):
         self.last_used = time.monotonic()
         self.broken = False
         self.closed_by_pool = False
+        self.dirty = False
 
     def _interrupt(self) -> None:
         # The statement keeps running (or waits in the thread's queue, e.g. a BEGIN IMMEDIATE
@@ -306,15 +317,17 @@ class SQLiteBackend(Backend):
             return
         self._give_back(connection)
 
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    async def fetch(self, sql: str, params: Sequence[Any], dirty: bool = False) -> list[Row]:
         connection = await self._take()
+        connection.dirty = dirty
         try:
             return await connection.fetch(sql, params)
         finally:
             await self.release(connection)
 
-    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+    async def execute(self, sql: str, params: Sequence[Any], dirty: bool = False) -> int:
         connection = await self._take()
+        connection.dirty = dirty
         try:
             return await connection.execute(sql, params)
         finally:
@@ -325,7 +338,9 @@ class SQLiteBackend(Backend):
 
     async def release(self, connection: Connection) -> None:
         assert isinstance(connection, SQLiteConnection)
-        if connection.broken:
+        if connection.broken or connection.dirty:
+            # Settings a PRAGMA changed, attached databases and temporary objects cannot all
+            # be undone one by one: a fresh connection has none of them.
             self._discard(connection)
         elif self._closed or connection.in_transaction:
             await asyncio.shield(self._put(connection))
@@ -367,6 +382,11 @@ class SQLiteBackend(Backend):
             await self._close_quietly(connection)
             return
         self._give_back(connection)
+
+    def may_change_session(self, sql: str) -> bool:
+        # SQLite runs no server-side code: only these statements leave state on a connection.
+        # An in-memory database is its one connection: there, the state is the database.
+        return not self._is_memory and _SESSION_STATEMENT.search(sql) is not None
 
     def translate_error(self, error: BaseException) -> DatabaseError | None:
         if isinstance(error, DatabaseError):

@@ -208,6 +208,7 @@ class ManyRelatedManager(RelatedManager):
             f"INSERT INTO {quote(relation.through._meta.table_name)} ({names}) {source} "
             "ON CONFLICT DO NOTHING",
             params,
+            keeps_session=True,
         )
         self._changed()
 
