@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aksara.exceptions import DeferredFieldError, ValidationError
+from aksara.orm.lookups import COMMON_LOOKUPS, Lookup, listing_order
 
 if TYPE_CHECKING:
     from aksara.orm.models import Model
@@ -64,6 +65,9 @@ class Field:
     kind: ClassVar[str] = ""
     type_label: ClassVar[str] = "value"
     is_relation: ClassVar[bool] = False
+    #: Lookups registered on this very class (see :meth:`register_lookup`); a field offers
+    #: these and those of its classes' bases.
+    class_lookups: ClassVar[dict[str, Lookup]] = {}
 
     def __init__(
         self,
@@ -115,6 +119,41 @@ class Field:
     def bounds(self) -> tuple[int, int] | None:
         """The lowest and highest integer the column holds; None for non-integer columns."""
         return None
+
+    @classmethod
+    def register_lookup(cls, lookup: type[Lookup]) -> type[Lookup]:
+        """Offer *lookup* on this field class and its subclasses, replacing an inherited
+        lookup of the same name (usable as a class decorator)."""
+        name = lookup.name
+        if not name or not name.isidentifier() or "__" in name:
+            raise ValueError(
+                f"{lookup.__name__}.name must be a Python identifier without '__' (it ends a "
+                f"filter key such as title__{name or 'name'}), got {name!r}."
+            )
+        if "class_lookups" not in cls.__dict__:
+            cls.class_lookups = {}
+        cls.class_lookups[name] = lookup()
+        return lookup
+
+    @classmethod
+    def unregister_lookup(cls, name: str) -> None:
+        """Withdraw the lookup *name* registered on this very class (not on a base)."""
+        cls.__dict__.get("class_lookups", {}).pop(name, None)
+
+    def lookup_table(self) -> Mapping[str, Lookup]:
+        """Every lookup this field offers, by name: its classes' own, bases' first."""
+        table: dict[str, Lookup] = {}
+        for klass in reversed(type(self).__mro__):
+            table.update(klass.__dict__.get("class_lookups", {}))
+        return table
+
+    def get_lookup(self, name: str) -> Lookup | None:
+        """The lookup *name* if this field offers it, else None."""
+        return self.lookup_table().get(name)
+
+    def lookups(self) -> tuple[str, ...]:
+        """The names of the lookups this field offers, for filters and error messages."""
+        return tuple(sorted(self.lookup_table(), key=listing_order))
 
     def column_options(self) -> dict[str, Any]:
         """Values the dialect's column type template needs."""
@@ -172,3 +211,7 @@ class Field:
     def __repr__(self) -> str:
         where = f"{self.label}" if self.model is not None else "unbound"
         return f"<{type(self).__name__} {where}>"
+
+
+for _lookup in COMMON_LOOKUPS:
+    Field.register_lookup(_lookup)

@@ -26,6 +26,7 @@ from aksara.orm.field import (
     Field,
     text_problem,
 )
+from aksara.orm.lookups import TEXT_LOOKUPS
 from aksara.orm.relations.fields import ForeignKey, ManyToMany, OneToOne
 
 __all__ = [
@@ -245,6 +246,11 @@ class Text(Field):
                     return super().clean_column(values)
             return values
         return super().clean_column(values)
+
+
+for _lookup in TEXT_LOOKUPS:
+    String.register_lookup(_lookup)
+    Text.register_lookup(_lookup)
 
 
 class Boolean(Field):

@@ -2,8 +2,8 @@
 
 ``filter(author__name__icontains="ada")`` resolves once per model and key (cached in
 ``_meta.lookup_cache``) into a :class:`Path` (the foreign keys joined and the final field)
-and a lookup. Values are checked against the field's type when the filter is built, so a
-bad value fails before any query is sent.
+and one of the lookups that field offers (:mod:`aksara.orm.lookups`). The lookup checks the
+value when the filter is built, so a bad value fails before any query is sent.
 
 ``Q`` trees become flat junctions (``a | b | c`` is one OR of three, ``~~q`` is ``q``), built
 without recursion per term; what nesting remains is capped by :data:`MAX_CONDITION_DEPTH`.
@@ -17,18 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from aksara.conf import settings
 from aksara.db.querylog import is_secret_column
-from aksara.exceptions import FieldError, QueryLimitError, ValidationError, suggest
+from aksara.exceptions import FieldError, QueryLimitError, suggest
 from aksara.orm.arithmetic import check_comparison
 from aksara.orm.expressions import Aggregate, Combined, CompileContext, Expression, F, Q
 from aksara.orm.fields import Field
+from aksara.orm.lookups import IsNull, Lookup
 from aksara.orm.paths import Path, check_depth, resolve_path
 
 if TYPE_CHECKING:
-    from aksara.db.dialects.base import Dialect
     from aksara.orm.models import Model
 
 __all__ = [
-    "LOOKUPS",
     "MAX_CONDITION_DEPTH",
     "AnnotationCondition",
     "Condition",
@@ -38,36 +37,8 @@ __all__ = [
     "build_where",
     "condition",
     "negation",
+    "unsupported_lookup",
 ]
-
-LOOKUPS = (
-    "exact",
-    "iexact",
-    "contains",
-    "icontains",
-    "startswith",
-    "istartswith",
-    "endswith",
-    "iendswith",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "isnull",
-    "range",
-)
-_COMPARISONS = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_PATTERNS = {
-    "contains": ("%", "%"),
-    "icontains": ("%", "%"),
-    "startswith": ("", "%"),
-    "istartswith": ("", "%"),
-    "endswith": ("%", ""),
-    "iendswith": ("%", ""),
-}
-_TEXT_KINDS = ("string", "text")
-_ANNOTATION_LOOKUPS = ("exact", "gt", "gte", "lt", "lte", "in", "isnull", "range")
 
 #: How deep AND/OR/NOT groups may nest (after flattening), counting one more level per 64
 #: conditions of one group. SQLite's parser gives up at about 25 levels.
@@ -75,12 +46,18 @@ MAX_CONDITION_DEPTH = 16
 #: Terms of one AND/OR chain per parenthesised group: SQLite refuses expressions nested more
 #: than 1,000 deep, and ``a OR b OR …`` nests one level per term.
 _GROUP = 64
-#: Lists up to this many values get a size class of their own (the next power of two); every
-#: longer list shares one class. No dialect inlines more values than this (see Dialect).
-_LIST_CLASSES = 64
+_IS_NULL = IsNull()
 
 
-def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
+def unsupported_lookup(subject: str, name: str, offered: Sequence[str]) -> FieldError:
+    """The error for the lookup *name* that *subject* (``Post.title``) does not offer."""
+    return FieldError(
+        f"{subject} supports the lookups {', '.join(offered)}; not {name!r}."
+        f"{suggest(name, offered)}"
+    )
+
+
+def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, Lookup]:
     cached = model._meta.lookup_cache.get(key)
     if cached is not None:
         path, lookup, relations = cached
@@ -88,30 +65,44 @@ def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, str]:
             check_depth(key.split("__"), relations=relations)
         return path, lookup
     parts = key.split("__")
-    lookup = "exact"
-    if len(parts) > 1 and parts[-1] in LOOKUPS:
-        lookup = parts.pop()
-    check_depth(parts)
-    try:
-        path = resolve_path(model, parts)
-    except FieldError as error:
-        if len(parts) > 1:
+    found: Lookup | None = None
+    prefix: Path | None = None
+    if len(parts) > 1:
+        # The last part is a lookup when the field before it offers one of that name.
+        check_depth(parts, relations=len(parts) - 2)
+        try:
+            prefix = resolve_path(model, parts[:-1])
+        except FieldError:
+            prefix = None
+        if prefix is not None:
+            found = prefix.field.get_lookup(parts[-1])
+    if found is not None and prefix is not None:
+        path = prefix
+        parts.pop()
+    else:
+        check_depth(parts)
+        try:
+            path = resolve_path(model, parts)
+        except FieldError as error:
+            if prefix is None:
+                raise
+            field = prefix.field
+            if field.is_relation or (prefix.joins and prefix.joins[-1].name == parts[-2]):
+                raise FieldError(
+                    f"{error} In {key!r}, the last part may also be a lookup of "
+                    f"{field.label}: {', '.join(field.lookups())}."
+                ) from None
             raise FieldError(
-                f"{error} In {key!r}, the last part may also be a lookup: {', '.join(LOOKUPS)}."
+                f"In {key!r}: {unsupported_lookup(field.label, parts[-1], field.lookups())}"
             ) from None
-        raise
-    if (lookup in _PATTERNS or lookup == "iexact") and path.field.kind not in _TEXT_KINDS:
-        raise FieldError(
-            f"Lookup {lookup!r} needs a text field; {path.field.label} is "
-            f"{type(path.field).__name__}. Valid lookups for it: exact, gt, gte, lt, lte, "
-            "in, isnull, range."
-        )
-    model._meta.lookup_cache[key] = (path, lookup, len(parts) - 1)
-    return path, lookup
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        found = path.field.get_lookup("exact")
+        if found is None:
+            raise FieldError(
+                f"In {key!r}: {path.field.label} offers no 'exact' lookup, so a filter must "
+                f"name one of its lookups: {', '.join(path.field.lookups())}."
+            )
+    model._meta.lookup_cache[key] = (path, found, len(parts) - 1)
+    return path, found
 
 
 class Node:
@@ -130,42 +121,6 @@ class Node:
         """The SQL condition; *negated* tells whether an odd number of NOTs enclose it, *at*
         where the node is found in the query (its values are bound from there)."""
         raise NotImplementedError
-
-
-def list_class(count: int) -> int:
-    """The size class of an ``in`` list: 0 (empty), the next power of two up to 64, or 128."""
-    if count > _LIST_CLASSES:
-        return _LIST_CLASSES * 2
-    return 0 if count == 0 else 1 << (count - 1).bit_length()
-
-
-def _in_sql(
-    ctx: CompileContext, operand: str, count: int, at: str, adapt: Any, secret: bool
-) -> str:
-    """``IN`` the list at *at*: one marker per value up to the dialect's inline limit,
-    padded to the size class by repeating the last value (IN ignores duplicates, and every
-    length of the class shares one statement); above it, one parameter for the list."""
-    dialect = ctx.dialect
-    if not count:
-        return "1 = 0"
-    if count <= dialect.max_inline_list:
-        markers = [
-            ctx.bind(f"item({at}, {index})", adapt, secret=secret)
-            for index in range(list_class(count))
-        ]
-        return dialect.in_list(operand, markers)
-    return dialect.in_param(operand, ctx.bind(at, _list_adapter(dialect, adapt), secret=secret))
-
-
-def _list_adapter(dialect: Dialect, adapt: Any) -> Any:
-    list_param = dialect.list_param
-    if adapt is None:
-        return lambda items: list_param(list(items))
-    return lambda items: list_param([adapt(item) for item in items])
-
-
-def _pattern(before: str, after: str) -> Any:
-    return lambda value: before + _escape_like(value) + after
 
 
 def _references(expression: Expression, names: Sequence[str]) -> bool:
@@ -188,7 +143,7 @@ class Condition(Node):
 
     __slots__ = ("lookup", "path", "value")
 
-    def __init__(self, path: Path, lookup: str, value: Any, *, aggregated: bool = False) -> None:
+    def __init__(self, path: Path, lookup: Lookup, value: Any, *, aggregated: bool = False) -> None:
         self.path = path
         self.lookup = lookup
         self.value = value
@@ -196,47 +151,23 @@ class Condition(Node):
         self.aggregated = aggregated
         if isinstance(value, Expression):
             variant: Hashable = value.shape()
-        elif lookup == "in":
-            variant = list_class(len(value))
-        elif lookup == "isnull":
-            variant = bool(value)
         else:
-            variant = None
-        self.shape = (path.key, lookup, variant)
+            variant = lookup.variant(value)
+        self.shape = (path.key, lookup.name, variant)
 
     def sql(self, ctx: CompileContext, negated: bool, at: str) -> str:
         column = ctx.path_column(self.path)
         lookup, value = self.lookup, self.value
-        if lookup == "isnull":
-            return f"{column} IS NULL" if value else f"{column} IS NOT NULL"
         field = self.path.field
-        secret = is_secret_column(field.column)
         source = f"{at}.value"
-        adapt = ctx.dialect.adapters.get(field.kind)
         if isinstance(value, Expression):
-            operator = _COMPARISONS.get(lookup)
-            if operator is None:
-                raise FieldError(f"Lookup {lookup!r} cannot compare with an expression.")
             check_comparison(field, value, ctx)
-            text = f"{column} {operator} {value.sql(ctx, source)}"
-        elif lookup in _COMPARISONS:
-            text = f"{column} {_COMPARISONS[lookup]} {ctx.bind(source, adapt, secret=secret)}"
-        elif lookup == "in":
-            if not value:
-                return "1 = 0"
-            text = _in_sql(ctx, column, len(value), source, adapt, secret)
-        elif lookup == "range":
-            low = ctx.bind(f"{source}[0]", adapt, secret=secret)
-            high = ctx.bind(f"{source}[1]", adapt, secret=secret)
-            text = f"{column} BETWEEN {low} AND {high}"
-        elif lookup == "iexact":
-            text = f"LOWER({column}) = LOWER({ctx.bind(source, adapt, secret=secret)})"
+            text = f"{column} {lookup.operator} {value.sql(ctx, source)}"
         else:
-            marker = ctx.bind(source, _pattern(*_PATTERNS[lookup]), secret=secret)
-            if lookup.startswith("i"):
-                text = ctx.dialect.ilike(column, marker)
-            else:
-                text = f"{column} LIKE {marker} ESCAPE '\\'"
+            adapt = ctx.dialect.adapters.get(field.kind)
+            text = lookup.sql(ctx, column, value, source, adapt, is_secret_column(field.column))
+            if not lookup.may_be_unknown(value):
+                return text
         if negated and self.path.nullable:
             # NOT (x = 1) is unknown for NULL x; exclude() must keep those rows.
             return f"({text} AND {column} IS NOT NULL)"
@@ -311,87 +242,6 @@ def negation(nodes: Sequence[Node]) -> Node:
     return Junction(tuple(nodes), Q.AND, True)
 
 
-def _check_value(field: Field, lookup: str, value: Any, key: str) -> Any:
-    if isinstance(value, Expression):
-        return value
-    if lookup == "isnull":
-        if not isinstance(value, bool):
-            raise ValidationError(f"{key}: isnull takes True or False, got {value!r}.")
-        return value
-    if lookup == "in":
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise ValidationError(f"{key}: 'in' takes a list of values, got {value!r}.")
-        return tuple([_field_value(field, item, key) for item in value])
-    if lookup == "range":
-        if isinstance(value, (str, bytes)) or len(value) != 2:
-            raise ValidationError(f"{key}: 'range' takes (low, high), got {value!r}.")
-        return (_field_value(field, value[0], key), _field_value(field, value[1], key))
-    if lookup in _PATTERNS or lookup == "iexact":
-        if not isinstance(value, str):
-            raise ValidationError(f"{key}: {lookup!r} takes a string, got {value!r}.")
-        return value
-    return _field_value(field, value, key)
-
-
-def _field_value(field: Field, value: Any, key: str) -> Any:
-    if value is None:
-        raise ValidationError(
-            f"{key}: None is not a value to compare; use {key.split('__')[0]}__isnull=True."
-        )
-    try:
-        return field.to_python(value)
-    except ValidationError as error:
-        raise ValidationError(f"{key}: {error}", field=field.name) from None
-
-
-_BOUNDED = frozenset(("exact", "gt", "gte", "lt", "lte", "in", "range"))
-_NOTHING = ("in", ())  # matches no row
-_NOT_NULL = ("isnull", False)  # matches every row that has a value
-
-
-def _side(value: Any, bounds: tuple[int, int]) -> int:
-    """-1 below *bounds*, 1 above them, 0 within them (or not an integer at all)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < bounds[0]:
-            return -1
-        if value > bounds[1]:
-            return 1
-    return 0
-
-
-def _within(bounds: tuple[int, int], lookup: str, value: Any) -> tuple[str, Any]:
-    """The lookup and value to send for a comparison on an integer column. Integers the
-    column cannot hold are decided here, so the driver never meets them (it overflows):
-    ``exact`` / ``in`` drop them, a comparison with one matches nothing or every non-null
-    row, a range is clipped to the column's."""
-    if lookup == "in":
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            return lookup, value  # refused by _check_value
-        low, high = bounds
-        return lookup, [
-            item
-            for item in value
-            if (low <= item <= high if type(item) is int else not _side(item, bounds))
-        ]
-    if lookup == "range":
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
-            return lookup, value  # refused by _check_value
-        low, high = value
-        if _side(low, bounds) > 0 or _side(high, bounds) < 0:
-            return _NOTHING
-        if _side(low, bounds) < 0:
-            low = bounds[0]
-        if _side(high, bounds) > 0:
-            high = bounds[1]
-        return lookup, (low, high)
-    side = _side(value, bounds)
-    if not side:
-        return lookup, value
-    if lookup == "exact" or (side > 0) == (lookup in ("gt", "gte")):
-        return _NOTHING
-    return _NOT_NULL
-
-
 Annotations = Sequence[tuple[str, Aggregate]]
 
 
@@ -406,24 +256,22 @@ def condition(
             if name == head:
                 return annotation_condition(model, key, value, name, aggregate)
     path, lookup = _resolve_lookup(model, key)
-    if value is None and lookup == "exact":
-        return Condition(path, "isnull", True)
-    if lookup in _BOUNDED:
+    if value is None and lookup.none_is_null:
+        return Condition(path, _IS_NULL, True)
+    expression = isinstance(value, Expression)
+    if lookup.bounded and not expression:
         bounds = path.field.bounds
-        if (
-            bounds is not None
-            and not (type(value) is int and bounds[0] <= value <= bounds[1])
-            and not isinstance(value, Expression)
-        ):
-            lookup, value = _within(bounds, lookup, value)
-    aggregated = (
-        bool(annotations)
-        and isinstance(value, Expression)
-        and _references(value, [name for name, _ in annotations])
-    )
-    return Condition(
-        path, lookup, _check_value(path.field, lookup, value, key), aggregated=aggregated
-    )
+        if bounds is not None and not (type(value) is int and bounds[0] <= value <= bounds[1]):
+            lookup, value = lookup.clip(bounds, value)
+    if expression:
+        if lookup.operator is None:
+            raise FieldError(
+                f"{key}: lookup {lookup.name!r} cannot compare with an expression; compare "
+                "with a value, or use exact, gt, gte, lt or lte."
+            )
+        aggregated = bool(annotations) and _references(value, [name for name, _ in annotations])
+        return Condition(path, lookup, value, aggregated=aggregated)
+    return Condition(path, lookup, lookup.prepare(path.field, value, key))
 
 
 def _unwrap(q: Q) -> tuple[Q, bool]:
@@ -462,21 +310,17 @@ def _build(model: type[Model], q: Q, annotations: Annotations, depth: int) -> No
     return Junction(tuple(children), connector, negated)
 
 
-def suggest_lookup(name: str) -> str:
-    """A hint naming the closest lookup to *name*."""
-    return suggest(name, LOOKUPS)
-
-
 class AnnotationCondition(Node):
     """A comparison against an annotation (``comment_count__gt=5``): part of HAVING.
 
-    ``field`` describes the aggregate's result, which checked the value and adapts it.
+    ``field`` describes the aggregate's result: it decides the lookups offered, checks the
+    value and adapts it.
     """
 
     __slots__ = ("field", "lookup", "name", "scale", "value")
 
     def __init__(
-        self, name: str, lookup: str, value: Any, field: Field, scale: int | None = None
+        self, name: str, lookup: Lookup, value: Any, field: Field, scale: int | None = None
     ) -> None:
         self.name = name
         self.lookup = lookup
@@ -489,22 +333,16 @@ class AnnotationCondition(Node):
         self.aggregated = True
         if isinstance(value, Expression):
             variant: Hashable = value.shape()
-        elif lookup == "in":
-            variant = list_class(len(value))
-        elif lookup == "isnull":
-            variant = bool(value)
         else:
-            variant = None
-        self.shape = ("annotation", name, lookup, variant)
+            variant = lookup.variant(value)
+        self.shape = ("annotation", name, lookup.name, variant)
 
     def sql(self, ctx: CompileContext, negated: bool, at: str) -> str:
         expression = ctx.annotation(self.name)
         lookup, value = self.lookup, self.value
         source = f"{at}.value"
-        if lookup == "isnull":
-            return f"{expression} IS {'' if value else 'NOT '}NULL"
         if isinstance(value, Expression):
-            return f"{expression} {_COMPARISONS[lookup]} {value.sql(ctx, source)}"
+            return f"{expression} {lookup.operator} {value.sql(ctx, source)}"
         dialect = ctx.dialect
         adapt: Any
         if self.scale is not None and dialect.decimal_is_scaled:
@@ -512,12 +350,7 @@ class AnnotationCondition(Node):
             adapt = lambda item: _scaled(item, places)  # noqa: E731
         else:
             adapt = dialect.computed_adapters.get(self.field.kind)
-        if lookup == "in":
-            return _in_sql(ctx, expression, len(value), source, adapt, False)
-        if lookup == "range":
-            low, high = ctx.bind(f"{source}[0]", adapt), ctx.bind(f"{source}[1]", adapt)
-            return f"{expression} BETWEEN {low} AND {high}"
-        return f"{expression} {_COMPARISONS[lookup]} {ctx.bind(source, adapt)}"
+        return lookup.sql(ctx, expression, value, source, adapt, False)
 
 
 def annotation_condition(
@@ -525,22 +358,22 @@ def annotation_condition(
 ) -> AnnotationCondition:
     """The HAVING condition *key* (``"n__gt"``) on the annotation *name*, its value checked
     against the type of the aggregate's result as a field filter's value is."""
-    lookup = key[len(name) + 2 :] or "exact"
-    if lookup not in _ANNOTATION_LOOKUPS:
-        raise FieldError(
-            f"Annotation {name!r} supports the lookups {', '.join(_ANNOTATION_LOOKUPS)}, "
-            f"not {lookup!r}.{suggest(lookup, _ANNOTATION_LOOKUPS)}"
-        )
-    if isinstance(value, Expression) and lookup not in _COMPARISONS:
-        raise FieldError(f"{key}: lookup {lookup!r} cannot compare with an expression.")
-    field = aggregate.field_on(model)
+    lookup_name = key[len(name) + 2 :] or "exact"
     result = aggregate.result_field(model, name)
-    if value is None and lookup == "exact":
-        return AnnotationCondition(name, "isnull", True, result)
+    lookup = result.get_lookup(lookup_name)
+    if lookup is None:
+        raise unsupported_lookup(f"Annotation {name!r}", lookup_name, result.lookups())
+    if isinstance(value, Expression):
+        if lookup.operator is None:
+            raise FieldError(f"{key}: lookup {lookup_name!r} cannot compare with an expression.")
+        return AnnotationCondition(name, lookup, value, result)
+    if value is None and lookup.none_is_null:
+        return AnnotationCondition(name, _IS_NULL, True, result)
+    field = aggregate.field_on(model)
     scale = None
     if result.kind == "decimal" and field is not None and field.kind == "decimal":
         scale = field.decimal_places  # type: ignore[attr-defined]
-    checked = _check_value(result, lookup, value, key)
+    checked = lookup.prepare(result, value, key)
     return AnnotationCondition(name, lookup, checked, result, scale)
 
 

@@ -7,6 +7,7 @@ descriptors of :mod:`aksara.orm.relations.descriptors`, installed when the model
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aksara.exceptions import ValidationError
@@ -14,6 +15,7 @@ from aksara.orm.field import CASCADE, ON_DELETE, SET_NULL, Field
 from aksara.orm.registry import registry
 
 if TYPE_CHECKING:
+    from aksara.orm.lookups import Lookup
     from aksara.orm.models import Model
 
 __all__ = ["ForeignKey", "ManyToMany", "OneToOne"]
@@ -82,6 +84,15 @@ class ForeignKey(Field):
     def kind(self) -> str:  # type: ignore[override]
         target = self.target_field
         return "biginteger" if target.kind == "auto" else target.kind
+
+    def lookup_table(self) -> Mapping[str, Lookup]:
+        """The lookups of the key it points at (a key compares as its target's type), and
+        those registered on the foreign key classes themselves."""
+        table = dict(self.target_field.lookup_table())
+        for klass in reversed(type(self).__mro__):
+            if issubclass(klass, ForeignKey):
+                table.update(klass.__dict__.get("class_lookups", {}))
+        return table
 
     def column_options(self) -> dict[str, Any]:
         options: dict[str, Any] = self.target_field.column_options()
