@@ -135,6 +135,9 @@ class Lookup:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+_ORDERED = frozenset(("=", "<", "<=", ">", ">="))
+
+
 class Comparison(Lookup):
     """``lhs <operator> value``; also compares with an expression."""
 
@@ -153,9 +156,10 @@ class Comparison(Lookup):
 
     def clip(self, bounds: tuple[int, int], value: Any) -> tuple[Lookup, Any]:
         side = _side(value, bounds)
-        if not side:
-            return self, value
-        if self.operator == "=" or (side > 0) == (self.operator in (">", ">=")):
+        operator = self.operator
+        if not side or operator not in _ORDERED:
+            return self, value  # an operator of its own: prepare() checks the value
+        if operator == "=" or (side > 0) == (operator in (">", ">=")):
             return _IN, ()  # matches no row
         return _ISNULL, False  # matches every row that has a value
 
