@@ -51,10 +51,25 @@ _IS_NULL = IsNull()
 
 def unsupported_lookup(subject: str, name: str, offered: Sequence[str]) -> FieldError:
     """The error for the lookup *name* that *subject* (``Post.title``) does not offer."""
+    owners = _registered_on(name)
+    elsewhere = f" ({name!r} is a lookup of {', '.join(owners)} fields.)" if owners else ""
     return FieldError(
         f"{subject} supports the lookups {', '.join(offered)}; not {name!r}."
-        f"{suggest(name, offered)}"
+        f"{suggest(name, offered)}{elsewhere}"
     )
+
+
+def _registered_on(name: str) -> list[str]:
+    """The field classes that register the lookup *name* themselves (walked without
+    recursion), so that an error can say which fields take it."""
+    owners: list[str] = []
+    pending: list[type[Field]] = [Field]
+    while pending:
+        klass = pending.pop()
+        pending.extend(klass.__subclasses__())
+        if name in klass.__dict__.get("class_lookups", {}):
+            owners.append(klass.__name__)
+    return sorted(set(owners))
 
 
 def _resolve_lookup(model: type[Model], key: str) -> tuple[Path, Lookup]:

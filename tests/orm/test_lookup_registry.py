@@ -180,6 +180,15 @@ def test_an_unknown_lookup_lists_the_fields_lookups_and_the_closest() -> None:
     )
 
 
+def test_a_lookup_of_other_field_types_names_them() -> None:
+    with pytest.raises(FieldError) as error:
+        Post.objects.filter(view_count__icontains="1")
+    assert str(error.value) == (
+        f"In 'view_count__icontains': Post.view_count supports the lookups {', '.join(COMMON)}; "
+        "not 'icontains'. ('icontains' is a lookup of String, Text fields.)"
+    )
+
+
 def test_errors_list_custom_lookups_of_the_field_only() -> None:
     with pytest.raises(FieldError) as error:
         LookupBadge.objects.filter(code__nee="x")
@@ -188,14 +197,15 @@ def test_errors_list_custom_lookups_of_the_field_only() -> None:
     with pytest.raises(FieldError) as error:
         LookupBadge.objects.filter(label__ne="x")  # a plain String: no 'ne'
     assert "ne," not in str(error.value)
-    assert "not 'ne'" in str(error.value)
+    assert "not 'ne'. ('ne' is a lookup of Code fields.)" in str(error.value)
 
 
 def test_annotation_filters_offer_the_lookups_of_the_result_field() -> None:
     with pytest.raises(FieldError) as error:
         Post.objects.annotate(n=Count("comments")).filter(n__icontains="1")
     assert str(error.value) == (
-        f"Annotation 'n' supports the lookups {', '.join(COMMON)}; not 'icontains'."
+        f"Annotation 'n' supports the lookups {', '.join(COMMON)}; not 'icontains'. "
+        "('icontains' is a lookup of String, Text fields.)"
     )
     with pytest.raises(FieldError, match="Did you mean 'gte'"):
         Post.objects.annotate(n=Count("comments")).filter(n__gtee=1)
