@@ -68,6 +68,8 @@ class Field:
     #: Lookups registered on this very class (see :meth:`register_lookup`); a field offers
     #: these and those of its classes' bases.
     class_lookups: ClassVar[dict[str, Lookup]] = {}
+    #: The lookups of this class and its bases merged, kept until one is (un)registered.
+    _lookup_table: ClassVar[Mapping[str, Lookup] | None] = None
 
     def __init__(
         self,
@@ -123,7 +125,8 @@ class Field:
     @classmethod
     def register_lookup(cls, lookup: type[Lookup]) -> type[Lookup]:
         """Offer *lookup* on this field class and its subclasses, replacing an inherited
-        lookup of the same name (usable as a class decorator)."""
+        lookup of the same name (usable as a class decorator). Register at import time:
+        filter keys already used keep what they were resolved to."""
         name = lookup.name
         if not name or not name.isidentifier() or "__" in name:
             raise ValueError(
@@ -133,18 +136,33 @@ class Field:
         if "class_lookups" not in cls.__dict__:
             cls.class_lookups = {}
         cls.class_lookups[name] = lookup()
+        cls._forget_lookup_tables()
         return lookup
 
     @classmethod
     def unregister_lookup(cls, name: str) -> None:
         """Withdraw the lookup *name* registered on this very class (not on a base)."""
         cls.__dict__.get("class_lookups", {}).pop(name, None)
+        cls._forget_lookup_tables()
+
+    @classmethod
+    def _forget_lookup_tables(cls) -> None:
+        pending: list[type[Field]] = [cls]
+        while pending:
+            klass = pending.pop()
+            pending.extend(klass.__subclasses__())
+            if "_lookup_table" in klass.__dict__:
+                klass._lookup_table = None
 
     def lookup_table(self) -> Mapping[str, Lookup]:
         """Every lookup this field offers, by name: its classes' own, bases' first."""
-        table: dict[str, Lookup] = {}
-        for klass in reversed(type(self).__mro__):
-            table.update(klass.__dict__.get("class_lookups", {}))
+        klass = type(self)
+        table = klass.__dict__.get("_lookup_table")
+        if table is None:
+            merged: dict[str, Lookup] = {}
+            for base in reversed(klass.__mro__):
+                merged.update(base.__dict__.get("class_lookups", {}))
+            klass._lookup_table = table = merged
         return table
 
     def get_lookup(self, name: str) -> Lookup | None:

@@ -284,3 +284,18 @@ async def test_annotation_filters_use_the_result_fields_registry(
     # Max of a String column is text: it offers the text lookups.
     assert await _pks(newest.filter(top__istartswith="b")) == [ada.pk]
     assert await _pks(newest.filter(top__contains="amm")) == [bob.pk]
+
+
+def test_registering_reaches_subclasses_whose_lookups_were_read() -> None:
+    class Parent(fields.String):
+        pass
+
+    class Child(Parent):
+        pass
+
+    child = Child(max_length=5)
+    assert child.get_lookup("ne") is None
+    Parent.register_lookup(NotEqual)
+    assert child.lookups() == (*TEXT, "ne")
+    Parent.unregister_lookup("ne")
+    assert child.lookups() == TEXT and child.get_lookup("ne") is None
