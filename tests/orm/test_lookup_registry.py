@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aksara import Count, Max, Model, Q, fields
+from aksara import Count, F, Max, Model, Q, fields
 from aksara.db import Database
 from aksara.exceptions import FieldError, ValidationError
 from aksara.orm.expressions import CompileContext
@@ -209,6 +209,13 @@ def test_annotation_filters_offer_the_lookups_of_the_result_field() -> None:
     )
     with pytest.raises(FieldError, match="Did you mean 'gte'"):
         Post.objects.annotate(n=Count("comments")).filter(n__gtee=1)
+
+
+def test_a_lookup_that_cannot_compare_with_an_expression_fails_when_built() -> None:
+    with pytest.raises(FieldError, match="title__contains: lookup 'contains' cannot compare"):
+        Post.objects.filter(title__contains=F("slug"))
+    with pytest.raises(FieldError, match="n__in: lookup 'in' cannot compare"):
+        Post.objects.annotate(n=Count("comments")).filter(n__in=F("view_count"))
 
 
 # Custom lookups in queries ------------------------------------------------------------------
