@@ -2,6 +2,7 @@
 
 from aksara.orm import fields
 from aksara.orm.expressions import Avg, Count, F, Max, Min, Q, Sum, Value
+from aksara.orm.lookups import Lookup
 from aksara.orm.manager import Manager
 from aksara.orm.models import Model
 from aksara.orm.options import Index
@@ -15,6 +16,7 @@ __all__ = [
     "Count",
     "F",
     "Index",
+    "Lookup",
     "Manager",
     "Max",
     "Min",
