@@ -284,8 +284,10 @@ class QuerySet(Generic[M]):
 
     # Running --------------------------------------------------------------------------
 
-    async def _fetch(self) -> list[Any]:
-        query = self._query
+    async def _fetch(self, query: Query | None = None) -> list[Any]:
+        """Run *query* (by default this QuerySet's) and return its rows, loaded."""
+        if query is None:
+            query = self._query
         if query.for_update is not None:
             self._refuse_unlocked()
         if query.empty:
@@ -348,13 +350,22 @@ class QuerySet(Generic[M]):
 
     async def _get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
         query = self._query
-        if args or kwargs:
-            self._refuse_sliced("filter")
-            where, having = self._filtered_nodes(args, kwargs, negate=False)
-            query = query.replace(where=where, having=having)
-        if query.limit is None and query.offset is None:
-            query = query.replace(order=(), limit=2)  # ordering one row is wasted work
-        rows = await self._chain(query)._fetch()
+        if query.limit is not None or query.offset is not None:
+            if args or kwargs:
+                self._refuse_sliced("filter")
+        else:
+            # One copy of the query, no intermediate QuerySet: get(pk=n) is the hottest call
+            # there is, and every step of it runs with cold caches between two statements.
+            if args or query.annotations:
+                where, having = self._filtered_nodes(args, kwargs, negate=False)
+            else:
+                where, having = query.where, query.having
+                model = query.model
+                for key, value in kwargs.items():
+                    where = (*where, condition(model, key, value))
+            # Ordering one row is wasted work.
+            query = query.replace(where=where, having=having, order=(), limit=2)
+        rows = await self._fetch(query)
         if len(rows) == 1:
             return rows[0]
         model = self.model
