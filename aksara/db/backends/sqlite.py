@@ -347,7 +347,7 @@ class SQLiteBackend(Backend):
         try:
             return await connection.fetch(sql, params)
         finally:
-            if connection.broken or dirty or self._closed or connection.in_transaction:
+            if connection.broken or connection.dirty or self._closed or connection.in_transaction:
                 await self.release(connection)
             else:
                 self._give_back(connection)
