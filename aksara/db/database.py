@@ -338,22 +338,34 @@ class Database:
     async def _bound_fetch(
         self, binding: Binding, sql: str, params: Sequence[Any], read_only: bool
     ) -> list[Row]:
-        await binding.wait_turn()
-        async with binding.lock:
-            try:
-                return await binding.connection.fetch(sql, params)
-            except Exception as error:
-                self._check_bound(binding, sql, error, read_only)
-                raise
+        # The common case (the block's own task, no savepoint of a sibling open) decides
+        # its turn without a coroutine; wait_turn() checks everything again otherwise.
+        frames = binding.frames
+        if binding.closed or (frames and frames[-1] is not _frame.get()):
+            await binding.wait_turn()
+        lock = binding.lock
+        await lock.acquire()  # returns at once when no other task holds the connection
+        try:
+            return await binding.connection.fetch(sql, params)
+        except Exception as error:
+            self._check_bound(binding, sql, error, read_only)
+            raise
+        finally:
+            lock.release()
 
     async def _bound_execute(self, binding: Binding, sql: str, params: Sequence[Any]) -> int:
-        await binding.wait_turn()
-        async with binding.lock:
-            try:
-                return await binding.connection.execute(sql, params)
-            except Exception as error:
-                self._check_bound(binding, sql, error, False)
-                raise
+        frames = binding.frames
+        if binding.closed or (frames and frames[-1] is not _frame.get()):
+            await binding.wait_turn()
+        lock = binding.lock
+        await lock.acquire()
+        try:
+            return await binding.connection.execute(sql, params)
+        except Exception as error:
+            self._check_bound(binding, sql, error, False)
+            raise
+        finally:
+            lock.release()
 
     def _check_bound(self, binding: Binding, sql: str, error: Exception, read_only: bool) -> None:
         """Name what a failed pinned statement means when its connection is gone."""

@@ -6,7 +6,7 @@ runs it; terminal methods (``first``, ``count``, ``update``…) are coroutines.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from aksara.conf import RELATION_LOADING_MODES, settings
@@ -284,8 +284,10 @@ class QuerySet(Generic[M]):
 
     # Running --------------------------------------------------------------------------
 
-    async def _fetch(self) -> list[Any]:
-        query = self._query
+    async def _fetch(self, query: Query | None = None) -> list[Any]:
+        """Run *query* (by default this QuerySet's) and return its rows, loaded."""
+        if query is None:
+            query = self._query
         if query.for_update is not None:
             self._refuse_unlocked()
         if query.empty:
@@ -341,20 +343,29 @@ class QuerySet(Generic[M]):
         rows = await self.reverse().limit(1)._fetch()
         return rows[0] if rows else None
 
-    async def get(self, *args: Q, **kwargs: Any) -> M:
+    def get(self, *args: Q, **kwargs: Any) -> Coroutine[Any, Any, M]:
         """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
-        result: M = await self._get(args, kwargs)
-        return result
+        # The coroutine of _get itself: no extra frame between the caller and the statement.
+        return self._get(args, kwargs)
 
     async def _get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
         query = self._query
-        if args or kwargs:
-            self._refuse_sliced("filter")
-            where, having = self._filtered_nodes(args, kwargs, negate=False)
-            query = query.replace(where=where, having=having)
-        if query.limit is None and query.offset is None:
-            query = query.replace(order=(), limit=2)  # ordering one row is wasted work
-        rows = await self._chain(query)._fetch()
+        if query.limit is not None or query.offset is not None:
+            if args or kwargs:
+                self._refuse_sliced("filter")
+        else:
+            # One copy of the query, no intermediate QuerySet: get(pk=n) is the hottest call
+            # there is, and every step of it runs with cold caches between two statements.
+            if args or query.annotations:
+                where, having = self._filtered_nodes(args, kwargs, negate=False)
+            else:
+                where, having = query.where, query.having
+                model = query.model
+                for key, value in kwargs.items():
+                    where = (*where, condition(model, key, value))
+            # Ordering one row is wasted work.
+            query = query.replace(where=where, having=having, order=(), limit=2)
+        rows = await self._fetch(query)
         if len(rows) == 1:
             return rows[0]
         model = self.model
@@ -631,10 +642,10 @@ class ValuesQuerySet(QuerySet[Any], Generic[R]):
         rows = await self.reverse().limit(1)._fetch()
         return rows[0] if rows else None
 
-    async def get(self, *args: Q, **kwargs: Any) -> R:
+    def get(self, *args: Q, **kwargs: Any) -> Coroutine[Any, Any, R]:
         """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
-        result: R = await self._get(args, kwargs)
-        return result
+        # The coroutine of _get itself: no extra frame between the caller and the statement.
+        return self._get(args, kwargs)
 
 
 def compiled_select(query: Query, cache: StatementCache, dialect: Any) -> CompiledSelect:
