@@ -384,7 +384,7 @@ class QuerySet(Generic[M]):
     def _one(self, rows: list[Any]) -> Any:
         if len(rows) == 1:
             return rows[0]
-        model = self.model
+        model = self._query.model
         if not rows:
             raise model.DoesNotExist(f"No {model.__name__} matches the query.")
         raise model.MultipleObjectsReturned(
@@ -695,13 +695,14 @@ class KeyGet:
     columns for equality: the value is checked with the lookup's own clip / prepare and
     bound into the statement compiled once, with no condition tree or query copy."""
 
-    __slots__ = ("blank", "field", "key", "lookup", "path", "select_key")
+    __slots__ = ("blank", "bounds", "field", "key", "lookup", "path", "select_key")
 
     def __init__(self, model: type[Model], key: str, path: Path, lookup: Lookup) -> None:
         self.blank = Query.of(model)
         self.key = key
         self.path = path
         self.field = path.field
+        self.bounds = path.field.bounds
         self.lookup = lookup
         #: The cache key of the statement, known after the first get.
         self.select_key: Any = None
@@ -721,7 +722,7 @@ class KeyGet:
             return None
         lookup = self.lookup
         field = self.field
-        bounds = field.bounds
+        bounds = self.bounds
         if bounds is not None and not (type(value) is int and bounds[0] <= value <= bounds[1]):
             clipped, value = lookup.clip(bounds, value)
             if clipped is not lookup:
