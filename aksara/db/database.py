@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -66,6 +67,44 @@ def _outcome_unknown(sql: str, error: BaseException) -> WriteOutcomeUnknownError
     )
 
 
+class StatementLock:
+    """One statement at a time on a pinned connection. Free, it is taken without a
+    coroutine (``held = True``); a release hands it straight to the first waiter."""
+
+    __slots__ = ("held", "waiters")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def locked(self) -> bool:
+        """Whether a statement holds the connection."""
+        return self.held
+
+    async def wait(self) -> None:
+        """Wait until a release hands the held lock to this task."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed the lock, then cancelled: pass it on
+            elif waiter in self.waiters:  # a release may have dropped it already
+                self.waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Hand the lock to the first task still waiting, or free it."""
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.held = False
+
+
 class Binding:
     """A connection pinned to a task (and its children) by ``connection()`` or ``atomic()``.
 
@@ -89,7 +128,7 @@ class Binding:
         self.connection = connection
         self.depth = 0
         self.closed = False
-        self.lock = asyncio.Lock()
+        self.lock = StatementLock()
         self.frames: list[object] = []  # open atomic() blocks, innermost last
         self.turn = asyncio.Condition()
         self.savepoints = 0
@@ -344,7 +383,10 @@ class Database:
         if binding.closed or (frames and frames[-1] is not _frame.get()):
             await binding.wait_turn()
         lock = binding.lock
-        await lock.acquire()  # returns at once when no other task holds the connection
+        if lock.held:
+            await lock.wait()
+        else:
+            lock.held = True
         try:
             return await binding.connection.fetch(sql, params)
         except Exception as error:
@@ -358,7 +400,10 @@ class Database:
         if binding.closed or (frames and frames[-1] is not _frame.get()):
             await binding.wait_turn()
         lock = binding.lock
-        await lock.acquire()
+        if lock.held:
+            await lock.wait()
+        else:
+            lock.held = True
         try:
             return await binding.connection.execute(sql, params)
         except Exception as error:

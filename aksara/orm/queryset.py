@@ -22,11 +22,13 @@ from aksara.orm.persistence import bulk_create, bulk_update, explain_delete_erro
 from aksara.orm.query import Query
 from aksara.orm.relations.loading import join_peers
 from aksara.orm.relations.prefetch import Prefetch, normalize, prefetch
-from aksara.orm.where import Node, build_where, condition, negation
+from aksara.orm.where import Condition, Node, build_where, condition, key_lookup, negation
 
 if TYPE_CHECKING:
     from aksara.db.statements import StatementCache
+    from aksara.orm.lookups import Lookup
     from aksara.orm.models import Model
+    from aksara.orm.paths import Path
 
 __all__ = ["QuerySet", "ValuesQuerySet"]
 
@@ -350,6 +352,18 @@ class QuerySet(Generic[M]):
 
     async def _get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
         query = self._query
+        if not args and len(kwargs) == 1:
+            by_key = _key_gets.get(query.model)
+            if by_key is None:
+                by_key = _key_gets[query.model] = {}
+            for key, value in kwargs.items():
+                entry = by_key.get(key)
+                if entry is None:
+                    entry = by_key[key] = KeyGet.of(query.model, key)
+                if entry is not _NO_KEY_GET and query == entry.blank:
+                    rows = await entry.fetch(value)
+                    if rows is not None:
+                        return self._one(rows)
         if query.limit is not None or query.offset is not None:
             if args or kwargs:
                 self._refuse_sliced("filter")
@@ -365,10 +379,12 @@ class QuerySet(Generic[M]):
                     where = (*where, condition(model, key, value))
             # Ordering one row is wasted work.
             query = query.replace(where=where, having=having, order=(), limit=2)
-        rows = await self._fetch(query)
+        return self._one(await self._fetch(query))
+
+    def _one(self, rows: list[Any]) -> Any:
         if len(rows) == 1:
             return rows[0]
-        model = self.model
+        model = self._query.model
         if not rows:
             raise model.DoesNotExist(f"No {model.__name__} matches the query.")
         raise model.MultipleObjectsReturned(
@@ -656,6 +672,92 @@ def compiled_select(query: Query, cache: StatementCache, dialect: Any) -> Compil
         entry = compiler.compile_select(query, dialect)
         cache.put(key, entry)
     return entry
+
+
+class _KeyBinds:
+    """What a get-by-key statement's binder reads: ``q.where[0].value`` and ``q.limit``."""
+
+    __slots__ = ("value", "where")
+
+    limit = 2
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.where = (self,)
+
+
+#: The parameter sources of ``WHERE column = ? LIMIT ?``, the only statement KeyGet binds.
+_KEY_SOURCES = ("q.where[0].value", "q.limit")
+
+
+class KeyGet:
+    """``get(key=value)`` on a model's plain query, when *key* compares one of its own
+    columns for equality: the value is checked with the lookup's own clip / prepare and
+    bound into the statement compiled once, with no condition tree or query copy."""
+
+    __slots__ = ("blank", "bounds", "field", "key", "lookup", "path", "select_key")
+
+    def __init__(self, model: type[Model], key: str, path: Path, lookup: Lookup) -> None:
+        self.blank = Query.of(model)
+        self.key = key
+        self.path = path
+        self.field = path.field
+        self.bounds = path.field.bounds
+        self.lookup = lookup
+        #: The cache key of the statement, known after the first get.
+        self.select_key: Any = None
+
+    @classmethod
+    def of(cls, model: type[Model], key: str) -> KeyGet:
+        """The get-by-key of *key* on *model*, or ``_NO_KEY_GET`` when *key* is not one."""
+        found = key_lookup(model, key)
+        if found is None:
+            return _NO_KEY_GET
+        return cls(model, key, *found)
+
+    async def fetch(self, value: Any) -> list[Any] | None:
+        """The loaded rows (at most two) of ``key=value``; None when the general get must
+        decide (``None``, an expression, or a statement of another shape)."""
+        if value is None or isinstance(value, Expression):
+            return None
+        lookup = self.lookup
+        field = self.field
+        bounds = self.bounds
+        if bounds is not None and not (type(value) is int and bounds[0] <= value <= bounds[1]):
+            clipped, value = lookup.clip(bounds, value)
+            if clipped is not lookup:
+                if clipped.name == "in" and not value:
+                    return []  # no row can hold the value: no statement is sent
+                return None
+        value = lookup.prepare(field, value, self.key)
+        database = get_database()
+        statements = database.statements
+        key = self.select_key
+        compiled: CompiledSelect | None = None if key is None else statements.get(key)
+        if compiled is None:
+            template = self.blank.replace(
+                where=(Condition(self.path, lookup, value),), order=(), limit=2
+            )
+            key = template.cache_key("select")
+            compiled = compiled_select(template, statements, database.dialect)
+            if tuple(source for source, _ in compiled.binds) != _KEY_SOURCES:
+                return None
+            self.select_key = key
+        rows = await database.fetch(
+            compiled.sql, compiled.params(_KeyBinds(value)), read_only=True, keeps_session=True
+        )
+        result = compiled.build(rows)
+        if result:
+            mode = settings.RELATION_LOADING
+            if mode != "lazy":
+                join_peers(result, mode)
+        return result
+
+
+#: Marks a key that is not a get-by-key (a lookup other than exact, a join...).
+_NO_KEY_GET = cast(KeyGet, object())
+#: model -> key -> its KeyGet (or _NO_KEY_GET), filled on first use.
+_key_gets: dict[type[Model], dict[str, KeyGet]] = {}
 
 
 #: The largest LIMIT / OFFSET both databases take (a signed 64-bit integer).

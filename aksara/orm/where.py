@@ -396,3 +396,15 @@ def _scaled(value: Any, places: int) -> int | float:
     """*value* in units of 10**-places: exact as an integer when it has no more places."""
     number = decimal.Decimal(value).scaleb(places)
     return int(number) if number == number.to_integral_value() else float(number)
+
+
+def key_lookup(model: type[Model], key: str) -> tuple[Path, Lookup] | None:
+    """The column and ``exact`` lookup of *key* when it compares a column of *model*'s own
+    table (``pk``, ``slug``, ``author``) for equality; None for anything else."""
+    try:
+        path, lookup = _resolve_lookup(model, key)
+    except FieldError:
+        return None
+    if path.joins or lookup.name != "exact" or type(lookup).variant is not Lookup.variant:
+        return None
+    return path, lookup

@@ -82,6 +82,38 @@ async def test_cancelled_pinned_statement_frees_the_connection(database_url: str
             assert await db.fetchval("SELECT 4", read_only=True) == 4
 
 
+async def test_pinned_lock_passes_over_a_cancelled_waiter(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with own_pool(database_url, min_size=1, max_size=2) as db:
+        sql = slow_sql(db, seconds=5, sqlite_rows=3_000_000)
+        async with db.connection() as binding:
+            lock = binding.lock
+            slow = asyncio.create_task(db.fetchval(sql, read_only=True))
+            await asyncio.sleep(0.1)
+            assert lock.locked()
+            # Two children wait for the connection; one is cancelled while waiting.
+            waiting = [asyncio.create_task(db.fetchval(f"SELECT {n}")) for n in (1, 2)]
+            await asyncio.sleep(0.05)
+            waiting[0].cancel()
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            with pytest.raises(asyncio.CancelledError):
+                await waiting[0]
+            async with asyncio.timeout(10):
+                assert await waiting[1] == 2
+            assert not lock.locked()
+
+            # A statement finding the connection free takes it without waiting.
+            async def refused(self: object) -> None:
+                raise AssertionError("a free connection was waited for")
+
+            monkeypatch.setattr(type(lock), "wait", refused, raising=False)
+            assert await db.fetchval("SELECT 5") == 5
+            assert not lock.locked()
+
+
 async def test_get_builds_the_whole_filter(db: Database) -> None:
     food = await Category.objects.create(name="food")
     drink = await Category.objects.create(name="drink")

@@ -244,6 +244,58 @@ async def test_get(blog: Blog) -> None:
     assert isinstance(many.value, MultipleObjectsReturned)
 
 
+async def test_get_by_key_binds_into_the_compiled_statement(
+    blog: Blog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post, other = blog.posts[3], blog.posts[7]
+    assert (await Post.objects.get(pk=post.pk)).slug == post.slug  # compiles the statement once
+    assert (await Post.objects.get(slug=other.slug)).pk == other.pk
+    assert (await Post.objects.get(id=other.pk)).pk == other.pk
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("get(key=value) built a condition tree or copied the query")
+
+    # Later gets by key build no condition and copy no query: the value is checked and bound.
+    monkeypatch.setattr("aksara.orm.queryset.condition", refused)
+    monkeypatch.setattr(aksara.orm.query.Query, "replace", refused)
+    with capture() as seen:
+        assert (await Post.objects.get(pk=other.pk)).slug == other.slug
+        assert (await Post.objects.get(id=post.pk)).slug == post.slug
+        assert (await Post.objects.get(slug=post.slug)).pk == post.pk
+        with pytest.raises(Post.DoesNotExist, match="No Post matches"):
+            await Post.objects.get(pk=10**9)
+    assert len(seen) == 4
+    assert all(event.params[-1] == 2 for event in seen.events)  # LIMIT 2 decides MultipleObjects
+    # A value the column cannot hold matches no row: DoesNotExist with no statement sent.
+    with capture() as seen, pytest.raises(Post.DoesNotExist):
+        await Post.objects.get(pk=2**70)
+    assert len(seen) == 0
+    # The lookup's own check still refuses a value of the wrong type, before any statement.
+    with capture() as seen, pytest.raises(aksara.ValidationError, match="id"):
+        await Post.objects.get(pk="seven")
+    assert len(seen) == 0
+
+
+async def test_get_by_key_leaves_other_gets_to_the_general_path(blog: Blog) -> None:
+    post = blog.posts[2]
+    # Query state, None, lookups other than exact and joins keep the general path's meaning.
+    assert (await Post.objects.filter(is_published=post.is_published).get(pk=post.pk)).pk == post.pk
+    with pytest.raises(Post.MultipleObjectsReturned):
+        await Post.objects.get(is_published=True)
+    with pytest.raises(Post.DoesNotExist):
+        await Post.objects.filter(pk=post.pk).exclude(pk=post.pk).get(slug=post.slug)
+    assert (await Post.objects.only("id").get(pk=post.pk)).pk == post.pk
+    assert await Post.objects.values_list("slug", flat=True).get(pk=post.pk) == post.slug
+    with pytest.raises(Post.DoesNotExist):
+        await Post.objects.get(pk=None)
+    assert (await Post.objects.get(slug__exact=post.slug)).pk == post.pk
+    assert (await Post.objects.get(slug__iexact=post.slug.upper())).pk == post.pk
+    author = blog.author_of(post)
+    assert (await Post.objects.get(author__name=author.name, slug=post.slug)).pk == post.pk
+    with pytest.raises(Post.DoesNotExist):
+        await Post.objects.none().get(pk=post.pk)
+
+
 async def test_does_not_exist_is_per_model(db: Database) -> None:
     assert Post.DoesNotExist is not User.DoesNotExist
     assert not issubclass(User.DoesNotExist, Post.DoesNotExist)
