@@ -116,6 +116,8 @@ class Options:
         self.many_to_many: list[Field] = []
         self._by_name: dict[str, Field] = {}
         self.lookup_cache: dict[str, Any] = {}
+        #: get(key=value) shortcuts by key, built on first use (``aksara.orm.queryset``).
+        self.key_gets: dict[str, Any] = {}
         self.pk: Field = next(field for field in fields if field.primary_key)
 
     def finish(self) -> None:

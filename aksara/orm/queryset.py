@@ -353,9 +353,7 @@ class QuerySet(Generic[M]):
     async def _get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
         query = self._query
         if not args and len(kwargs) == 1:
-            by_key = _key_gets.get(query.model)
-            if by_key is None:
-                by_key = _key_gets[query.model] = {}
+            by_key: dict[str, KeyGet] = query.model._meta.key_gets
             for key, value in kwargs.items():
                 entry = by_key.get(key)
                 if entry is None:
@@ -756,8 +754,6 @@ class KeyGet:
 
 #: Marks a key that is not a get-by-key (a lookup other than exact, a join...).
 _NO_KEY_GET = cast(KeyGet, object())
-#: model -> key -> its KeyGet (or _NO_KEY_GET), filled on first use.
-_key_gets: dict[type[Model], dict[str, KeyGet]] = {}
 
 
 #: The largest LIMIT / OFFSET both databases take (a signed 64-bit integer).
