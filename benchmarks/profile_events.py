@@ -136,16 +136,16 @@ def lean_fetch(database: Any) -> Callable[[str, Sequence[Any]], Awaitable[Any]]:
         start = clock()
         try:
             if binding is not None and binding.database is database:
-                rows = await database._bound_fetch(binding, sql, params)
+                rows = await database._bound(binding, sql, params, False, True)
             else:
                 try:
-                    rows = await backend.fetch(sql, params)
+                    rows = await backend.fetch(sql, params, False)
                 except Exception as error:
                     if not backend.is_connection_lost(error):
                         raise
                     for attempt in range(1, attempts):  # every pooled connection may be dead
                         try:
-                            rows = await backend.fetch(sql, params)
+                            rows = await backend.fetch(sql, params, False)
                             break
                         except Exception as again:
                             if attempt == attempts - 1 or not backend.is_connection_lost(again):

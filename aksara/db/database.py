@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from time import perf_counter
@@ -242,14 +242,14 @@ class Database:
         """Return the pool's size, connections in use and idle connections."""
         return self.backend.status()
 
-    async def fetch(
+    def fetch(
         self,
         sql: str,
         params: Sequence[Any] = (),
         *,
         read_only: bool = False,
         keeps_session: bool = False,
-    ) -> list[Row]:
+    ) -> Coroutine[Any, Any, list[Row]]:
         """Run a statement and return its rows.
 
         ``read_only=True`` says the statement changes nothing (a plain SELECT): when its
@@ -259,32 +259,8 @@ class Database:
         lock, LISTEN, temporary table...; the ORM's statements), its connection is reset
         before it serves anyone else.
         """
-        if not self._opened:
-            await self.open()
-        binding = _binding.get()
-        dirty = not keeps_session and self.backend.may_change_session(sql)
-        start = perf_counter()
-        try:
-            if binding is not None and binding.database is self:
-                if dirty:
-                    binding.connection.dirty = True
-                rows = await self._bound_fetch(binding, sql, params, read_only)
-            else:
-                if binding is not None and not binding.database._opened and not binding.closed:
-                    raise _closed_under(binding)
-                try:
-                    rows = await self.backend.fetch(sql, params, dirty)
-                except Exception as error:
-                    rows = await self._run_again(
-                        self.backend.fetch, sql, params, dirty, read_only, error
-                    )
-        except Exception as error:
-            failure = self._failed(sql, params, start, error)
-            if failure is error:
-                raise
-            raise failure from error
-        self._report(sql, params, start, len(rows))
-        return rows
+        # The statement's own coroutine, no extra frame: this is every query's path.
+        return self._statement(sql, params, read_only, keeps_session, True)
 
     async def fetchrow(
         self,
@@ -310,14 +286,25 @@ class Database:
         rows = await self.fetch(sql, params, read_only=read_only, keeps_session=keeps_session)
         return rows[0][0] if rows else None
 
-    async def execute(
+    def execute(
         self, sql: str, params: Sequence[Any] = (), *, keeps_session: bool = False
-    ) -> int:
+    ) -> Coroutine[Any, Any, int]:
         """Run a statement that returns no rows; return how many rows it changed.
 
         It is retried only when it never reached the database; ``keeps_session`` as in
         :meth:`fetch`.
         """
+        return self._statement(sql, params, False, keeps_session, False)
+
+    async def _statement(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        read_only: bool,
+        keeps_session: bool,
+        returns_rows: bool,
+    ) -> Any:
+        """The one path of every statement: the rows (*returns_rows*) or the changed count."""
         if not self._opened:
             await self.open()
         binding = _binding.get()
@@ -327,23 +314,23 @@ class Database:
             if binding is not None and binding.database is self:
                 if dirty:
                     binding.connection.dirty = True
-                count = await self._bound_execute(binding, sql, params)
+                result = await self._bound(binding, sql, params, read_only, returns_rows)
             else:
                 if binding is not None and not binding.database._opened and not binding.closed:
                     raise _closed_under(binding)
+                backend = self.backend
+                run = backend.fetch if returns_rows else backend.execute
                 try:
-                    count = await self.backend.execute(sql, params, dirty)
+                    result = await run(sql, params, dirty)
                 except Exception as error:
-                    count = await self._run_again(
-                        self.backend.execute, sql, params, dirty, False, error
-                    )
+                    result = await self._run_again(run, sql, params, dirty, read_only, error)
         except Exception as error:
             failure = self._failed(sql, params, start, error)
             if failure is error:
                 raise
             raise failure from error
-        self._report(sql, params, start, count)
-        return count
+        self._report(sql, params, start, len(result) if returns_rows else result)
+        return result
 
     async def _run_again(
         self,
@@ -374,9 +361,14 @@ class Database:
             except Exception as again:
                 error = again
 
-    async def _bound_fetch(
-        self, binding: Binding, sql: str, params: Sequence[Any], read_only: bool
-    ) -> list[Row]:
+    async def _bound(
+        self,
+        binding: Binding,
+        sql: str,
+        params: Sequence[Any],
+        read_only: bool,
+        returns_rows: bool,
+    ) -> Any:
         # The common case (the block's own task, no savepoint of a sibling open) decides
         # its turn without a coroutine; wait_turn() checks everything again otherwise.
         frames = binding.frames
@@ -387,27 +379,13 @@ class Database:
             await lock.wait()
         else:
             lock.held = True
+        connection = binding.connection
         try:
-            return await binding.connection.fetch(sql, params)
+            if returns_rows:
+                return await connection.fetch(sql, params)
+            return await connection.execute(sql, params)
         except Exception as error:
             self._check_bound(binding, sql, error, read_only)
-            raise
-        finally:
-            lock.release()
-
-    async def _bound_execute(self, binding: Binding, sql: str, params: Sequence[Any]) -> int:
-        frames = binding.frames
-        if binding.closed or (frames and frames[-1] is not _frame.get()):
-            await binding.wait_turn()
-        lock = binding.lock
-        if lock.held:
-            await lock.wait()
-        else:
-            lock.held = True
-        try:
-            return await binding.connection.execute(sql, params)
-        except Exception as error:
-            self._check_bound(binding, sql, error, False)
             raise
         finally:
             lock.release()
