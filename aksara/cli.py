@@ -18,7 +18,7 @@ from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 import aksara
-from aksara.conf import settings
+from aksara.conf import mask_url, settings
 from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
 from aksara.db.url import parse_url
 from aksara.exceptions import AksaraError, ConfigurationError, DatabaseError
@@ -103,7 +103,8 @@ _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^\s:/@'\"]*:)[^\s'\"
 
 
 def _hide_password(text: str, url: str | None = None) -> str:
-    """*text* with the password of every URL in it, and of *url*, replaced by ``***``."""
+    """*text* with the password of every URL in it, and of *url*, replaced by ``***``: the
+    last guard of what the command prints (a URL it shows itself goes through mask_url)."""
     text = _URL_PASSWORD.sub(r"\g<head>***", text)
     try:
         password = urlsplit(url).password if url else None
@@ -125,7 +126,7 @@ async def _connect(url: str) -> None:
     except Exception as error:
         await aksara.disconnect()
         raise DatabaseError(
-            f"Cannot connect to {_hide_password(url)}: {type(error).__name__}: {error}. "
+            f"Cannot connect to {mask_url(url)}: {type(error).__name__}: {error}. "
             "Check DATABASE_URL (or --database-url): a server must be running and accept "
             "connections, a SQLite file's directory must exist and be writable."
         ) from error
