@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 from starlette.responses import Response as StarletteResponse
 
-__all__ = ["Response"]
+from aksara.api.serializers.output import encode
 
-_encode = msgspec.json.Encoder().encode
+__all__ = ["Response"]
 
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
@@ -35,7 +34,7 @@ class Response(StarletteResponse):
             self.body = b""
             raw = [(b"content-length", b"0")]
         else:
-            body = self.body = _encode(data)
+            body = self.body = encode(data)
             raw = [(b"content-length", str(len(body)).encode()), _CONTENT_TYPE]
         if headers:
             given = [

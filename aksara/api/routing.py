@@ -62,6 +62,7 @@ class ViewSetRoute(BaseRoute):
         detail: bool,
         lookup: tuple[str, str] | None = None,
         attributes: Mapping[str, Any] | None = None,
+        reserved: tuple[str, ...] = (),
     ) -> None:
         self.path = path
         self.name = name
@@ -80,7 +81,7 @@ class ViewSetRoute(BaseRoute):
             if method == "GET":
                 self.handlers.setdefault("HEAD", handler)
         self.allowed = sorted({*self.handlers, "OPTIONS"})
-        self.regex = re.compile(_path_regex(path, lookup))
+        self.regex = re.compile(_path_regex(path, lookup, reserved))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
@@ -176,14 +177,17 @@ class ViewSetRoute(BaseRoute):
         )
 
 
-def _path_regex(path: str, lookup: tuple[str, str] | None) -> str:
+def _path_regex(path: str, lookup: tuple[str, str] | None, reserved: tuple[str, ...]) -> str:
     body = path.rstrip("/")
     if lookup is None:
         pattern = re.escape(body)
     else:
         name, value_regex = lookup
         before, _, after = body.partition("{" + name + "}")
-        pattern = f"{re.escape(before)}(?P<{name}>{value_regex}){re.escape(after)}"
+        # The list-level actions' paths are no lookup values (as in DRF, where their routes
+        # come first): GET /posts/recent/ is never retrieve(pk="recent"), nor a 405 of it.
+        exclude = f"(?!(?:{'|'.join(map(re.escape, reserved))})/?$)" if reserved else ""
+        pattern = f"{re.escape(before)}(?P<{name}>{exclude}{value_regex}){re.escape(after)}"
     return f"^{pattern}(?P<_slash>/?)$"
 
 
@@ -270,7 +274,8 @@ class Router:
         item = f"{base}/{{{kwarg}}}"
         detail = {method: name for method, name in _DETAIL_METHODS if name in implemented}
         if detail:
-            add(f"{item}{slash}", detail, "detail", True)
+            paths = tuple(function.url_path for function in actions if not function.detail)  # type: ignore[attr-defined]
+            add(f"{item}{slash}", detail, "detail", True, reserved=paths)
         for function in actions:
             if function.detail:  # type: ignore[attr-defined]
                 add(

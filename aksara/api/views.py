@@ -8,27 +8,25 @@ exist, how a lookup value is parsed) is worked out per class, not per request.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import decimal
+import functools
 import inspect
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from starlette.requests import Request
 
 from aksara.api.errors import NotFound
+from aksara.api.filters import DEFAULT_FILTER_BACKENDS
+from aksara.api.querystring import parse_value
+from aksara.api.serializers.plan import Plan
 from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
-from aksara.orm import fields as model_fields
-from aksara.orm.field import Field as ModelField
 from aksara.orm.models import Model
+from aksara.orm.paths import resolve_path
 from aksara.orm.queryset import QuerySet
 
 if TYPE_CHECKING:
     from aksara.api.serializers import Serializer
-
-#: The compiled output of a serializer (serializers/output.py).
-Output = Any
+    from aksara.api.serializers.output import Output
 
 __all__ = ["STANDARD_ACTIONS", "GenericViewSet", "ViewSet", "action", "resolve"]
 
@@ -140,10 +138,10 @@ class GenericViewSet(ViewSet):
     ordering_fields: ClassVar[Sequence[str] | str | None] = None
     ordering: ClassVar[str | Sequence[str] | None] = None
     search_fields: ClassVar[Sequence[str]] = ()
-    filter_backends: ClassVar[Sequence[type[Any]]] = ()
+    filter_backends: ClassVar[Sequence[type[Any]]] = DEFAULT_FILTER_BACKENDS
 
     _lookup_parsers: ClassVar[dict[tuple[type[Model], str], Callable[[str], Any]]] = {}
-    _output: Any = None
+    _output: Output | None = None
 
     def __init_subclass__(cls, **options: Any) -> None:
         super().__init_subclass__(**options)
@@ -207,15 +205,20 @@ class GenericViewSet(ViewSet):
         output = self._output
         if output is None:
             serializer = self.get_serializer_class()
-            output = self._output = serializer.compile(self.get_serializer_fields())  # type: ignore[attr-defined]
+            output = self._output = serializer.compile(self.get_serializer_fields())
         return output
 
     async def get_object(self) -> Any:
         """The object the URL names, from ``get_queryset()`` narrowed by the filters; a read
         loads it as the serializer's plan says (joins, prefetches, columns). 404 if none."""
-        queryset = self.filter_queryset(await self.resolve_queryset())
-        if self.request.method in SAFE_METHODS:
-            queryset = self.get_output().plan.apply(queryset)
+        queryset = await self.resolve_queryset()
+        request = self.request
+        # The default backends only read the query string: without one they change nothing
+        # that matters to a single object (a default ordering), so the hot path skips them.
+        if request.scope["query_string"] or self.filter_backends is not DEFAULT_FILTER_BACKENDS:
+            queryset = self.filter_queryset(queryset)
+        if request.method in SAFE_METHODS:
+            queryset = plan_of(self.get_output()).apply(queryset)
         return await self.lookup_object(queryset)
 
     @property
@@ -228,7 +231,7 @@ class GenericViewSet(ViewSet):
         """*instance*, just written, as the compiled output renders it; read again through
         ``get_queryset()`` and the plan, so annotations and relations are there."""
         output = self.get_output()
-        queryset = output.plan.apply(await self.resolve_queryset())
+        queryset = plan_of(output).apply(await self.resolve_queryset())
         # When get_queryset() does not show it, what was saved is rendered.
         with contextlib.suppress(ObjectDoesNotExist):
             instance = await queryset.get(pk=instance.pk)
@@ -256,37 +259,20 @@ class GenericViewSet(ViewSet):
             raise NotFound() from None
 
 
+def plan_of(output: Output) -> Plan:
+    """The query plan of a compiled output, derived once and kept on it."""
+    plan: Plan | None = getattr(output, "plan", None)
+    if plan is None:
+        plan = Plan.for_output(output)
+        output.plan = plan  # type: ignore[attr-defined]
+    return plan
+
+
 def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:
-    """The function turning a URL segment into a value of *model*'s field *name* (text for
-    a path through relations); it raises ValueError when the text is no such value."""
+    """The function turning a URL segment into a value of *model*'s field *name*; it
+    raises ValueError when the text is no such value."""
     try:
-        field: ModelField = model._meta.get_field(name)
-    except FieldError:
-        return str
-    if isinstance(field, model_fields.ForeignKey):
-        field = field.target_field
-    for kind, parse in _PARSERS:
-        if isinstance(field, kind):
-            return parse
-    return str
-
-
-def _integer(text: str) -> int:
-    digits = text[1:] if text[:1] == "-" else text
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError(text)
-    return int(text)
-
-
-_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
-
-_PARSERS: list[tuple[type[ModelField], Callable[[str], Any]]] = [
-    (model_fields.AutoField, _integer),
-    (model_fields.Integer, _integer),
-    (model_fields.UUIDField, uuid.UUID),
-    (model_fields.Decimal, decimal.Decimal),
-    (model_fields.Float, float),
-    (model_fields.Boolean, _BOOLEANS.__getitem__),
-    (model_fields.DateTime, datetime.datetime.fromisoformat),
-    (model_fields.Date, datetime.date.fromisoformat),
-]
+        field = resolve_path(model, name.split("__")).field
+    except FieldError as error:
+        raise ConfigurationError(f"lookup_field names {name!r}: {error}") from None
+    return functools.partial(parse_value, field)
