@@ -228,13 +228,15 @@ class GenericViewSet(ViewSet):
         return None if pagination is None else pagination()
 
     async def render_saved(self, instance: Any) -> Any:
-        """*instance*, just written, as the compiled output renders it; read again through
-        ``get_queryset()`` and the plan, so annotations and relations are there."""
+        """*instance*, just written, as the compiled output renders it. When the output
+        reads more than the model's own columns (relations, annotations, method fields) the
+        object is read again through ``get_queryset()`` and the plan first."""
         output = self.get_output()
-        queryset = plan_of(output).apply(await self.resolve_queryset())
-        # When get_queryset() does not show it, what was saved is rendered.
-        with contextlib.suppress(ObjectDoesNotExist):
-            instance = await queryset.get(pk=instance.pk)
+        if not reads_only_columns(output):
+            queryset = plan_of(output).apply(await self.resolve_queryset())
+            # When get_queryset() does not show it, what was saved is rendered.
+            with contextlib.suppress(ObjectDoesNotExist):
+                instance = await queryset.get(pk=instance.pk)
         return await output.one(instance, self.get_serializer_context())
 
     def lookup_value(self, model: type[Model]) -> Any:
@@ -266,6 +268,21 @@ def plan_of(output: Output) -> Plan:
         plan = Plan.for_output(output)
         output.plan = plan  # type: ignore[attr-defined]
     return plan
+
+
+def reads_only_columns(output: Output) -> bool:
+    """Whether *output* reads nothing but columns of its model's own table, all of which a
+    saved instance holds."""
+    if output.nested:
+        return False
+    for field in output.fields:
+        if (
+            field.model_field is None
+            or len(field.source_path) != 1
+            or getattr(field, "many", False)
+        ):
+            return False
+    return True
 
 
 def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:
