@@ -13,6 +13,7 @@ from aksara.api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from aksara.api.explain import explain_plan
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "SerializerMethodField",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "explain_plan",
     "serializers",
 ]

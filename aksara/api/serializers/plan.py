@@ -8,10 +8,10 @@ itself; it is one query copy, cheap enough for every request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
+from aksara.api.serializers import base
 from aksara.api.serializers import fields as f
-from aksara.api.serializers.base import Serializer
 from aksara.api.serializers.describe import describe_queryset
 from aksara.orm.expressions import Aggregate
 from aksara.orm.models import Model
@@ -26,10 +26,13 @@ from aksara.orm.relations.kinds import (
 )
 from aksara.orm.relations.prefetch import Prefetch
 
+if TYPE_CHECKING:
+    from aksara.api.serializers.base import Serializer
+
 __all__ = ["CompiledOutput", "Nested", "Plan"]
 
 #: A nested field's name -> (its serializer class, its selected fields, their own nested).
-Nested: TypeAlias = Mapping[str, tuple[type[Serializer], Sequence[f.Field], "Nested"]]
+Nested: TypeAlias = "Mapping[str, tuple[type[Serializer], Sequence[f.Field], Nested]]"
 
 
 class CompiledOutput(Protocol):
@@ -70,7 +73,9 @@ def _everything(cls: type[Serializer]) -> tuple[type[Serializer], list[f.Field],
     """Every readable field of *cls*, nested serializers whole."""
     chosen = [field for field in cls.get_fields().values() if not field.write_only]
     nested = {
-        field.name: _everything(type(field)) for field in chosen if isinstance(field, Serializer)
+        field.name: _everything(type(field))
+        for field in chosen
+        if isinstance(field, base.Serializer)
     }
     return cls, chosen, nested
 
@@ -90,7 +95,7 @@ def _collect(
             reads.annotations[path[-1] if path else field.name] = field.aggregate()
             continue
         child = None
-        if isinstance(field, Serializer):
+        if isinstance(field, base.Serializer):
             child = nested.get(field.name) or _everything(type(field))
         if not path:
             if child is not None:
