@@ -397,6 +397,25 @@ def test_explicit_choices_of_the_queryset_are_kept() -> None:
     assert [p.lookup for p in query.prefetch] == ["comments", "comments__author"]
 
 
+@pytest.mark.parametrize("serializer", [PostList, PostDetail, PostBad, CommentWithPost])
+def test_the_quick_path_of_a_bare_queryset_agrees_with_the_general_one(
+    serializer: type[Serializer],
+) -> None:
+    plan = plan_of(serializer)
+    model = plan.model
+    assert model is not None
+    base = model.objects.filter(pk__gt=0)
+    bare = plan.apply(base).query
+    # An explicit choice the plan makes anyway takes the general path to the same query.
+    chosen = base
+    if bare.related:
+        chosen = chosen.select_related(bare.related[0])
+    else:
+        chosen = chosen.relation_loading(bare.loading or "lazy")
+    general = plan.apply(chosen).query
+    assert general.replace(loading=bare.loading) == bare
+
+
 def test_apply_adds_nothing_twice() -> None:
     plan = plan_of(PostGood)
     once = plan.apply(Post.objects.annotate(comment_count=Count("comments")))

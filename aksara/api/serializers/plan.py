@@ -210,6 +210,15 @@ class _Level:
         self.peers = bool(self.methods) or reads.whole
         #: The plan's own query (on the bare model), every name checked once.
         self.checked: Query = self.build(QuerySet(reads.model)).query
+        checked = self.checked
+        #: What apply() changes in a query that sets none of the plan's parts itself.
+        self.fresh: dict[str, Any] = {
+            name: getattr(checked, name)
+            for name in ("related", "prefetch", "annotations", "loading")
+            if getattr(checked, name)
+        }
+        if checked.only is not None and not self.attributes:
+            self.fresh["only"] = checked.only
 
     def _walk(self, reads: _Reads, prefix: str, keep: tuple[str, ...], narrow: bool) -> None:
         meta = reads.model._meta
@@ -301,6 +310,17 @@ class Plan:
         if query.values is not None:
             return queryset
         level = self._levels.get(query.model) or self._level(query.model)
+        if (
+            not query.related
+            and not query.prefetch
+            and query.only is None
+            and not query.defer
+            and not query.annotations
+            and query.loading is None
+        ):
+            # Nothing of its own to keep (the common get_queryset()): the changes are known.
+            fresh = level.fresh
+            return queryset.with_query(query.replace(**fresh)) if fresh else queryset
         ours = level.checked
         changes: dict[str, Any] = {}
         if ours.related:
