@@ -5,6 +5,7 @@ turns what it renders into JSON with one shared msgspec encoder."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from aksara.api.serializers import output_code
+from aksara.api.serializers.plan import Plan
 from aksara.api.serializers.selection import Selection, nested_class, normalize_selection
 
 if TYPE_CHECKING:
@@ -61,6 +63,12 @@ class Output:
         #: The Struct type of one rendered instance.
         self.struct = output_code.struct_for(serializer, self.fields)
         self._program: output_code.Program | None = None
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        """The queryset plan of this selection (joins, prefetches, columns, annotations),
+        derived on first use and kept."""
+        return Plan.for_output(self)
 
     @property
     def program(self) -> output_code.Program:
