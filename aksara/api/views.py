@@ -18,7 +18,6 @@ from starlette.requests import Request
 from aksara.api.errors import NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
 from aksara.api.querystring import parse_value
-from aksara.api.serializers.plan import Plan
 from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
 from aksara.orm.models import Model
 from aksara.orm.paths import resolve_path
@@ -218,7 +217,7 @@ class GenericViewSet(ViewSet):
         if request.scope["query_string"] or self.filter_backends is not DEFAULT_FILTER_BACKENDS:
             queryset = self.filter_queryset(queryset)
         if request.method in SAFE_METHODS:
-            queryset = plan_of(self.get_output()).apply(queryset)
+            queryset = self.get_output().plan.apply(queryset)
         return await self.lookup_object(queryset)
 
     @property
@@ -233,7 +232,7 @@ class GenericViewSet(ViewSet):
         object is read again through ``get_queryset()`` and the plan first."""
         output = self.get_output()
         if not reads_only_columns(output):
-            queryset = plan_of(output).apply(await self.resolve_queryset())
+            queryset = output.plan.apply(await self.resolve_queryset())
             # When get_queryset() does not show it, what was saved is rendered.
             with contextlib.suppress(ObjectDoesNotExist):
                 instance = await queryset.get(pk=instance.pk)
@@ -259,15 +258,6 @@ class GenericViewSet(ViewSet):
             return await queryset.get(**{self.lookup_field: value})
         except (ObjectDoesNotExist, ValidationError):
             raise NotFound() from None
-
-
-def plan_of(output: Output) -> Plan:
-    """The query plan of a compiled output, derived once and kept on it."""
-    plan: Plan | None = getattr(output, "plan", None)
-    if plan is None:
-        plan = Plan.for_output(output)
-        output.plan = plan  # type: ignore[attr-defined]
-    return plan
 
 
 def reads_only_columns(output: Output) -> bool:
