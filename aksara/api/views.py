@@ -108,6 +108,10 @@ class ViewSet:
                     del found[name]
         cls._extra_actions = tuple(found.values())
 
+    def initial(self, request: Request) -> Any:
+        """Runs before every action (may be ``async def``): authenticate, check permissions;
+        raise an APIError (``PermissionDenied``...) to refuse the request."""
+
     @classmethod
     def get_extra_actions(cls) -> list[Callable[..., Any]]:
         """The methods decorated with ``@action``."""
