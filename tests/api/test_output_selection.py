@@ -181,3 +181,37 @@ def test_the_cache_is_a_bounded_lru_per_class(monkeypatch: pytest.MonkeyPatch) -
 
 def test_the_default_bound_is_256() -> None:
     assert output.CACHE_SIZE == 256
+
+
+async def test_rows_that_are_dicts_are_read_by_key() -> None:
+    class Counter(Serializer):
+        total = serializers.SerializerMethodField()
+
+        async def get_total(self, obj: dict[str, int]) -> int:
+            return obj["a"] + obj["b"]
+
+    class Described(Serializer):
+        id = serializers.Integer()
+        writer_name = serializers.String(source="writer.name")
+        writer = Person()
+        notes = Note(many=True)
+        keys = serializers.PrimaryKeyRelated(many=True)
+        sums = Counter(many=True)
+
+    row = {
+        "id": 1,
+        "writer": {"id": 2, "name": "Ann"},
+        "notes": [{"id": 3, "body": "b", "writer": None}],
+        "keys": [4, 5],
+        "sums": [{"a": 1, "b": 2}, {"a": 3, "b": 4}],
+    }
+    compiled = Described.compile()
+    assert output.encode(await compiled.many([row, {**row, "writer": None}])) == (
+        b'[{"id":1,"writer_name":"Ann","writer":{"id":2,"name":"Ann"},'
+        b'"notes":[{"id":3,"body":"b","writer":null}],"keys":[4,5],"sums":[{"total":3},{"total":7}]},'
+        b'{"id":1,"writer_name":null,"writer":null,'
+        b'"notes":[{"id":3,"body":"b","writer":null}],"keys":[4,5],"sums":[{"total":3},{"total":7}]}]'
+    )
+    assert "o['writer']" in compiled.mapping_program.source
+    with pytest.raises(KeyError, match="writer"):
+        await Described.compile(["writer_name"]).one({"id": 1})
