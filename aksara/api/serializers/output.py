@@ -267,9 +267,14 @@ def compile_output(serializer: type[Serializer], fields: Sequence[str] | str | N
     if isinstance(fields, str):
         fields = fields.split(",")
     key = None if fields is None else tuple(fields)
+    # Once per request: the hit is kept to two dict operations.
+    cache: _Cache | None = serializer.__dict__.get("_outputs")
+    if cache is not None:
+        output = cache.requested.get(key)
+        if output is not None:
+            cache.requested.move_to_end(key)
+            return output
     cache = _cache_of(serializer)
-    output = cache.get(cache.requested, key)
-    if output is None:
-        output = output_for(serializer, normalize_selection(serializer, fields))
-        cache.put(cache.requested, key, output)
+    output = output_for(serializer, normalize_selection(serializer, fields))
+    cache.put(cache.requested, key, output)
     return output
