@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from aksara.api import FieldSelectionError, serializers
-from aksara.api.serializers import Serializer, output
+from aksara.api.serializers import ModelSerializer, Serializer, output
 from aksara.api.serializers.selection import normalize_selection, valid_names
+from examples.blog.models import Post
 
 
 class Person(Serializer):
@@ -215,3 +216,16 @@ async def test_rows_that_are_dicts_are_read_by_key() -> None:
     assert "o['writer']" in compiled.mapping_program.source
     with pytest.raises(KeyError, match="writer"):
         await Described.compile(["writer_name"]).one({"id": 1})
+
+
+async def test_dict_rows_of_a_model_serializer_are_read_as_values_gives_them() -> None:
+    # values() rows carry the key column (author_id), as the field's source names it.
+    class PostKeys(ModelSerializer):
+        class Meta:
+            model = Post
+            fields = ["id", "author", "comments"]
+
+    rows = [{"id": 1, "author_id": 3, "comments": [4, 5]}]
+    assert output.encode(await PostKeys.compile().many(rows)) == (
+        b'[{"id":1,"author":3,"comments":[4,5]}]'
+    )

@@ -272,7 +272,7 @@ class _Writer:
         indent: int,
         label: str,
     ) -> str:
-        model = _model_of(output.serializer)
+        model = scope.model  # None for dict rows: their keys are read as named
         if not field.many:
             path = _key_path(model, field.source_path)
             if path is not None:
