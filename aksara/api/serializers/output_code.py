@@ -224,7 +224,7 @@ class _Writer:
         if nested is not None:
             return self.nested(field, nested, scope, indent, level, label)
         if isinstance(field, f.PrimaryKeyRelated):
-            return self.primary_key(field, output, scope, indent, label)
+            return self.primary_key(field, scope, indent, label)
         return self.read(field.source_path, scope, indent)
 
     def nested(
@@ -267,7 +267,6 @@ class _Writer:
     def primary_key(
         self,
         field: f.PrimaryKeyRelated,
-        output: Output,
         scope: _Scope,
         indent: int,
         label: str,
