@@ -229,3 +229,25 @@ async def test_dict_rows_of_a_model_serializer_are_read_as_values_gives_them() -
     assert output.encode(await PostKeys.compile().many(rows)) == (
         b'[{"id":1,"author":3,"comments":[4,5]}]'
     )
+
+
+def test_the_default_bound_holds_256_selections_per_class() -> None:
+    class Nine(Serializer):
+        a = serializers.Integer()
+        b = serializers.Integer()
+        c = serializers.Integer()
+        d = serializers.Integer()
+        e = serializers.Integer()
+        f = serializers.Integer()
+        g = serializers.Integer()
+        h = serializers.Integer()
+        i = serializers.Integer()
+
+    subsets = [
+        list(combo) for size in range(1, 10) for combo in itertools.combinations("abcdefghi", size)
+    ][:300]
+    outputs = [Nine.compile(subset) for subset in subsets]
+    cache = Nine.__dict__["_outputs"]
+    assert len(cache.requested) == len(cache.selected) == 256
+    assert Nine.compile(subsets[-1]) is outputs[-1]
+    assert Nine.compile(subsets[0]) is not outputs[0]
