@@ -251,3 +251,19 @@ def test_the_default_bound_holds_256_selections_per_class() -> None:
     assert len(cache.requested) == len(cache.selected) == 256
     assert Nine.compile(subsets[-1]) is outputs[-1]
     assert Nine.compile(subsets[0]) is not outputs[0]
+
+
+async def test_a_nested_serializer_over_the_instance_itself_and_missing_values() -> None:
+    class Flattened(Serializer):
+        id = serializers.Integer()
+        person = Person(source="*")
+        notes = Note(many=True, allow_null=True)
+
+    row = SimpleNamespace(id=1, name="Ann", notes=None)
+    compiled = Flattened.compile()
+    assert output.encode(await compiled.one(row)) == (
+        b'{"id":1,"person":{"id":1,"name":"Ann"},"notes":null}'
+    )
+    assert await compiled.one(None) is None
+    assert await compiled.many([]) == []
+    assert await compiled.many(iter([row])) == [await compiled.one(row)]
