@@ -206,8 +206,8 @@ class CursorPagination(BasePagination):
     """``?cursor=…`` -> ``{"next", "previous", "results"}``: keyset pagination over
     ``ordering`` (the primary key breaks ties), stable under inserts, with no COUNT.
 
-    ``ordering`` defaults to ``"-created_at"`` when the model has that field, else
-    ``"-pk"``; its fields must be NOT NULL columns of the model itself.
+    ``ordering`` (it replaces the queryset's own) defaults to ``"-created_at"`` when the
+    model has that field, else ``"-pk"``; its fields must be NOT NULL columns of the model.
     """
 
     cursor_query_param: ClassVar[str] = "cursor"

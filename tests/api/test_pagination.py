@@ -183,6 +183,15 @@ async def test_inside_atomic_the_page_and_count_share_the_transaction(db: Databa
     assert data["results"][0] == 2
 
 
+async def test_on_a_pinned_connection_the_page_and_count_run_in_turn(db: Database) -> None:
+    await seed(25)
+    async with db.connection(), capture_queries() as queries:
+        _, data = await page_of(LimitOffsetPagination(), "limit=5&offset=20")
+    assert data["count"] == 25
+    assert data["results"] == [21, 22, 23, 24, 25]
+    assert len(queries) == 2
+
+
 class Estimated(PageNumberPagination):
     count = "estimate"
     estimate_threshold = 100
