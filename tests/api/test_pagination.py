@@ -121,7 +121,7 @@ async def test_page_size_is_capped_and_the_view_overrides_the_class(db: Database
         assert len(data["results"]) == 20
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "", "4"])
+@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "", "4", "9" * 30, str(2**62)])
 async def test_an_invalid_or_out_of_range_page_is_a_404(db: Database, page: str) -> None:
     await seed(45)
     with pytest.raises(NotFound) as error:
@@ -252,6 +252,8 @@ async def test_limit_is_capped_and_bad_numbers_fall_back(db: Database) -> None:
     assert len(data["results"]) == 100
     _, data = await page_of(LimitOffsetPagination(), "limit=x&offset=-4")
     assert data["results"] == list(range(1, 21))
+    _, huge = await page_of(LimitOffsetPagination(), "offset=" + "9" * 30)
+    assert huge["results"] == []
     _, past = await page_of(LimitOffsetPagination(), "offset=500")
     assert past["results"] == []
     assert past["count"] == 130
