@@ -303,4 +303,15 @@ def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:
         field = resolve_path(model, name.split("__")).field
     except FieldError as error:
         raise ConfigurationError(f"lookup_field names {name!r}: {error}") from None
-    return functools.partial(parse_value, field)
+    parse = functools.partial(parse_value, field)
+    if field.kind not in _INTEGER_KINDS:
+        return parse
+
+    def integer(text: str) -> Any:
+        # Plain digits are nearly every request's key: no regex for them.
+        return int(text) if text.isascii() and text.isdigit() else parse(text)
+
+    return integer
+
+
+_INTEGER_KINDS = frozenset({"auto", "integer", "biginteger"})
