@@ -174,6 +174,31 @@ class Plain(Serializer):
     author_name = serializers.String(source="author.name")
 
 
+class Headline(Serializer):
+    title = serializers.String()
+    author_name = serializers.String(source="author.name")
+
+
+class PostWithHeadline(serializers.ModelSerializer):
+    """A nested serializer over the instance itself: its reads are the parent's."""
+
+    headline = Headline(source="*")
+
+    class Meta:
+        model = Post
+        fields = ["id", "headline"]
+
+
+class PostItself(serializers.ModelSerializer):
+    """A plain field over the instance itself may read any attribute."""
+
+    itself = serializers.JSON(source="*", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "itself"]
+
+
 class LabelRow(serializers.ModelSerializer):
     class Meta:
         model = Label
@@ -349,6 +374,14 @@ def test_primary_keys_of_a_reverse_relation_prefetch_the_keys_only() -> None:
     posts = lookups["posts"].queryset
     assert posts is not None and posts.query.only == ("id", "author_id")
     assert query.only == ("id", "name")
+
+
+def test_a_nested_serializer_over_the_instance_reads_through_the_parent() -> None:
+    query = plan_of(PostWithHeadline).apply(Post.objects.all()).query
+    assert query.related == ("author",)
+    assert query.only == ("id", "title", "author__id", "author__name")
+    query = plan_of(PostItself).apply(Post.objects.all()).query
+    assert query.only is None and query.loading == "peers"
 
 
 def test_method_fields_load_whole_rows_with_peers() -> None:
