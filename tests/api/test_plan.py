@@ -199,6 +199,28 @@ class PostItself(serializers.ModelSerializer):
         fields = ["id", "itself"]
 
 
+class PostAuthorMethod(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = ["id", "author_name"]
+
+    async def get_author_name(self, obj: Post) -> str:
+        author = await obj.author
+        return str(author.name)
+
+
+class CommentOnPostMethod(serializers.ModelSerializer):
+    """A method field in a serializer nested over a joined relation."""
+
+    post = PostAuthorMethod()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post"]
+
+
 class LabelRow(serializers.ModelSerializer):
     class Meta:
         model = Label
@@ -737,4 +759,22 @@ async def test_many_to_many_output(db: Database) -> None:
     assert count == 2
     assert [sorted(item["tag_ids"]) for item in items] == [
         [w.pk for w in words[:i]] for i in range(4)
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 20, 100])
+async def test_method_fields_of_a_joined_relation_batch_under_peers(
+    db: Database, size: int
+) -> None:
+    seeded = await seed_blog(size)
+    output = CommentOnPostMethod.compile()
+    planned = output.plan.apply(Comment.objects.order_by("id"))
+    assert planned.query.related == ("post",) and planned.query.loading == "peers"
+    async with capture_queries() as queries:
+        items = msgspec.json.decode(serializers.encode(await output.many(await planned, {})))
+    assert len(queries) == 2  # the comments with their posts; the posts' authors
+    names = {user.pk: user.name for user in seeded.users}
+    authors = {post.pk: names[post.author_id] for post in seeded.posts}
+    assert [item["post"]["author_name"] for item in items] == [
+        authors[comment.post_id] for comment in seeded.comments
     ]
