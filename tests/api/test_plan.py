@@ -122,6 +122,24 @@ class ArticleTags(serializers.ModelSerializer):
         fields = ["id", "title", "tags", "tag_ids"]
 
 
+class KeywordUses(serializers.ModelSerializer):
+    uses = serializers.Count("articles")
+
+    class Meta:
+        model = Keyword
+        fields = ["name", "uses"]
+
+
+class ArticleTagUses(serializers.ModelSerializer):
+    """A many-to-many whose rows need an annotation: a Prefetch with a queryset."""
+
+    tags = KeywordUses(many=True)
+
+    class Meta:
+        model = Article
+        fields = ["id", "tags"]
+
+
 class UserPosts(serializers.ModelSerializer):
     posts = serializers.PrimaryKeyRelated(Post, many=True, read_only=True)
     bio = serializers.String(source="profile.bio", allow_null=True)
@@ -154,6 +172,53 @@ class Plain(Serializer):
 
     title = serializers.String()
     author_name = serializers.String(source="author.name")
+
+
+class Headline(Serializer):
+    title = serializers.String()
+    author_name = serializers.String(source="author.name")
+
+
+class PostWithHeadline(serializers.ModelSerializer):
+    """A nested serializer over the instance itself: its reads are the parent's."""
+
+    headline = Headline(source="*")
+
+    class Meta:
+        model = Post
+        fields = ["id", "headline"]
+
+
+class PostItself(serializers.ModelSerializer):
+    """A plain field over the instance itself may read any attribute."""
+
+    itself = serializers.JSON(source="*", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "itself"]
+
+
+class PostAuthorMethod(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = ["id", "author_name"]
+
+    async def get_author_name(self, obj: Post) -> str:
+        author = await obj.author
+        return str(author.name)
+
+
+class CommentOnPostMethod(serializers.ModelSerializer):
+    """A method field in a serializer nested over a joined relation."""
+
+    post = PostAuthorMethod()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post"]
 
 
 class LabelRow(serializers.ModelSerializer):
@@ -317,6 +382,13 @@ def test_many_to_many_prefetches_plainly() -> None:
     assert query.only is None  # id and title are every column of Article
 
 
+def test_many_to_many_rows_with_annotations_prefetch_a_queryset() -> None:
+    query = plan_of(ArticleTagUses).apply(Article.objects.all()).query
+    (tags,) = query.prefetch
+    assert tags.lookup == "tags" and tags.queryset is not None
+    assert [name for name, _ in tags.queryset.query.annotations] == ["uses"]
+
+
 def test_primary_keys_of_a_reverse_relation_prefetch_the_keys_only() -> None:
     query = plan_of(UserPosts).apply(User.objects.all()).query
     lookups = {p.lookup: p for p in query.prefetch}
@@ -324,6 +396,14 @@ def test_primary_keys_of_a_reverse_relation_prefetch_the_keys_only() -> None:
     posts = lookups["posts"].queryset
     assert posts is not None and posts.query.only == ("id", "author_id")
     assert query.only == ("id", "name")
+
+
+def test_a_nested_serializer_over_the_instance_reads_through_the_parent() -> None:
+    query = plan_of(PostWithHeadline).apply(Post.objects.all()).query
+    assert query.related == ("author",)
+    assert query.only == ("id", "title", "author__id", "author__name")
+    query = plan_of(PostItself).apply(Post.objects.all()).query
+    assert query.only is None and query.loading == "peers"
 
 
 def test_method_fields_load_whole_rows_with_peers() -> None:
@@ -426,7 +506,7 @@ def test_describe_reads_as_the_queryset() -> None:
     text = plan_of(PostDetail).describe()
     assert text.startswith("PostDetail on Post:")
     assert '.select_related("author")' in text
-    assert 'Prefetch("comments", queryset=Comment.objects' in text
+    assert '"comments",\n' in text and "queryset=Comment.objects\n" in text
     assert '.annotate(comment_total=Count("comments"))' in text
     assert "method fields: PostBad.author_name, PostBad.comment_count" in str(plan_of(PostBad))
 
@@ -508,6 +588,20 @@ async def test_many_to_many_and_its_keys(db: Database) -> None:
     for i, value in enumerate(values):
         assert value["tag_ids"] == [word.pk for word in words[: i % 4]]
         assert sorted(tag["name"] for tag in value["tags"]) == [w.name for w in words[: i % 4]]
+
+
+async def test_many_to_many_rows_with_annotations(db: Database) -> None:
+    words = await Keyword.objects.bulk_create([Keyword(name=f"k{i}") for i in range(3)])
+    articles = await Article.objects.bulk_create([Article(title=f"t{i}") for i in range(6)])
+    for i, article in enumerate(articles):
+        await article.tags.add(*words[: i % 4])
+    values, statements, _ = await serve(Article.objects.order_by("id"), select(ArticleTagUses))
+    assert len(statements) == 3  # articles; their links; the keywords with their counts
+    uses = {w.name: sum(1 for i in range(6) if k < i % 4) for k, w in enumerate(words)}
+    for i, value in enumerate(values):
+        assert sorted((t["name"], t["uses"]) for t in value["tags"]) == [
+            (w.name, uses[w.name]) for w in words[: i % 4]
+        ]
 
 
 async def test_reverse_keys_and_a_reverse_one_to_one(db: Database) -> None:
@@ -665,4 +759,22 @@ async def test_many_to_many_output(db: Database) -> None:
     assert count == 2
     assert [sorted(item["tag_ids"]) for item in items] == [
         [w.pk for w in words[:i]] for i in range(4)
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 20, 100])
+async def test_method_fields_of_a_joined_relation_batch_under_peers(
+    db: Database, size: int
+) -> None:
+    seeded = await seed_blog(size)
+    output = CommentOnPostMethod.compile()
+    planned = output.plan.apply(Comment.objects.order_by("id"))
+    assert planned.query.related == ("post",) and planned.query.loading == "peers"
+    async with capture_queries() as queries:
+        items = msgspec.json.decode(serializers.encode(await output.many(await planned, {})))
+    assert len(queries) == 2  # the comments with their posts; the posts' authors
+    names = {user.pk: user.name for user in seeded.users}
+    authors = {post.pk: names[post.author_id] for post in seeded.posts}
+    assert [item["post"]["author_name"] for item in items] == [
+        authors[comment.post_id] for comment in seeded.comments
     ]
