@@ -14,6 +14,9 @@ EXCLUDED = {
     # ``Model.objects.delete()`` would empty the table by accident; write
     # ``Model.objects.all().delete()`` to mean it (Django's rule).
     "delete",
+    # ``with_query(query)`` wraps a modified copy of a QuerySet's own query; a manager has
+    # no query of its own to start from.
+    "with_query",
 }
 
 
