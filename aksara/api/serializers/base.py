@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 from aksara.api.errors import ValidationFailed
 from aksara.api.serializers import fields as f
-from aksara.api.serializers.validation import validate, validate_fields
+from aksara.api.serializers.input import compile_input
+from aksara.api.serializers.validation import extras, validate
 from aksara.api.serializers.writes import create_instance, save, update_instance
 from aksara.orm import fields as model_fields
 from aksara.orm.field import NOT_PROVIDED
@@ -100,17 +101,24 @@ class Serializer(f.Field, metaclass=SerializerMeta):
 
     _errors: dict[str, Any] | None = None
     _validated_data: dict[str, Any] | None = None
+    #: The compiled validation per mode (aksara.api.serializers.input.compile_input).
+    _input_create: ClassVar[Any] = None
+    _input_partial: ClassVar[Any] = None
 
     async def is_valid(self, *, raise_exception: bool = False) -> bool:
         """Validate ``data`` (raw JSON bytes or a decoded object), collecting every field's
         errors; ``raise_exception`` raises ValidationFailed with them."""
-        attrs, errors, more = validate_fields(self)
-        if more is not None:
+        plan = compile_input(type(self), self.partial)
+        attrs, errors = plan.run(self.initial_data)
+        more = plan.extras or extras(plan)
+        if more.needed and "non_field_errors" not in errors:
             attrs, errors = await validate(self, attrs, errors, more)
+        elif errors:
+            attrs = {}
         self._validated_data, self._errors = attrs, errors
         if errors and raise_exception:
-            raise ValidationFailed(self._errors)
-        return not self._errors
+            raise ValidationFailed(errors)
+        return not errors
 
     @property
     def errors(self) -> dict[str, Any]:

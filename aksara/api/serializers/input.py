@@ -124,6 +124,11 @@ class InputPlan:
                 raise ParseError(f"JSON parse error - {error}") from None
         elif isinstance(data, (bytearray, memoryview, str)):
             return self.run(data.encode() if isinstance(data, str) else bytes(data))
+        elif data is f.empty:
+            raise TypeError(
+                f"{self.serializer.__name__}.is_valid() needs the request body: pass `data=` "
+                "when making the serializer."
+            )
         return self.check_object(data)
 
     def check_object(self, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -187,11 +192,10 @@ class InputPlan:
 def compile_input(serializer: type[Serializer], partial: bool) -> InputPlan:
     """The validation of *serializer* in one mode, compiled on first use and kept on the
     class (a subclass compiles its own)."""
-    attribute = "_input_partial" if partial else "_input_create"
-    plan: InputPlan | None = getattr(serializer, attribute, None)
+    plan: InputPlan | None = serializer._input_partial if partial else serializer._input_create
     if plan is None or plan.serializer is not serializer:
         plan = InputPlan(serializer, partial)
-        type.__setattr__(serializer, attribute, plan)
+        type.__setattr__(serializer, "_input_partial" if partial else "_input_create", plan)
     return plan
 
 
