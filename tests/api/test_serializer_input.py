@@ -404,3 +404,62 @@ async def test_valid_bodies_take_the_decoding_path() -> None:
         pass
 
     assert compile_input(Child, partial=False) is not plan
+
+
+def even(value: int) -> None:
+    if value % 2:
+        raise aksara.ValidationError(f"{value} is odd.")
+
+
+def small(value: Any) -> None:
+    if value > 100:
+        raise ValidationFailed("Too big.")
+
+
+class Validated(serializers.Serializer):
+    number = serializers.Integer(validators=[even, small])
+    price = serializers.Decimal(decimal_places=1, validators=[small], required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["number"] == 42:
+            raise aksara.ValidationError("Not the answer.", field="number")
+        return attrs
+
+
+async def test_field_validators_run_on_both_paths() -> None:
+    assert await valid_data({"number": 4, "price": "2.5"}, Validated) == {
+        "number": 4,
+        "price": decimal.Decimal("2.5"),
+    }
+    assert await errors_of({"number": 101, "price": 101}, Validated) == {
+        "number": ["101 is odd.", "Too big."],
+        "price": ["Too big."],
+    }
+    assert await errors_of({"number": 42}, Validated) == {"number": ["Not the answer."]}
+
+
+class Note(serializers.Serializer):
+    text = serializers.String()
+
+    def create(self, validated_data: dict[str, Any]) -> dict[str, Any]:
+        return {"saved": validated_data["text"]}
+
+    def update(self, instance: dict[str, Any], validated_data: dict[str, Any]) -> dict[str, Any]:
+        return {**instance, **validated_data}
+
+
+async def test_save_calls_sync_create_and_update() -> None:
+    serializer = Note(data=b'{"text": "hi"}')
+    assert await serializer.is_valid()
+    assert await serializer.save(extra=1) == {"saved": "hi"}
+    assert serializer.instance == {"saved": "hi"}
+    edited = Note({"saved": "hi"}, data={"text": "yo"})
+    assert await edited.is_valid()
+    assert await edited.save() == {"saved": "hi", "text": "yo"}
+
+
+async def test_a_plain_serializer_without_create_says_so() -> None:
+    serializer = Tagged(data={"name": "x"})
+    assert await serializer.is_valid()
+    with pytest.raises(NotImplementedError, match=r"Tagged.create\(\) must be implemented"):
+        await serializer.save()

@@ -443,21 +443,21 @@ _FACTORIES: list[tuple[type[f.Field], Callable[[Any], Checker]]] = [
 ]
 
 
-def checker_for(field: f.Field) -> Checker:
+def checker_for(field: f.Field, *, validators: bool = True) -> Checker:
     """The checker of a plain (not nested serializer) field; user ``validators`` run after
-    its own checks."""
+    its own checks (unless *validators* is false)."""
     factory = next((make for kind, make in _FACTORIES if isinstance(field, kind)), None)
     check: Checker = factory(field) if factory is not None else (lambda value: value)
-    if not field.validators:
+    if not field.validators or not validators:
         return check
-    validators = field.validators
+    chosen = field.validators
 
     def validated(value: Any) -> Any:
         value = check(value)
         if type(value) is Invalid:
             return value
         messages: list[str] = []
-        for validator in validators:
+        for validator in chosen:
             try:
                 validator(value)
             except (ValidationFailed, ValidationError) as error:
