@@ -253,6 +253,8 @@ async def test_reading_results_before_is_valid_is_an_error() -> None:
         serializer.validated_data  # noqa: B018
     with pytest.raises(TypeError, match="data="):
         await Article().is_valid()
+    with pytest.raises(TypeError, match=r"many=True\) validates no input"):
+        await Article(data=b"[]", many=True).is_valid()
 
 
 async def test_partial_validates_only_the_given_keys() -> None:

@@ -108,6 +108,11 @@ class Serializer(f.Field, metaclass=SerializerMeta):
     async def is_valid(self, *, raise_exception: bool = False) -> bool:
         """Validate ``data`` (raw JSON bytes or a decoded object), collecting every field's
         errors; ``raise_exception`` raises ValidationFailed with them."""
+        if self.many:
+            raise TypeError(
+                f"{type(self).__name__}(many=True) validates no input; validate each object "
+                f"with {type(self).__name__}(data=item)."
+            )
         plan = compile_input(type(self), self.partial)
         attrs, errors = plan.run(self.initial_data)
         more = plan.extras or extras(plan)
