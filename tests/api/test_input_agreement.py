@@ -8,6 +8,7 @@ import decimal
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,8 +158,10 @@ def bodies(typed: bool) -> st.SearchStrategy[dict[str, Any]]:
     return build()
 
 
-def both_paths(data: dict[str, Any]) -> tuple[Any, tuple[dict[str, Any], dict[str, Any]]]:
-    plan = compile_input(Body, partial=False)
+def both_paths(
+    data: dict[str, Any], partial: bool = False
+) -> tuple[Any, tuple[dict[str, Any], dict[str, Any]]]:
+    plan = compile_input(Body, partial=partial)
     body = msgspec.json.encode(data)
     try:
         fast = plan.post(plan.decoder.decode(body))
@@ -171,19 +174,25 @@ def both_paths(data: dict[str, Any]) -> tuple[Any, tuple[dict[str, Any], dict[st
 checks = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.parametrize("partial", [False, True])
 @checks
-@given(bodies(typed=False))
-def test_the_fast_path_never_accepts_what_the_checking_path_refuses(data: dict[str, Any]) -> None:
-    fast, (attrs, errors) = both_paths(data)
+@given(data=bodies(typed=False))
+def test_the_fast_path_never_accepts_what_the_checking_path_refuses(
+    data: dict[str, Any], partial: bool
+) -> None:
+    fast, (attrs, errors) = both_paths(data, partial)
     if fast is not FAIL:
         assert errors == {}
         assert fast == attrs
 
 
+@pytest.mark.parametrize("partial", [False, True])
 @checks
-@given(bodies(typed=True))
-def test_well_typed_bodies_get_the_same_verdict_from_both_paths(data: dict[str, Any]) -> None:
-    fast, (attrs, errors) = both_paths(data)
+@given(data=bodies(typed=True))
+def test_well_typed_bodies_get_the_same_verdict_from_both_paths(
+    data: dict[str, Any], partial: bool
+) -> None:
+    fast, (attrs, errors) = both_paths(data, partial)
     assert (fast is not FAIL) == (not errors), errors
     if fast is not FAIL:
         assert fast == attrs
