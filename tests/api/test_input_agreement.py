@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aksara.api import serializers
-from aksara.api.serializers.input import _CHECKING_DECODER, FAIL, compile_input
+from aksara.api.serializers.checks import CHECKING_DECODER
+from aksara.api.serializers.input import FAIL, compile_input
 from tests.api.input_models import Topic, Writer
 
 
@@ -167,7 +168,7 @@ def both_paths(
         fast = plan.post(plan.decoder.decode(body))
     except msgspec.ValidationError:
         fast = FAIL
-    checked = plan.check_object(_CHECKING_DECODER.decode(body))
+    checked = plan.check_object(CHECKING_DECODER.decode(body))
     return fast, checked
 
 

@@ -25,6 +25,7 @@ from msgspec import UNSET, Meta
 from aksara.api.errors import ParseError, ValidationFailed
 from aksara.api.serializers import fields as f
 from aksara.api.serializers.checks import (
+    CHECKING_DECODER,
     EMAIL,
     Checker,
     Invalid,
@@ -43,7 +44,6 @@ __all__ = ["FAIL", "InputField", "InputPlan", "compile_input"]
 
 #: What generated code returns when the fast path cannot decide a value.
 FAIL: Any = type("Fail", (), {"__repr__": lambda self: "FAIL"})()
-_CHECKING_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 _NUL_ESCAPE = b"\\u0000"
 #: Marks where generated code stores a changed value; "v = " where it is kept in v.
 _STORE = "@store "
@@ -120,7 +120,7 @@ class InputPlan:
                 if attrs is not FAIL:
                     return attrs, {}
             try:
-                data = _CHECKING_DECODER.decode(data)
+                data = CHECKING_DECODER.decode(data)
             except msgspec.DecodeError as error:
                 raise ParseError(f"JSON parse error - {error}") from None
         elif isinstance(data, (bytearray, memoryview, str)):
