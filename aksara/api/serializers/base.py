@@ -8,8 +8,7 @@ from typing import Any, ClassVar
 
 from aksara.api.errors import ValidationFailed
 from aksara.api.serializers import fields as f
-from aksara.api.serializers.input import compile_input
-from aksara.api.serializers.validation import extras, validate
+from aksara.api.serializers.validation import validate, validate_fields
 from aksara.api.serializers.writes import create_instance, save, update_instance
 from aksara.orm import fields as model_fields
 from aksara.orm.field import NOT_PROVIDED
@@ -113,13 +112,9 @@ class Serializer(f.Field, metaclass=SerializerMeta):
                 f"{type(self).__name__}(many=True) validates no input; validate each object "
                 f"with {type(self).__name__}(data=item)."
             )
-        plan = compile_input(type(self), self.partial)
-        attrs, errors = plan.run(self.initial_data)
-        more = plan.extras or extras(plan)
-        if more.needed and "non_field_errors" not in errors:
+        attrs, errors, more = validate_fields(self)
+        if more is not None:
             attrs, errors = await validate(self, attrs, errors, more)
-        elif errors:
-            attrs = {}
         self._validated_data, self._errors = attrs, errors
         if errors and raise_exception:
             raise ValidationFailed(errors)

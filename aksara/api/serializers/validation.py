@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from aksara.api.errors import ValidationFailed
 from aksara.api.serializers import fields as f
 from aksara.api.serializers.checks import messages_of
-from aksara.api.serializers.input import InputField, InputPlan, put
+from aksara.api.serializers.input import InputField, InputPlan, compile_input, put
 from aksara.exceptions import ValidationError
 from aksara.orm.options import snake_case
 
 if TYPE_CHECKING:
     from aksara.api.serializers.base import Serializer
 
-__all__ = ["Extras", "extras", "unique_message", "validate"]
+__all__ = ["Extras", "extras", "unique_message", "validate", "validate_fields"]
 
 _MISSING: Any = object()
 _HOOK_ERRORS = (ValidationFailed, ValidationError)
@@ -89,6 +89,19 @@ def extras(plan: InputPlan) -> Extras:
     if found is None:
         found = plan.extras = Extras(plan)
     return found
+
+
+def validate_fields(
+    serializer: Serializer,
+) -> tuple[dict[str, Any], dict[str, Any], Extras | None]:
+    """The field checks of ``serializer.initial_data``: ``(attrs, errors, extras)``, with
+    *extras* None when nothing is left to do (no database check, no hook)."""
+    plan = compile_input(type(serializer), serializer.partial)
+    attrs, errors = plan.run(serializer.initial_data)
+    more = plan.extras or extras(plan)
+    if more.needed and "non_field_errors" not in errors:
+        return attrs, errors, more
+    return ({} if errors else attrs), errors, None
 
 
 async def validate(
