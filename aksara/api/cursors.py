@@ -22,6 +22,7 @@ from aksara.orm.expressions import Q
 if TYPE_CHECKING:
     from aksara.orm.field import Field
     from aksara.orm.models import Model
+    from aksara.orm.queryset import QuerySet
 
 __all__ = ["Cursor", "CursorCodec", "keyset_condition"]
 
@@ -69,6 +70,19 @@ class CursorCodec:
         self.ordering = names
         self.fields = tuple(fields)
         self.descending = tuple(name.startswith("-") for name in names)
+
+    def loading(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """*queryset* loading the ordering's columns, which the cursor is read from, even
+        when ``only()`` / ``defer()`` (a serializer's plan) left them out."""
+        query = queryset.query
+        names = [field.name for field in self.fields if not field.primary_key]
+        if query.only is not None:
+            missing = [name for name in names if name not in query.only]
+            if missing:
+                query = query.replace(only=(*query.only, *missing))
+        if query.defer and any(name in query.defer for name in names):
+            query = query.replace(defer=tuple(n for n in query.defer if n not in names))
+        return queryset if query is queryset.query else queryset.with_query(query)
 
     def position(self, instance: Any) -> tuple[Any, ...]:
         """The ordering values of *instance*."""

@@ -231,7 +231,7 @@ class CursorPagination(BasePagination):
         codec = CursorCodec(queryset.model, self.ordering)
         raw = request.query_params.get(self.cursor_query_param)
         cursor = codec.decode(raw) if raw else None
-        ordered = queryset.order_by(*codec.ordering)
+        ordered = codec.loading(queryset.order_by(*codec.ordering))
         if cursor is not None:
             if cursor.reverse:
                 ordered = ordered.reverse()

@@ -285,6 +285,19 @@ async def test_cursor_pages_cover_every_row_once_in_order(db: Database) -> None:
     assert [pk for page in pages for pk in page] == expected
 
 
+async def test_cursor_reads_its_ordering_even_when_only_or_defer_leave_it_out(
+    db: Database,
+) -> None:
+    posts = await seed(25)
+    expected = [post.pk for post in sorted(posts, key=lambda p: (p.created_at, p.pk), reverse=True)]
+    for narrowed in (Post.objects.only("id", "title"), Post.objects.defer("created_at")):
+        paginator = CursorPagination()
+        _, data = await page_of(paginator, "", narrowed)
+        assert data["results"] == expected[:20]
+        _, rest = await page_of(CursorPagination(), data["next"].split("?", 1)[1], narrowed)
+        assert rest["results"] == expected[20:]
+
+
 async def test_cursor_previous_links_walk_back(db: Database) -> None:
     await seed(47)
 
