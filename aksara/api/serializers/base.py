@@ -64,6 +64,21 @@ class Serializer(f.Field, metaclass=SerializerMeta):
     _declared_fields: ClassVar[dict[str, f.Field]] = {}
     #: The bound fields by output name, in order (built once per class).
     _fields: ClassVar[dict[str, f.Field]] = {}
+    # A serializer made to validate or render (no field options) takes its field options
+    # from these defaults instead of running Field.__init__: about 0.5 us of every request.
+    source = None
+    required = True
+    allow_null = False
+    default = f.empty
+    read_only = False
+    write_only = False
+    label = None
+    help_text = None
+    validators: tuple[Any, ...] = ()
+    model_field = None
+    name = ""
+    source_path: tuple[str, ...] = ()
+    parent = None
 
     def __init__(
         self,
@@ -76,7 +91,8 @@ class Serializer(f.Field, metaclass=SerializerMeta):
         fields: Sequence[str] | None = None,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        if options:
+            super().__init__(**options)
         self.instance = instance
         self.initial_data = data
         self.many = many
