@@ -8,6 +8,7 @@ ORM resolves that entry through the model's metadata, so no user string becomes 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -68,21 +69,10 @@ class FieldFilter(BaseFilterBackend):
         if not declared:
             return {}
         if isinstance(declared, Mapping):
-            items = [(name, tuple(lookups)) for name, lookups in declared.items()]
+            items = tuple((name, tuple(lookups)) for name, lookups in declared.items())
         else:
-            items = [(name, ("exact",)) for name in declared]
-        allowed: dict[str, tuple[str, str, Field]] = {}
-        for name, lookups in items:
-            field = _field(model, name, "filterset_fields")
-            for lookup in lookups:
-                if field.get_lookup(lookup) is None:
-                    raise ConfigurationError(
-                        f"filterset_fields gives {name!r} the lookup {lookup!r}, which "
-                        f"{field.label} does not offer. Its lookups: {', '.join(field.lookups())}."
-                    )
-                key = name if lookup == "exact" else f"{name}__{lookup}"
-                allowed[key] = (name, lookup, field)
-        return allowed
+            items = tuple((name, ("exact",)) for name in declared)
+        return _allowed_parameters(model, items)
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
         model = queryset.model
@@ -256,3 +246,23 @@ DEFAULT_FILTER_BACKENDS: tuple[type[BaseFilterBackend], ...] = (
     SearchFilter,
     OrderingFilter,
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def _allowed_parameters(
+    model: type[Model], items: tuple[tuple[str, tuple[str, ...]], ...]
+) -> dict[str, tuple[str, str, Field]]:
+    """The parameters of *items* (name, lookups) on *model*, resolved once per view setup
+    instead of once per request."""
+    allowed: dict[str, tuple[str, str, Field]] = {}
+    for name, lookups in items:
+        field = _field(model, name, "filterset_fields")
+        for lookup in lookups:
+            if field.get_lookup(lookup) is None:
+                raise ConfigurationError(
+                    f"filterset_fields gives {name!r} the lookup {lookup!r}, which "
+                    f"{field.label} does not offer. Its lookups: {', '.join(field.lookups())}."
+                )
+            key = name if lookup == "exact" else f"{name}__{lookup}"
+            allowed[key] = (name, lookup, field)
+    return allowed
