@@ -1,19 +1,23 @@
 """The Aksara ASGI application: Starlette, with the database opened and closed by its
-lifespan and per-request N+1 detection in development."""
+lifespan, per-request N+1 detection in development, API routers and JSON errors."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from aksara.api.handlers import EXCEPTION_HANDLERS
 from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
 from aksara.debug.nplusone import NPlusOneMiddleware
+
+if TYPE_CHECKING:
+    from aksara.api.routing import Router
 
 __all__ = ["Aksara"]
 
@@ -21,7 +25,8 @@ __all__ = ["Aksara"]
 class Aksara(Starlette):
     """An ASGI app whose lifespan opens the database pool at startup and closes it at
     shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
-    (by default: when ``DEBUG`` is)."""
+    (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
+    unrouted method included, are answered as JSON ``{"detail": ...}``."""
 
     def __init__(
         self,
@@ -29,6 +34,7 @@ class Aksara(Starlette):
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         debug: bool | None = None,
+        exception_handlers: Mapping[Any, Any] | None = None,
         **options: Any,
     ) -> None:
         stack = [Middleware(NPlusOneMiddleware), *(middleware or ())]
@@ -37,8 +43,13 @@ class Aksara(Starlette):
             routes=routes,
             middleware=stack,
             lifespan=self._lifespan,
+            exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
             **options,
         )
+
+    def include_router(self, router: Router) -> None:
+        """Serve the routes of *router*'s viewsets."""
+        self.router.routes.extend(router.routes)
 
     @staticmethod
     @asynccontextmanager

@@ -166,6 +166,11 @@ def _sql_cache_size(value: Any) -> int:
     return result
 
 
+def _max_body_bytes(value: Any) -> int:
+    result: int = _number("MAX_BODY_BYTES", value, integer=True, minimum=0, optional=False)
+    return result
+
+
 def _optional_boolean(key: str) -> Callable[[Any], bool | None]:
     def check(value: Any) -> bool | None:
         if value is not None and not isinstance(value, bool):
@@ -187,6 +192,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DETECT_N_PLUS_ONE": _optional_boolean("DETECT_N_PLUS_ONE"),
     "MAX_RELATION_DEPTH": _relation_depth,
     "SQL_CACHE_SIZE": _sql_cache_size,
+    "MAX_BODY_BYTES": _max_body_bytes,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -206,6 +212,8 @@ _DEFAULTS: dict[str, Any] = {
     # dropped first. Unrelated to DATABASE_POOL["statement_cache_size"], the driver's
     # prepared statements per connection.
     "SQL_CACHE_SIZE": 4096,
+    # The largest request body an API endpoint reads (1 MiB); a larger one is a 413.
+    "MAX_BODY_BYTES": 1024 * 1024,
 }
 
 

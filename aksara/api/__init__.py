@@ -13,21 +13,37 @@ from aksara.api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from aksara.api.responses import Response
+from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
+from aksara.api.viewsets import (
+    GenericViewSet,
+    ModelViewSet,
+    ReadOnlyModelViewSet,
+    ViewSet,
+    action,
+)
 
 __all__ = [
     "APIError",
     "FieldSelectionError",
+    "GenericViewSet",
     "MethodNotAllowed",
     "ModelSerializer",
+    "ModelViewSet",
     "NotAuthenticated",
     "NotFound",
     "ParseError",
     "PayloadTooLarge",
     "PermissionDenied",
+    "ReadOnlyModelViewSet",
+    "Response",
+    "Router",
     "Serializer",
     "SerializerMethodField",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "ViewSet",
+    "action",
     "serializers",
 ]

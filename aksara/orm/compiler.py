@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from aksara.orm.models import Model
     from aksara.orm.options import Options
 
-__all__ = ["CompiledSelect", "Statement", "cached", "compile_select"]
+__all__ = ["CompiledSelect", "Statement", "cached", "compile_select", "count_query"]
 
 #: Reads the parameters of a compiled statement from a query (and the statement's own
 #: arguments, such as aggregate()'s aggregates).
@@ -560,8 +560,33 @@ def _subquery(query: Query, ctx: Context) -> str:
     return inner.sql
 
 
+def count_query(query: Query) -> Query:
+    """A query with as many rows as *query*, without what cannot change that number: the
+    ordering, select_related joins, and annotations that no condition reads.
+
+    Its WHERE, HAVING and annotations stay where *query* has them, so its statement binds
+    from *query*. Grouped ``values()`` queries keep their select list (it is the GROUP BY).
+    """
+    query = query.replace(order=(), related=())
+    if query.grouped:
+        return query
+    if query.having:
+        # HAVING reads annotations: count the keys of the rows it keeps.
+        return grouped_keys(query)
+    if query.annotations:
+        query = query.replace(annotations=())
+    if query.values is None and (
+        query.distinct or query.limit is not None or query.offset is not None
+    ):
+        # A subquery: instance rows hold the primary key, so it alone keeps the same rows.
+        return query.replace(only=None, defer=(), values=("pk",), values_mode="flat")
+    return query
+
+
 def compile_count(query: Query, dialect: Dialect) -> Statement:
-    """``SELECT COUNT(*)`` of the query (a subquery when it is sliced or distinct)."""
+    """``SELECT COUNT(*)`` of the query (a subquery when it is sliced, distinct or
+    filtered on annotations); :func:`count_query` leaves out what cannot change it."""
+    query = count_query(query)
     ctx = Context(query.model, dialect)
     if query.limit is not None or query.offset is not None or query.distinct or query.annotations:
         inner = _subquery(query, ctx)

@@ -39,6 +39,7 @@ __all__ = [
     "Lookup",
     "Pattern",
     "Range",
+    "Search",
     "StartsWith",
     "list_class",
     "listing_order",
@@ -425,6 +426,33 @@ class IEndsWith(EndsWith):
     ignore_case = True
 
 
+class Search(Lookup):
+    """Matches the words of the string: full-text search where the dialect has it
+    (PostgreSQL: ``to_tsvector(column) @@ plainto_tsquery(value)``), else ``icontains``."""
+
+    name = "search"
+
+    def __init__(self) -> None:
+        self.pattern: Callable[[Any], Any] = lambda value: "%" + _escape_like(value) + "%"
+
+    def prepare(self, field: Field, value: Any, key: str) -> Any:
+        return _string(value, self.name, key)
+
+    def sql(
+        self,
+        ctx: CompileContext,
+        lhs: str,
+        value: Any,
+        source: str,
+        adapt: Adapter,
+        secret: bool,
+    ) -> str:
+        dialect = ctx.dialect
+        if dialect.supports_full_text:
+            return dialect.full_text_match(lhs, ctx.bind(source, None, secret=secret))
+        return dialect.ilike(lhs, ctx.bind(source, self.pattern, secret=secret))
+
+
 _IN = In()
 _ISNULL = IsNull()
 
@@ -448,6 +476,7 @@ TEXT_LOOKUPS: tuple[type[Lookup], ...] = (
     IStartsWith,
     EndsWith,
     IEndsWith,
+    Search,
 )
 
 _LISTED: tuple[type[Lookup], ...] = (
@@ -459,6 +488,7 @@ _LISTED: tuple[type[Lookup], ...] = (
     IStartsWith,
     EndsWith,
     IEndsWith,
+    Search,
     *COMMON_LOOKUPS[1:],
 )
 _ORDER = {lookup.name: index for index, lookup in enumerate(_LISTED)}

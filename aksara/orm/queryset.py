@@ -280,6 +280,16 @@ class QuerySet(Generic[M]):
             )
         return self._chain(self._query.replace(loading=mode))
 
+    def with_query(self, query: Query) -> Self:
+        """A QuerySet of this class around *query*, a modified copy of :attr:`query` whose
+        parts were checked already (one copy instead of one per chaining method)."""
+        if query.model is not self._query.model:
+            raise TypeError(
+                f"with_query() takes a query of {self.model.__name__}, "
+                f"not of {query.model.__name__}."
+            )
+        return self._chain(query)
+
     def none(self) -> Self:
         """A query that returns nothing and never touches the database."""
         return self._chain(self._query.replace(empty=True))

@@ -26,6 +26,7 @@ TEXT = (
     "istartswith",
     "endswith",
     "iendswith",
+    "search",
     "gt",
     "gte",
     "lt",
@@ -175,8 +176,8 @@ def test_an_unknown_lookup_lists_the_fields_lookups_and_the_closest() -> None:
         Post.objects.filter(title__gtee="x")
     assert str(error.value) == (
         "In 'title__gtee': Post.title supports the lookups exact, iexact, contains, "
-        "icontains, startswith, istartswith, endswith, iendswith, gt, gte, lt, lte, in, "
-        "isnull, range; not 'gtee'. Did you mean 'gte'?"
+        "icontains, startswith, istartswith, endswith, iendswith, search, gt, gte, lt, lte, "
+        "in, isnull, range; not 'gtee'. Did you mean 'gte'?"
     )
 
 

@@ -26,6 +26,7 @@ from aksara.api.serializers.fields import (
     Sum,
     empty,
 )
+from aksara.api.serializers.output import Output, encode
 
 __all__ = [
     "JSON",
@@ -46,10 +47,12 @@ __all__ = [
     "Max",
     "Min",
     "ModelSerializer",
+    "Output",
     "PrimaryKeyRelated",
     "Serializer",
     "SerializerMethodField",
     "String",
     "Sum",
     "empty",
+    "encode",
 ]

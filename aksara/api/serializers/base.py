@@ -3,10 +3,14 @@ when the class is built. A serializer instance is cheap: it copies no field."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+import msgspec
+
 from aksara.api.serializers import fields as f
+from aksara.api.serializers import output
 from aksara.orm import fields as model_fields
 from aksara.orm.field import NOT_PROVIDED
 from aksara.orm.field import Field as ModelField
@@ -88,10 +92,50 @@ class Serializer(f.Field, metaclass=SerializerMeta):
         """The bound fields by output name, in declaration order."""
         return cls._fields
 
+    @classmethod
+    def compile(cls, fields: Sequence[str] | None = None) -> output.Output:
+        """The compiled output of this class for *fields* (``["id", "author.name"]``; None:
+        every readable field), built once per selection."""
+        return output.compile_output(cls, fields)
+
+    async def get_data(self) -> Any:
+        """The output of ``instance`` (a list of them with ``many=True``) as builtins: what
+        the JSON shows, as dicts, lists, strings and numbers."""
+        compiled = type(self).compile(self.selected)
+        instance = self.instance
+        if self.many:
+            if _is_query(instance):
+                instance = await instance
+            rows = await compiled.many(instance or [], self.context, owner=self)
+            return msgspec.to_builtins(rows)
+        if instance is None:
+            return {}
+        return msgspec.to_builtins(await compiled.one(instance, self.context, owner=self))
+
+    @property
+    def data(self) -> Any:
+        """:meth:`get_data` without awaiting, for serializers without async method fields."""
+        compiled = type(self).compile(self.selected)
+        instance = self.instance
+        if compiled.is_async or _is_query(instance):
+            name = type(self).__name__
+            why = "has async method fields" if compiled.is_async else "was given a QuerySet"
+            raise TypeError(f"{name} {why}: use `await serializer.get_data()` instead of .data.")
+        if self.many:
+            return msgspec.to_builtins(compiled.many_now(instance or [], self.context, owner=self))
+        if instance is None:
+            return {}
+        return msgspec.to_builtins(compiled.many_now([instance], self.context, owner=self)[0])
+
     def __repr__(self) -> str:
         if self.name:
             return f"<{type(self).__name__} {self.name}{' many' if self.many else ''}>"
         return f"<{type(self).__name__}>"
+
+
+def _is_query(instance: Any) -> bool:
+    # A QuerySet is awaited for its rows; a list of loaded rows may be awaitable too.
+    return inspect.isawaitable(instance) and not isinstance(instance, list | tuple)
 
 
 class ModelSerializer(Serializer):

@@ -49,6 +49,8 @@ class Dialect:
     decimal_is_scaled: ClassVar[bool] = False
     #: :meth:`divide` tests the divisor in SQL, so it is compiled (and bound) twice.
     repeats_divisor: ClassVar[bool] = False
+    #: Text columns can be matched word by word (:meth:`full_text_match`).
+    supports_full_text: ClassVar[bool] = False
     #: Python value -> driver value, per field kind, where the driver needs help.
     adapters: ClassVar[dict[str, Adapter]] = {}
     #: Driver value -> Python value, per field kind, where the driver needs help.
@@ -133,6 +135,19 @@ class Dialect:
 
     def explain(self, sql: str, *, analyze: bool) -> str:
         """Return the statement that asks for the plan of *sql*."""
+        raise NotImplementedError
+
+    def full_text_match(self, column_sql: str, placeholder: str) -> str:
+        """The condition that a text column matches the words of a string parameter."""
+        raise NotImplementedError
+
+    def row_estimate(self, sql: str) -> str | None:
+        """The statement whose rows :meth:`estimated_rows` reads the planner's estimate of
+        how many rows *sql* returns from; None when the database offers no estimate."""
+        return None
+
+    def estimated_rows(self, rows: Sequence[Sequence[Any]]) -> int:
+        """The row estimate in the result of :meth:`row_estimate`'s statement."""
         raise NotImplementedError
 
     def format_plan(self, rows: Sequence[Sequence[Any]]) -> str:

@@ -29,6 +29,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     max_params = 32_767
     supports_array_params = True
+    supports_full_text = True
     aborts_transaction_on_error = True
     max_identifier_length = 63
     drop_table_suffix = " CASCADE"
@@ -81,6 +82,18 @@ class PostgresDialect(Dialect):
 
     def format_plan(self, rows: Sequence[Sequence[Any]]) -> str:
         return "\n".join(str(row[0]) for row in rows)
+
+    def full_text_match(self, column_sql: str, placeholder: str) -> str:
+        return f"to_tsvector({column_sql}) @@ plainto_tsquery({placeholder})"
+
+    def row_estimate(self, sql: str) -> str | None:
+        return "EXPLAIN (FORMAT JSON) " + sql
+
+    def estimated_rows(self, rows: Sequence[Sequence[Any]]) -> int:
+        plan = rows[0][0]
+        if isinstance(plan, str | bytes):
+            plan = orjson.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     def rows_source(
         self,

@@ -1,0 +1,164 @@
+"""Query-string values parsed by the type of the model field they are compared with."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+if TYPE_CHECKING:
+    from starlette.datastructures import URL
+
+    from aksara.orm.field import Field
+
+__all__ = [
+    "InvalidValue",
+    "expected_type",
+    "parse_boolean",
+    "parse_value",
+    "to_text",
+    "with_param",
+]
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+_TRUE = frozenset(("true", "1"))
+_FALSE = frozenset(("false", "0"))
+
+
+class InvalidValue(ValueError):
+    """A query-string value that does not parse as its field's type; ``expected`` says
+    which type was expected (``"an integer"``)."""
+
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+        super().__init__(f"Expected {expected}.")
+
+
+def parse_boolean(raw: str) -> bool:
+    """``true`` / ``false`` / ``1`` / ``0`` (any case) as a bool."""
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidValue(_LABELS["boolean"])
+
+
+def _integer(raw: str) -> int:
+    text = raw.strip()
+    if not _INTEGER.fullmatch(text):
+        raise InvalidValue(_LABELS["integer"])
+    return int(text)
+
+
+def _float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidValue(_LABELS["float"]) from None
+    if not math.isfinite(value):
+        raise InvalidValue(_LABELS["float"])
+    return value
+
+
+def _decimal(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise InvalidValue(_LABELS["decimal"]) from None
+    if not value.is_finite():
+        raise InvalidValue(_LABELS["decimal"])
+    return value
+
+
+def _datetime(raw: str) -> datetime:
+    try:
+        return datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidValue(_LABELS["datetime"]) from None
+
+
+def _date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidValue(_LABELS["date"]) from None
+
+
+def _uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        raise InvalidValue(_LABELS["uuid"]) from None
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+_LABELS = {
+    "integer": "an integer",
+    "float": "a number",
+    "decimal": "a decimal number",
+    "boolean": "a boolean (true, false, 1 or 0)",
+    "datetime": "an ISO 8601 datetime (2024-01-31T12:00:00+00:00)",
+    "date": "an ISO 8601 date (2024-01-31)",
+    "uuid": "a UUID",
+    "string": "a string",
+}
+
+_PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "auto": (_integer, "integer"),
+    "integer": (_integer, "integer"),
+    "biginteger": (_integer, "integer"),
+    "float": (_float, "float"),
+    "decimal": (_decimal, "decimal"),
+    "boolean": (parse_boolean, "boolean"),
+    "datetime": (_datetime, "datetime"),
+    "date": (_date, "date"),
+    "uuid": (_uuid, "uuid"),
+}
+
+
+def expected_type(field: Field) -> str:
+    """What a value of *field* looks like in a query string (``"an integer"``)."""
+    found = _PARSERS.get(field.kind)
+    return _LABELS[found[1]] if found is not None else _LABELS["string"]
+
+
+def parse_value(field: Field, raw: str) -> Any:
+    """*raw* parsed as a value of *field*'s type; :class:`InvalidValue` when it does not
+    parse. Text-like fields take the string as it is."""
+    found = _PARSERS.get(field.kind)
+    return (found[0] if found is not None else _text)(raw)
+
+
+def to_text(value: Any) -> Any:
+    """*value* as JSON-ready data that :func:`parse_value` reads back (dates as ISO text)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def with_param(url: URL, name: str, value: Any) -> str:
+    """*url* with the query parameter *name* set to *value* where it stands (appended when
+    absent), or removed when *value* is None; every other parameter kept in its place."""
+    pairs = parse_qsl(url.query, keep_blank_values=True)
+    replaced: list[tuple[str, str]] = []
+    placed = value is None
+    for key, old in pairs:
+        if key != name:
+            replaced.append((key, old))
+        elif not placed:
+            replaced.append((key, str(value)))
+            placed = True
+    if not placed:
+        replaced.append((name, str(value)))
+    return str(url.replace(query=urlencode(replaced)))

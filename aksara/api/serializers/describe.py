@@ -1,0 +1,81 @@
+"""A QuerySet written back as the chain of calls that makes it, for a reader (the plan's
+``describe()`` and ``explain_plan``). Filter values are left out: they may be secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aksara.orm.expressions import Aggregate, F
+from aksara.orm.queryset import QuerySet
+from aksara.orm.relations.prefetch import Prefetch
+from aksara.orm.where import Condition, Node
+
+__all__ = ["describe_queryset"]
+
+
+def _names(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _aggregate(aggregate: Aggregate) -> str:
+    source = aggregate.source
+    inner = f'"{source.name}"' if isinstance(source, F) else repr(source)
+    distinct = ", distinct=True" if aggregate.distinct else ""
+    return f"{type(aggregate).__name__}({inner}{distinct})"
+
+
+def _condition(node: Node) -> str:
+    if isinstance(node, Condition):
+        return f"{node.path.key}__{node.lookup.name}=…"
+    return "Q(…)"
+
+
+def _prefetch(lookup: Prefetch, indent: str) -> str:
+    if lookup.queryset is None and lookup.to_attr is None:
+        return f'"{lookup.lookup}"'
+    parts = [f'"{lookup.lookup}"']
+    if lookup.queryset is not None:
+        inner = describe_queryset(lookup.queryset, indent + "    ")
+        parts.append(f"queryset={inner.lstrip()}")
+    if lookup.to_attr is not None:
+        parts.append(f'to_attr="{lookup.to_attr}"')
+    return f"Prefetch({', '.join(parts)})"
+
+
+def describe_queryset(queryset: QuerySet[Any], indent: str = "") -> str:
+    """``Post.objects.select_related("author").only(...)``: one call a line under *indent*."""
+    query = queryset.query
+    calls: list[str] = []
+    if query.where:
+        calls.append(f"filter({', '.join(_condition(node) for node in query.where)})")
+    if query.related:
+        calls.append(f"select_related({_names(query.related)})")
+    if query.prefetch:
+        inner = indent + "        "
+        lookups = ",\n".join(inner + _prefetch(p, inner) for p in query.prefetch)
+        calls.append(f"prefetch_related(\n{lookups},\n{indent}    )")
+    if query.only is not None:
+        calls.append(f"only({_names(query.only)})")
+    if query.defer:
+        calls.append(f"defer({_names(query.defer)})")
+    if query.annotations:
+        pairs = ", ".join(f"{name}={_aggregate(agg)}" for name, agg in query.annotations)
+        calls.append(f"annotate({pairs})")
+    if query.having:
+        calls.append(f"filter({', '.join(_condition(node) for node in query.having)})")
+    if query.order is not None:
+        calls.append(f"order_by({_names(query.order)})")
+    if query.distinct:
+        calls.append("distinct()")
+    if query.loading is not None:
+        calls.append(f'relation_loading("{query.loading}")')
+    if query.limit is not None or query.offset is not None:
+        start = query.offset or 0
+        stop = "" if query.limit is None else str(start + query.limit)
+        calls.append(f"[{start}:{stop}]")
+    text = f"{indent}{query.model.__name__}.objects"
+    if not calls:
+        return text + ".all()"
+    return text + "".join(
+        f"\n{indent}    {'' if call.startswith('[') else '.'}{call}" for call in calls
+    )

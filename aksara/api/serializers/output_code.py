@@ -1,0 +1,279 @@
+"""The generated code of a compiled output: one straight-line function per serializer class and
+field selection, turning a page of instances into msgspec Structs.
+
+Nested serializers are inlined, paths shared by several fields are read once per row, and
+nothing dispatches on the field type at run time. The source is registered with ``linecache``
+(as the ORM's row builders are), so a traceback shows the generated line and the field it
+computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import keyword
+import linecache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from aksara.api.serializers import fields as f
+from aksara.orm.relations.kinds import ForwardRelation, ReverseOneRelation
+
+if TYPE_CHECKING:
+    from aksara.api.serializers.base import Serializer
+    from aksara.api.serializers.output import Output
+    from aksara.orm.models import Model
+
+__all__ = ["Level", "Program", "generate", "struct_for", "uses_async"]
+
+#: The way from a page's instances to the instances a nested serializer renders: per nesting
+#: step, the source path read and whether it holds many.
+Level = tuple[tuple[tuple[str, ...], bool], ...]
+#: ``build(instances, sync_methods, async_results) -> list of Structs``.
+Build = Callable[[Iterable[Any], tuple[Any, ...], tuple[Any, ...]], list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A generated output function and the method fields it calls.
+
+    ``sync_methods[i]`` is the ``(serializer class, method name)`` behind ``m{i}`` in the code;
+    ``async_methods[i]`` adds the level of the instances it is awaited for (``n{i}``).
+    """
+
+    build: Build
+    source: str
+    sync_methods: tuple[tuple[type[Serializer], str], ...]
+    async_methods: tuple[tuple[Level, type[Serializer], str], ...]
+
+
+def _is_plain(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+
+
+def struct_for(serializer: type[Serializer], fields: tuple[f.Field, ...]) -> type[msgspec.Struct]:
+    """The Struct type of *serializer*'s output for *fields* (keys that are not identifiers
+    are renamed on encoding)."""
+    names: list[str] = []
+    rename: dict[str, str] = {}
+    for index, field in enumerate(fields):
+        name = field.name
+        if not _is_plain(name):
+            name = f"field_{index}"
+            while name in serializer._fields:
+                name += "_"
+            rename[name] = field.name
+        names.append(name)
+    struct: type[msgspec.Struct] = msgspec.defstruct(
+        f"{serializer.__name__}Output",
+        [(name, Any) for name in names],
+        rename=rename or None,
+        module=serializer.__module__,
+        gc=False,  # short-lived and acyclic: tracking them only costs the collector time
+    )
+    return struct
+
+
+def _attribute(holder: str, name: str) -> str:
+    return f"{holder}.{name}" if _is_plain(name) else f"getattr({holder}, {str.__repr__(name)})"
+
+
+def _model_of(serializer: type[Serializer]) -> type[Model] | None:
+    model: type[Model] | None = getattr(serializer, "model", None)
+    return model
+
+
+def _key_path(model: type[Model] | None, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """*path* to a forward relation read as its key column (``author`` -> ``author_id``);
+    None when the models on the way are unknown."""
+    for step in path[:-1]:
+        relation = model._meta.relations.get(step) if model is not None else None
+        if not isinstance(relation, ForwardRelation | ReverseOneRelation):
+            return None
+        model = relation.target
+    if model is None or not path:
+        return None
+    last = model._meta.relations.get(path[-1])
+    if isinstance(last, ForwardRelation):
+        return (*path[:-1], last.attname)
+    return path if path[-1] in model._meta.attnames else None
+
+
+def _target_key(model: type[Model] | None, field: f.PrimaryKeyRelated) -> str | None:
+    """The key attribute of the rows a many PrimaryKeyRelated lists, when known."""
+    target = field.model
+    if target is None and model is not None and len(field.source_path) == 1:
+        relation = model._meta.relations.get(field.source_path[0])
+        target = relation.target if relation is not None else None
+    return target._meta.pk.attname if target is not None else None
+
+
+def _pk_of(value: Any) -> Any:
+    # The related instance's key; an unloaded relation raises naming select_related.
+    return value if value is None else getattr(value, "pk", value)
+
+
+class _Writer:
+    """Writes the statements of one generated function."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {"_pk_of": _pk_of}
+        self.sync_methods: list[tuple[type[Serializer], str]] = []
+        self.async_methods: list[tuple[Level, type[Serializer], str]] = []
+        self._count = 0
+
+    def local(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def level(self, output: Output, holder: str, indent: int, level: Level) -> str:
+        """Emit the statements for *output* of the instance in *holder*; return the
+        expression building its Struct."""
+        reads: dict[tuple[str, ...], str] = {(): holder}
+        values = [self.value(field, output, reads, indent, level) for field in output.fields]
+        struct = self.local("S")
+        self.namespace[struct] = output.struct
+        return f"{struct}({', '.join(values)})"
+
+    def read(self, path: tuple[str, ...], reads: dict[tuple[str, ...], str], indent: int) -> str:
+        """The expression of *path*: None as soon as a step is None."""
+        known = reads.get(path)
+        if known is not None:
+            return known
+        parent = self.prefix(path[:-1], reads, indent)
+        expression = _attribute(parent, path[-1])
+        return expression if len(path) == 1 else f"(None if {parent} is None else {expression})"
+
+    def prefix(self, path: tuple[str, ...], reads: dict[tuple[str, ...], str], indent: int) -> str:
+        """A local holding *path*, read once per row for every field below it."""
+        known = reads.get(path)
+        if known is not None:
+            return known
+        name = self.local("t")
+        self.emit(indent, f"{name} = {self.read(path, reads, indent)}")
+        reads[path] = name
+        return name
+
+    def value(
+        self,
+        field: f.Field,
+        output: Output,
+        reads: dict[tuple[str, ...], str],
+        indent: int,
+        level: Level,
+    ) -> str:
+        """Emit what *field* needs; return the expression of its output value."""
+        holder = reads[()]
+        label = f"  # {output.serializer.__name__}.{field.name}"
+        if isinstance(field, f.SerializerMethodField):
+            name = field.method_name or f"get_{field.name}"
+            if inspect.iscoroutinefunction(getattr(output.serializer, name)):
+                self.async_methods.append((level, output.serializer, name))
+                return f"n{len(self.async_methods) - 1}()"
+            self.sync_methods.append((output.serializer, name))
+            return f"m{len(self.sync_methods) - 1}({holder})"
+        nested = output.nested.get(field.name)
+        if nested is not None:
+            return self.nested(field, nested, reads, indent, level, label)
+        if isinstance(field, f.PrimaryKeyRelated):
+            return self.primary_key(field, output, reads, indent, label)
+        return self.read(field.source_path, reads, indent)
+
+    def nested(
+        self,
+        field: f.Field,
+        nested: Output,
+        reads: dict[tuple[str, ...], str],
+        indent: int,
+        level: Level,
+        label: str,
+    ) -> str:
+        many = bool(getattr(field, "many", False))
+        source = self.read(field.source_path, reads, indent)
+        if source not in reads.values():
+            source, value = self.local("t"), source
+            self.emit(indent, f"{source} = {value}{label}")
+        result = self.local("x")
+        self.emit(indent, f"if {source} is None:")
+        self.emit(indent + 1, f"{result} = None")
+        self.emit(indent, "else:")
+        inner_level: Level = (*level, (field.source_path, many))
+        if not many:
+            build = self.level(nested, source, indent + 1, inner_level)
+            self.emit(indent + 1, f"{result} = {build}")
+            return result
+        item = self.local("c")
+        start = len(self.lines)
+        build = self.level(nested, item, indent + 2, inner_level)
+        body = self.lines[start:]
+        del self.lines[start:]
+        if not body:
+            self.emit(indent + 1, f"{result} = [{build} for {item} in {source}]")
+            return result
+        self.emit(indent + 1, f"{result} = []")
+        self.emit(indent + 1, f"for {item} in {source}:")
+        self.lines.extend(body)
+        self.emit(indent + 2, f"{result}.append({build})")
+        return result
+
+    def primary_key(
+        self,
+        field: f.PrimaryKeyRelated,
+        output: Output,
+        reads: dict[tuple[str, ...], str],
+        indent: int,
+        label: str,
+    ) -> str:
+        model = _model_of(output.serializer)
+        if not field.many:
+            path = _key_path(model, field.source_path)
+            if path is not None:
+                return self.read(path, reads, indent)
+            return f"_pk_of({self.read(field.source_path, reads, indent)})"
+        key = _target_key(model, field) or "pk"
+        rows, row = self.local("t"), self.local("r")
+        self.emit(indent, f"{rows} = {self.read(field.source_path, reads, indent)}{label}")
+        return f"(None if {rows} is None else [{_attribute(row, key)} for {row} in {rows}])"
+
+
+def generate(output: Output) -> Program:
+    """Generate the output function of *output* (and of the nested outputs it inlines)."""
+    writer = _Writer()
+    build = writer.level(output, "o", 2, ())
+    head = ["def build(objs, m, n):"]
+    if writer.sync_methods:
+        names = ", ".join(f"m{i}" for i in range(len(writer.sync_methods)))
+        head.append(f"    {names}, = m")
+    if writer.async_methods:
+        names = ", ".join(f"n{i}" for i in range(len(writer.async_methods)))
+        head.append(f"    {names}, = n")
+    if writer.lines:
+        body = [*head, "    out = []", "    ap = out.append", "    for o in objs:"]
+        body += [*writer.lines, f"        ap({build})", "    return out"]
+    else:
+        body = [*head, f"    return [{build} for o in objs]"]
+    source = "\n".join(body) + "\n"
+    digest = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:12]
+    filename = f"<aksara output {output.serializer.__qualname__} {digest}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace = dict(writer.namespace)
+    exec(compile(source, filename, "exec"), namespace)
+    return Program(
+        namespace["build"], source, tuple(writer.sync_methods), tuple(writer.async_methods)
+    )
+
+
+def uses_async(output: Output) -> bool:
+    """Whether *output* has an async method field (nested outputs not counted)."""
+    return any(
+        inspect.iscoroutinefunction(getattr(output.serializer, field.method_name or ""))
+        for field in output.fields
+        if isinstance(field, f.SerializerMethodField)
+    )
