@@ -3,7 +3,6 @@ when the class is built. A serializer instance is cheap: it copies no field."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -15,6 +14,7 @@ from aksara.orm import fields as model_fields
 from aksara.orm.field import NOT_PROVIDED
 from aksara.orm.field import Field as ModelField
 from aksara.orm.models import Model
+from aksara.orm.queryset import QuerySet
 
 __all__ = ["ModelSerializer", "Serializer", "SerializerMeta", "field_for"]
 
@@ -134,8 +134,8 @@ class Serializer(f.Field, metaclass=SerializerMeta):
 
 
 def _is_query(instance: Any) -> bool:
-    # A QuerySet is awaited for its rows; a list of loaded rows may be awaitable too.
-    return inspect.isawaitable(instance) and not isinstance(instance, list | tuple)
+    # Model instances and loaded row lists are awaitable too: only a QuerySet is fetched.
+    return isinstance(instance, QuerySet)
 
 
 class ModelSerializer(Serializer):
@@ -239,14 +239,14 @@ def field_for(model: type[Model], name: str, *, depth: int = 0, **options: Any) 
     if name in meta.reverse_relations:
         target = meta.relations[name].target
         return _related(target, name, depth, many=True, read_only=True, **options)
+    if name in meta.many_relations:  # either side; get_field() knows only columns
+        options.setdefault("required", False)
+        return _related(meta.many_relations[name].target, name, depth, many=True, **options)
     field = meta.get_field(name)
     if field.name != name:
         raise TypeError(
             f"{model.__name__}.{name} is a column name; list the field as {field.name!r}."
         )
-    if isinstance(field, model_fields.ManyToMany):
-        options.setdefault("required", False)
-        return _related(field.related_model, name, depth, many=True, **options)
     derived: dict[str, Any] = {}
     if field.null:
         derived["allow_null"] = True
