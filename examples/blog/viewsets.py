@@ -23,11 +23,17 @@ class PostViewSet(ModelViewSet):
     """Posts by slug (``/api/posts/abc-123/``): a light list, the detail with its author's
     name and comment count, and the whole post as the body of a write."""
 
+    model = Post
     pagination_class = PageNumberPagination
     page_size = 20
     max_page_size = 100
     lookup_field = "slug"
-    filterset_fields = ["is_published", "author", "created_at"]
+    filterset_fields = {
+        "is_published": ["exact"],
+        "author": ["exact", "in"],
+        "tags": ["exact"],
+        "created_at": ["gte", "lt"],
+    }
     ordering_fields = ["created_at", "view_count", "title"]
     ordering = ["-created_at"]
     search_fields = ["title", "content"]
