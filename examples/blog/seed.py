@@ -77,9 +77,9 @@ async def _tag(rng: random.Random, entries: list[Post], labels: list[Tag]) -> No
     await through.objects.bulk_create(links)
 
 
-async def seed_api(*, posts: int = 1_000) -> None:
+async def seed_api(*, users: int = 100, posts: int = 1_000, comments: int = 5_000) -> None:
     """The API example's data: the random blog with tags, and the guide's post ``abc-123``."""
-    await seed(posts=posts, tags=len(WORDS))
+    await seed(users=users, posts=posts, comments=comments, tags=len(WORDS))
     author = await User.objects.first()
     guide = await Post.objects.create(
         title="Performance",
