@@ -517,3 +517,17 @@ async def test_prefetch_objects_with_narrowed_querysets_render(db: Database) -> 
     for item in rendered:
         ids = [c["id"] for c in item["comments"]]
         assert ids == sorted(ids, reverse=True)
+
+
+async def test_a_stale_related_instance_is_not_rendered(db: Database) -> None:
+    # Setting the key column directly leaves the cached author stale: the output must not
+    # show it (the relation reads as not loaded, as the ORM's descriptor says).
+    await seed_blog(2)
+    posts = await Post.objects.select_related("author").order_by("id")
+    compiled = PostSerializer.compile(["id", "author.name"])
+    assert decoded(await compiled.many(posts))[0]["author"] == {"name": posts[0].author.name}
+    posts[0].author_id = posts[1].author_id
+    with pytest.raises(RelationNotLoadedError):
+        await compiled.many(posts)
+    posts[0].author = None
+    assert decoded(await compiled.many(posts))[0] == {"id": posts[0].pk, "author": None}

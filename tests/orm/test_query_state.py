@@ -268,3 +268,24 @@ async def test_values_have_their_own_queryset_type(db: Database) -> None:
     assert await rows.first() == {"name": "Ada"}
     assert await User.objects.values_list("name", flat=True).get(name="Ada") == "Ada"
     assert not isinstance(User.objects.filter(name="Ada"), ValuesQuerySet)
+
+
+async def test_with_query_wraps_a_modified_copy_of_the_same_model(db: Database) -> None:
+    base = Post.objects.filter(is_published=True).order_by("id")
+    narrowed = base.with_query(base.query.replace(only=("id", "title"), limit=2))
+    assert type(narrowed) is type(base) and base.query.only is None
+    await Post.objects.bulk_create(
+        [
+            Post(
+                title=f"t{i}",
+                slug=f"s{i}",
+                author=await User.objects.create(name=f"u{i}", email=f"{i}@x.y"),
+                is_published=True,
+            )
+            for i in range(3)
+        ]
+    )
+    rows = await narrowed
+    assert [row.title for row in rows] == ["t0", "t1"]
+    with pytest.raises(TypeError, match="with_query\\(\\) takes a query of Post, not of User"):
+        base.with_query(User.objects.all().query)

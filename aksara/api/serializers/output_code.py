@@ -116,6 +116,27 @@ def _pk_of(value: Any) -> Any:
     return value if value is None else getattr(value, "pk", value)
 
 
+class _Scope:
+    """The instance a level of the generated code renders: the locals holding the paths
+    read so far (``()`` is the instance itself) and its model, when known."""
+
+    __slots__ = ("locals", "model")
+
+    def __init__(self, holder: str, model: type[Model] | None) -> None:
+        self.locals: dict[tuple[str, ...], str] = {(): holder}
+        self.model = model
+
+    def model_at(self, path: tuple[str, ...]) -> type[Model] | None:
+        """The model of the instance at *path* (through to-one relations), when known."""
+        model = self.model
+        for step in path:
+            relation = model._meta.relations.get(step) if model is not None else None
+            if not isinstance(relation, ForwardRelation | ReverseOneRelation):
+                return None
+            model = relation.target
+        return model
+
+
 class _Writer:
     """Writes the statements of one generated function."""
 
@@ -136,41 +157,55 @@ class _Writer:
     def level(self, output: Output, holder: str, indent: int, level: Level) -> str:
         """Emit the statements for *output* of the instance in *holder*; return the
         expression building its Struct."""
-        reads: dict[tuple[str, ...], str] = {(): holder}
-        values = [self.value(field, output, reads, indent, level) for field in output.fields]
+        scope = _Scope(holder, _model_of(output.serializer))
+        values = [self.value(field, output, scope, indent, level) for field in output.fields]
         struct = self.local("S")
         self.namespace[struct] = output.struct
         return f"{struct}({', '.join(values)})"
 
-    def read(self, path: tuple[str, ...], reads: dict[tuple[str, ...], str], indent: int) -> str:
+    def read(self, path: tuple[str, ...], scope: _Scope, indent: int) -> str:
         """The expression of *path*: None as soon as a step is None."""
-        known = reads.get(path)
+        known = scope.locals.get(path)
         if known is not None:
             return known
-        parent = self.prefix(path[:-1], reads, indent)
-        expression = _attribute(parent, path[-1])
+        parent = self.prefix(path[:-1], scope, indent)
+        expression = self.attribute(parent, path[-1], scope.model_at(path[:-1]))
         return expression if len(path) == 1 else f"(None if {parent} is None else {expression})"
 
-    def prefix(self, path: tuple[str, ...], reads: dict[tuple[str, ...], str], indent: int) -> str:
+    def prefix(self, path: tuple[str, ...], scope: _Scope, indent: int) -> str:
         """A local holding *path*, read once per row for every field below it."""
-        known = reads.get(path)
+        known = scope.locals.get(path)
         if known is not None:
             return known
         name = self.local("t")
-        self.emit(indent, f"{name} = {self.read(path, reads, indent)}")
-        reads[path] = name
+        self.emit(indent, f"{name} = {self.read(path, scope, indent)}")
+        scope.locals[path] = name
         return name
+
+    def attribute(self, holder: str, name: str, model: type[Model] | None) -> str:
+        """The expression of attribute *name* of *holder* (an instance of *model*, if known)."""
+        relation = model._meta.relations.get(name) if model is not None else None
+        if not isinstance(relation, ForwardRelation):
+            return _attribute(holder, name)
+        # The descriptor costs two Python calls a row; its answer is the cached instance
+        # whenever that instance's key is the row's key, so only the other cases call it.
+        cached, values = self.local("c"), self.local("d")
+        key = _attribute(cached, relation.target._meta.pk.attname)
+        return (
+            f"({cached} if ({cached} := ({values} := {holder}.__dict__).get({name!r})) is not None"
+            f" and {key} == {values}.get({relation.attname!r}) else {_attribute(holder, name)})"
+        )
 
     def value(
         self,
         field: f.Field,
         output: Output,
-        reads: dict[tuple[str, ...], str],
+        scope: _Scope,
         indent: int,
         level: Level,
     ) -> str:
         """Emit what *field* needs; return the expression of its output value."""
-        holder = reads[()]
+        holder = scope.locals[()]
         label = f"  # {output.serializer.__name__}.{field.name}"
         if isinstance(field, f.SerializerMethodField):
             name = field.method_name or f"get_{field.name}"
@@ -181,23 +216,23 @@ class _Writer:
             return f"m{len(self.sync_methods) - 1}({holder})"
         nested = output.nested.get(field.name)
         if nested is not None:
-            return self.nested(field, nested, reads, indent, level, label)
+            return self.nested(field, nested, scope, indent, level, label)
         if isinstance(field, f.PrimaryKeyRelated):
-            return self.primary_key(field, output, reads, indent, label)
-        return self.read(field.source_path, reads, indent)
+            return self.primary_key(field, output, scope, indent, label)
+        return self.read(field.source_path, scope, indent)
 
     def nested(
         self,
         field: f.Field,
         nested: Output,
-        reads: dict[tuple[str, ...], str],
+        scope: _Scope,
         indent: int,
         level: Level,
         label: str,
     ) -> str:
         many = bool(getattr(field, "many", False))
-        source = self.read(field.source_path, reads, indent)
-        if source not in reads.values():
+        source = self.read(field.source_path, scope, indent)
+        if source not in scope.locals.values():
             source, value = self.local("t"), source
             self.emit(indent, f"{source} = {value}{label}")
         result = self.local("x")
@@ -227,7 +262,7 @@ class _Writer:
         self,
         field: f.PrimaryKeyRelated,
         output: Output,
-        reads: dict[tuple[str, ...], str],
+        scope: _Scope,
         indent: int,
         label: str,
     ) -> str:
@@ -235,11 +270,11 @@ class _Writer:
         if not field.many:
             path = _key_path(model, field.source_path)
             if path is not None:
-                return self.read(path, reads, indent)
-            return f"_pk_of({self.read(field.source_path, reads, indent)})"
+                return self.read(path, scope, indent)
+            return f"_pk_of({self.read(field.source_path, scope, indent)})"
         key = _target_key(model, field) or "pk"
         rows, row = self.local("t"), self.local("r")
-        self.emit(indent, f"{rows} = {self.read(field.source_path, reads, indent)}{label}")
+        self.emit(indent, f"{rows} = {self.read(field.source_path, scope, indent)}{label}")
         return f"(None if {rows} is None else [{_attribute(row, key)} for {row} in {rows}])"
 
 
