@@ -58,7 +58,7 @@ class CreateModelMixin(GenericViewSet):
         body = await read_json_body(request)
         serializer = self.get_serializer(data=body)
         async with atomic():
-            await serializer.is_valid(raise_exception=True)  # type: ignore[attr-defined]
+            await serializer.is_valid(raise_exception=True)
             await resolve(self.perform_create(serializer))
         return Response(await self.render_saved(serializer.instance), status=201)
 
@@ -78,7 +78,7 @@ class UpdateModelMixin(GenericViewSet):
         instance = await self.get_object()
         serializer = self.get_serializer(instance, data=body, partial=partial)
         async with atomic():
-            await serializer.is_valid(raise_exception=True)  # type: ignore[attr-defined]
+            await serializer.is_valid(raise_exception=True)
             await resolve(self.perform_update(serializer))
         return Response(await self.render_saved(serializer.instance))
 

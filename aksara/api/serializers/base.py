@@ -8,8 +8,11 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from aksara.api.errors import ValidationFailed
 from aksara.api.serializers import fields as f
 from aksara.api.serializers import output
+from aksara.api.serializers.validation import validate, validate_fields
+from aksara.api.serializers.writes import create_instance, save, update_instance
 from aksara.orm import fields as model_fields
 from aksara.orm.field import NOT_PROVIDED
 from aksara.orm.field import Field as ModelField
@@ -132,6 +135,56 @@ class Serializer(f.Field, metaclass=SerializerMeta):
             return f"<{type(self).__name__} {self.name}{' many' if self.many else ''}>"
         return f"<{type(self).__name__}>"
 
+    # Input: validation and saving (aksara.api.serializers.input, validation, writes).
+
+    _errors: dict[str, Any] | None = None
+    _validated_data: dict[str, Any] | None = None
+
+    async def is_valid(self, *, raise_exception: bool = False) -> bool:
+        """Validate ``data`` (raw JSON bytes or a decoded object), collecting every field's
+        errors; ``raise_exception`` raises ValidationFailed with them."""
+        attrs, errors, more = validate_fields(self)
+        if more is not None:
+            attrs, errors = await validate(self, attrs, errors, more)
+        self._validated_data, self._errors = attrs, errors
+        if errors and raise_exception:
+            raise ValidationFailed(self._errors)
+        return not self._errors
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        """The messages by field (``non_field_errors`` for the whole body), nested by path."""
+        if self._errors is None:
+            raise TypeError(f"Call `await {type(self).__name__}.is_valid()` before `.errors`.")
+        return self._errors
+
+    @property
+    def validated_data(self) -> dict[str, Any]:
+        """The checked values keyed by the attribute they set (``author_id``); {} if invalid."""
+        if self._validated_data is None:
+            raise TypeError(
+                f"Call `await {type(self).__name__}.is_valid()` before `.validated_data`."
+            )
+        return self._validated_data
+
+    def validate(self, attrs: dict[str, Any]) -> Any:
+        """Check the fields together (override, sync or async); return the attrs to keep,
+        raise ValidationFailed or aksara.ValidationError to refuse them."""
+        return attrs
+
+    async def save(self, **extra: Any) -> Any:
+        """``create()`` (no instance) or ``update()`` with the validated data and *extra*;
+        returns the saved instance, also kept as ``self.instance``."""
+        return await save(self, extra)
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        """Make the object (override, sync or async); ModelSerializer inserts the row."""
+        raise NotImplementedError(f"{type(self).__name__}.create() must be implemented.")
+
+    def update(self, instance: Any, validated_data: dict[str, Any]) -> Any:
+        """Change *instance* (override, sync or async); ModelSerializer updates the row."""
+        raise NotImplementedError(f"{type(self).__name__}.update() must be implemented.")
+
 
 def _is_query(instance: Any) -> bool:
     # Model instances and loaded row lists are awaitable too: only a QuerySet is fetched.
@@ -181,6 +234,16 @@ class ModelSerializer(Serializer):
                     built[name] = field.copy()
                     built[name].read_only, built[name].required = True, False
         return built
+
+    # Input: the default writes (aksara.api.serializers.writes).
+
+    async def create(self, validated_data: dict[str, Any]) -> Any:
+        """Insert the row and link its many-to-many relations; refuses nested writes."""
+        return await create_instance(self, validated_data)
+
+    async def update(self, instance: Any, validated_data: dict[str, Any]) -> Any:
+        """Assign, ``save(update_fields=...)``, relink many-to-many; refuses nested writes."""
+        return await update_instance(self, instance, validated_data)
 
 
 def _field_names(cls: type[Serializer], meta: Any, model: type[Model]) -> list[str]:

@@ -1,0 +1,402 @@
+"""Request validation, compiled once per serializer class and mode (create / partial).
+
+The fast path decodes the raw body with a cached ``msgspec.json.Decoder`` into a Struct of
+the writable fields (constraints as ``msgspec.Meta``), then runs generated straight-line code
+for what msgspec cannot say (trimming, DRF's decimal rules, defaults). Anything it refuses
+goes to the checking path (:mod:`~aksara.api.serializers.checks`), which decodes the body to
+builtins and collects every field's errors. The checking path is the authority: the fast path
+never accepts what it refuses, and when both accept they give the same data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta
+
+from aksara.api.errors import ParseError
+from aksara.api.serializers import fields as f
+from aksara.api.serializers.checks import (
+    EMAIL,
+    Checker,
+    Invalid,
+    checker_for,
+    primary_key_type,
+    type_name,
+)
+from aksara.exceptions import ValidationError
+from aksara.orm.fields import check_json
+
+if TYPE_CHECKING:
+    from aksara.api.serializers.base import Serializer
+
+__all__ = ["FAIL", "InputField", "InputPlan", "compile_input"]
+
+#: What generated code returns when the fast path cannot decide a value.
+FAIL: Any = type("Fail", (), {"__repr__": lambda self: "FAIL"})()
+_CHECKING_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+_NUL_ESCAPE = b"\\u0000"
+_Annotated: Any = __import__("typing").Annotated
+
+
+def put(attrs: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set *value* at *path* of *attrs*: ``("author", "name")`` nests, ``()`` merges."""
+    if not path:
+        if isinstance(value, dict):
+            attrs.update(value)
+        return
+    for key in path[:-1]:
+        attrs = attrs.setdefault(key, {})
+    attrs[path[-1]] = value
+
+
+class InputField:
+    """One writable field as validation sees it: where its value goes and how it is checked."""
+
+    __slots__ = ("allow_null", "check", "field", "many", "name", "nested", "path", "required")
+
+    def __init__(self, field: f.Field, partial: bool) -> None:
+        from aksara.api.serializers.base import Serializer
+
+        self.field = field
+        self.name = field.name
+        self.path = field.source_path
+        self.required = field.required and not partial
+        self.allow_null = field.allow_null
+        self.nested: InputPlan | None = None
+        self.many = bool(getattr(field, "many", False))
+        if isinstance(field, Serializer):
+            self.nested = compile_input(type(field), partial)
+            self.check: Checker = self.nested.checker(self.many)
+        else:
+            self.check = checker_for(field)
+
+
+class InputPlan:
+    """The compiled validation of one serializer class in one mode."""
+
+    def __init__(self, serializer: type[Serializer], partial: bool) -> None:
+        self.serializer = serializer
+        self.partial = partial
+        self.fields = tuple(
+            InputField(field, partial)
+            for field in serializer._fields.values()
+            if not field.read_only
+        )
+        self.struct, self.post = _Generator(self).build()
+        self.decoder = msgspec.json.Decoder(self.struct)
+        #: Database checks and hooks (aksara.api.serializers.validation), found on first use.
+        self.extras: Any = None
+
+    def run(self, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validate a request body (bytes or decoded): ``(attrs, errors)``; raises
+        ParseError for a body that is not JSON."""
+        if isinstance(data, (bytes, bytearray, memoryview, str)):
+            body = data.encode() if isinstance(data, str) else data
+            if _NUL_ESCAPE not in body:
+                try:
+                    attrs = self.post(self.decoder.decode(body))
+                except msgspec.ValidationError:
+                    attrs = FAIL
+                except msgspec.DecodeError as error:
+                    raise ParseError(f"JSON parse error - {error}") from None
+                if attrs is not FAIL:
+                    return attrs, {}
+            try:
+                data = _CHECKING_DECODER.decode(body)
+            except msgspec.DecodeError as error:
+                raise ParseError(f"JSON parse error - {error}") from None
+        try:
+            return self.check_object(data)
+        except Invalid as error:
+            return {}, error.detail  # type: ignore[return-value]
+
+    def check_object(self, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The checking path: ``(attrs, errors)`` with every field's messages; raises
+        Invalid when *value* is not an object."""
+        if not isinstance(value, dict):
+            raise Invalid(
+                {
+                    "non_field_errors": [
+                        f"Invalid data. Expected a dictionary, but got {type_name(value)}."
+                    ]
+                }
+            )
+        attrs: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        partial = self.partial
+        for spec in self.fields:
+            name = spec.name
+            if name not in value:
+                if partial:
+                    continue
+                if spec.required:
+                    errors[name] = ["This field is required."]
+                elif spec.field.has_default:
+                    put(attrs, spec.path, spec.field.get_default())
+                continue
+            item = value[name]
+            if item is None:
+                if spec.allow_null:
+                    put(attrs, spec.path, None)
+                else:
+                    errors[name] = ["This field may not be null."]
+                continue
+            try:
+                put(attrs, spec.path, spec.check(item))
+            except Invalid as error:
+                errors[name] = error.detail
+        return attrs, errors
+
+    def checker(self, many: bool) -> Checker:
+        """The checker of a nested serializer field of this class (``many``: a list)."""
+
+        def one(value: Any) -> Any:
+            attrs, errors = self.check_object(value)
+            if errors:
+                raise Invalid(errors)
+            return attrs
+
+        if not many:
+            return one
+
+        def each(value: Any) -> Any:
+            if not isinstance(value, list):
+                raise Invalid(
+                    {
+                        "non_field_errors": [
+                            f'Expected a list of items but got type "{type_name(value)}".'
+                        ]
+                    }
+                )
+            items: list[Any] = []
+            errors: list[Any] = []
+            for item in value:
+                try:
+                    items.append(one(item))
+                    errors.append({})
+                except Invalid as error:
+                    errors.append(error.detail)
+            if any(errors):
+                raise Invalid(errors)
+            return items
+
+        return each
+
+
+def compile_input(serializer: type[Serializer], partial: bool) -> InputPlan:
+    """The validation of *serializer* in one mode, compiled on first use and kept on the
+    class (a subclass compiles its own)."""
+    attribute = "_input_partial" if partial else "_input_create"
+    plan: InputPlan | None = getattr(serializer, attribute, None)
+    if plan is None or plan.serializer is not serializer:
+        plan = InputPlan(serializer, partial)
+        type.__setattr__(serializer, attribute, plan)
+    return plan
+
+
+class _Generator:
+    """Writes the Struct type and the post-decoding function of one plan."""
+
+    def __init__(self, plan: InputPlan) -> None:
+        self.plan = plan
+        self.namespace: dict[str, Any] = {"UNSET": UNSET, "FAIL": FAIL, "UTC": dt.UTC}
+        self.functions: list[str] = []
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def build(self) -> tuple[type[msgspec.Struct], Callable[[Any], Any]]:
+        plan = self.plan
+        struct_fields: list[Any] = []
+        body = ["def post(s):", "    attrs = {}"]
+        for index, spec in enumerate(plan.fields):
+            attribute = f"f{index}"
+            annotation, lines = self.value(spec.field, spec.nested, spec.many)
+            if spec.allow_null and annotation is not Any:
+                annotation = annotation | None
+            if spec.required:
+                struct_fields.append((attribute, annotation))
+            else:
+                struct_fields.append((attribute, annotation, UNSET))
+            body.append(f"    v = s.{attribute}")
+            indent = "    "
+            if not spec.required:
+                body.append("    if v is UNSET:")
+                if spec.field.has_default and not plan.partial:
+                    body.append(
+                        f"        {self.assign(spec, self.const(spec.field) + '.get_default()')}"
+                    )
+                else:
+                    body.append("        pass")
+                body.append("    else:")
+                indent = "        "
+            if annotation is Any and not spec.allow_null:
+                lines = ["if v is None: return FAIL", *lines]
+            elif spec.allow_null and lines:
+                lines = ["if v is not None:", *("    " + line for line in lines)]
+            body.extend(indent + line for line in lines)
+            body.append(indent + self.assign(spec, "v"))
+        body.append("    return attrs")
+        self.functions.append("\n".join(body))
+        self.namespace["put"] = put
+        self.source = "\n\n".join(self.functions)
+        exec(self.source, self.namespace)
+        struct = msgspec.defstruct(
+            f"{plan.serializer.__name__}Input{'Partial' if plan.partial else ''}",
+            struct_fields,
+            kw_only=True,
+            gc=False,
+            rename={f"f{index}": spec.name for index, spec in enumerate(plan.fields)},
+        )
+        return struct, self.namespace["post"]
+
+    def assign(self, spec: InputField, value: str) -> str:
+        if len(spec.path) == 1:
+            return f"attrs[{spec.path[0]!r}] = {value}"
+        return f"put(attrs, {spec.path!r}, {value})"
+
+    def value(self, field: f.Field, nested: InputPlan | None, many: bool) -> tuple[Any, list[str]]:
+        """The Struct annotation of *field* and the lines that finish its value ``v``."""
+        if nested is not None:
+            post = self.const(nested.post)
+            if many:
+                return list[nested.struct], self.each(post)  # type: ignore[name-defined]
+            return nested.struct, [f"v = {post}(v)", "if v is FAIL: return FAIL"]
+        annotation, lines = self.plain(field)
+        if field.validators:
+            check = self.const(_validators_pass(field))
+            lines = [*lines, f"if not {check}(v): return FAIL"]
+        return annotation, lines
+
+    def each(self, item: str) -> list[str]:
+        return [
+            "items = []",
+            "for i in v:",
+            f"    i = {item}(i)",
+            "    if i is FAIL: return FAIL",
+            "    items.append(i)",
+            "v = items",
+        ]
+
+    def through_checker(self, field: f.Field) -> list[str]:
+        check = self.const(_fast(checker_for(field)))
+        return [f"v = {check}(v)", "if v is FAIL: return FAIL"]
+
+    def plain(self, field: f.Field) -> tuple[Any, list[str]]:
+        if isinstance(field, f.String):
+            return self.string(field)
+        if isinstance(field, f.Integer):
+            return _Annotated[int, Meta(ge=field.min_value, le=field.max_value)], []
+        if isinstance(field, f.Float):
+            return _Annotated[float, Meta(ge=field.min_value, le=field.max_value)], []
+        if isinstance(field, f.Decimal):
+            return decimal.Decimal, self.through_checker(field)
+        if isinstance(field, f.Boolean):
+            return bool, []
+        if isinstance(field, f.DateTime):
+            return dt.datetime, [
+                "if v.tzinfo is None: v = v.replace(tzinfo=UTC)",
+                "if not 1 < v.year < 9999: return FAIL",
+            ]
+        if isinstance(field, f.Date):
+            return dt.date, []
+        if isinstance(field, f.UUID):
+            return uuid.UUID, []
+        if isinstance(field, f.JSON):
+            return Any, [f"if not {self.const(_json_ok)}(v): return FAIL"]
+        if isinstance(field, f.Choice):
+            return self.choice(field)
+        if isinstance(field, f.List):
+            return self.list(field)
+        if isinstance(field, f.PrimaryKeyRelated):
+            key = primary_key_type(field)
+            return (list[key] if field.many else key), []  # type: ignore[valid-type]
+        return Any, []
+
+    def string(self, field: f.String) -> tuple[Any, list[str]]:
+        least = max(field.min_length or 0, 0 if field.allow_blank else 1)
+        email = isinstance(field, f.Email)
+        meta = Meta(
+            min_length=least or None,
+            max_length=field.max_length,
+            pattern=EMAIL.pattern if email else None,
+        )
+        lines: list[str] = []
+        if field.trim_whitespace:
+            # str.strip() hands back the very same object when there is nothing to trim.
+            changed = [f"if len(t) < {least}: return FAIL"] if least else []
+            if email:
+                changed.append(f"if {self.const(EMAIL.match)}(t) is None: return FAIL")
+            lines = ["t = v.strip()", "if t is not v:", *("    " + c for c in changed)]
+            lines.append("    v = t")
+        return _Annotated[str, meta], lines
+
+    def choice(self, field: f.Choice) -> tuple[Any, list[str]]:
+        keys = list(field.choices)
+        if keys and all(type(key) is str or type(key) is int for key in keys):
+            return Literal[tuple(keys)], []
+        by_text = self.const({str(key): key for key in keys})
+        return Any, [
+            "if type(v) is not str and type(v) is not int: return FAIL",
+            f"v = {by_text}.get(str(v), FAIL)",
+            "if v is FAIL: return FAIL",
+        ]
+
+    def list(self, field: f.List) -> tuple[Any, list[str]]:
+        child = field.child
+        annotation, lines = self.value(child, None, False)
+        if child.allow_null and annotation is not Any:
+            annotation = annotation | None
+        if annotation is Any and not child.allow_null:
+            lines = ["if v is None: return FAIL", *lines]
+        elif child.allow_null and lines:
+            lines = ["if v is not None:", *("    " + line for line in lines)]
+        least = max(field.min_length or 0, 0 if field.allow_empty else 1)
+        meta = Meta(min_length=least or None, max_length=field.max_length)
+        if not lines:
+            return _Annotated[list[annotation], meta], []  # type: ignore[valid-type]
+        name = f"_item{len(self.functions)}"
+        self.functions.append(
+            "\n".join([f"def {name}(v):", *("    " + line for line in lines), "    return v"])
+        )
+        return _Annotated[list[annotation], meta], self.each(name)  # type: ignore[valid-type]
+
+
+def _fast(check: Checker) -> Callable[[Any], Any]:
+    def fast(value: Any) -> Any:
+        try:
+            return check(value)
+        except Invalid:
+            return FAIL
+
+    return fast
+
+
+def _json_ok(value: Any) -> bool:
+    try:
+        check_json(value, None)  # type: ignore[arg-type]
+    except (ValidationError, AttributeError):
+        return False
+    return True
+
+
+def _validators_pass(field: f.Field) -> Callable[[Any], bool]:
+    validators = field.validators
+
+    def passes(value: Any) -> bool:
+        try:
+            for validator in validators:
+                validator(value)
+        except Exception:
+            return False
+        return True
+
+    return passes
