@@ -5,6 +5,8 @@ comment created, changed and deleted."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -175,3 +177,24 @@ async def test_the_other_resources(client: httpx.AsyncClient) -> None:
     assert names == sorted(names) and "fast" in names
     comments = (await client.get("/api/comments/", params={"post": 1})).json()
     assert comments["count"] == await Comment.objects.filter(post_id=1).count()
+
+
+def readme_api_snippet() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## An API", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+async def test_the_readme_api_snippet_serves_as_written(client: httpx.AsyncClient) -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(readme_api_snippet(), "README.md", "exec"), namespace)
+    transport = httpx.ASGITransport(app=namespace["app"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as readme:
+        listing = await readme.get("/api/posts/", params={"fields": "id,title", "author": 1})
+        detail = await readme.get(f"/api/posts/{GUIDE_SLUG}/")
+        ours = await client.get(f"/api/posts/{GUIDE_SLUG}/")
+    assert listing.status_code == 200
+    assert listing.json()["count"] == await Post.objects.filter(author_id=1).count()
+    assert {tuple(post) for post in listing.json()["results"]} == {("id", "title")}
+    assert detail.json() == {key: ours.json()[key] for key in detail.json()}
+    assert detail.json()["comment_count"] == 1
