@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "run"]
+import asyncpg
+
+import aksara
+import examples.blog.models  # noqa: F401 - registers the blog's tables
+from benchmarks import bench_orm, data
+
+__all__ = ["APPS", "LUA", "Server", "load", "main", "run", "seed", "start", "stop"]
 
 DEFAULT_URL = os.environ.get("AKSARA_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 APPS = ("floor", "handler", "viewset")
@@ -44,7 +50,7 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Each thread seeds its own generator (its number and the time) and reports nothing itself;
 # done() prints one JSON line with the totals.
-_LUA = """
+LUA = """
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -182,16 +188,9 @@ def load(
 
 async def seed(database_url: str) -> int:
     """Make and seed the blog tables at *database_url*; return the number of posts."""
-    import asyncpg
-
-    import aksara
-    from benchmarks import bench_orm, data
-
     await bench_orm._ensure_pg_database(database_url)
     dataset = data.generate(comments=0)
     async with aksara.connect(database_url):
-        import examples.blog.models  # noqa: F401 - the tables to make
-
         await aksara.drop_tables()
         await aksara.create_tables()
     connection = await asyncpg.connect(database_url)
@@ -212,7 +211,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="aksara-bench-http-") as scratch:
         workdir = Path(scratch)
         script = workdir / "random_posts.lua"
-        script.write_text(_LUA % {"posts": posts})
+        script.write_text(LUA % {"posts": posts})
         try:
             for app in arguments.apps:
                 servers.append(start(app, arguments.pg_url, workdir))
