@@ -1,4 +1,5 @@
-"""The ``aksara`` command: run the demo and manage the schema of a project's models.
+"""The ``aksara`` command: run the demo, manage the schema of a project's models and show
+the query plan of an API's viewsets.
 
 A user's mistake (a module that cannot be imported or defines no models, a bad or
 unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1.
@@ -18,6 +19,7 @@ from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 import aksara
+from aksara.api import FieldSelectionError, explain_plan
 from aksara.conf import mask_url, settings
 from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
 from aksara.db.url import parse_url
@@ -153,6 +155,32 @@ async def _demo(url: str) -> None:
     await run(url)
 
 
+def _plan(target: str, action: str, fields: str | None) -> str:
+    """``aksara plan module:ViewSet``: the viewset's queryset with its serializer's plan."""
+    module_name, _, name = target.partition(":")
+    if not module_name or not name:
+        raise ConfigurationError(
+            f"aksara plan takes module:ViewSet (e.g. myapp.api:PostViewSet), got {target!r}."
+        )
+    module = _import(module_name)
+    viewset = getattr(module, name, None)
+    if not isinstance(viewset, type):
+        found = sorted(
+            key
+            for key, value in vars(module).items()
+            if isinstance(value, type)
+            and (hasattr(value, "serializer_class") or hasattr(value, "get_serializer_class"))
+        )
+        raise ConfigurationError(
+            f"{module_name} has no viewset {name!r}. Viewsets there: {', '.join(found) or 'none'}."
+        )
+    selected = [part.strip() for part in fields.split(",") if part.strip()] if fields else None
+    try:
+        return explain_plan(viewset, action=action, fields=selected)
+    except FieldSelectionError as error:
+        raise ConfigurationError(" ".join(error.detail["fields"])) from None
+
+
 def _url(arguments: argparse.Namespace) -> str:
     """The database URL the command uses; a malformed one fails here, before any import."""
     url: str = arguments.database_url or settings.DATABASE_URL
@@ -170,6 +198,10 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("--models", action="append", required=True, help="module defining models")
     db.add_argument("--database-url", help="overrides the settings' DATABASE_URL")
     db.add_argument("--dialect", choices=sorted(_DIALECTS), help="for `sql` without a database")
+    plan = commands.add_parser("plan", help="print the queryset a viewset's action runs")
+    plan.add_argument("viewset", help="module:ViewSet, e.g. myapp.api:PostViewSet")
+    plan.add_argument("--action", default="list", help="list, retrieve, ... (default: list)")
+    plan.add_argument("--fields", help="the ?fields= selection, e.g. id,title,author.name")
     commands.add_parser("version", help="print Aksara's version")
     return parser
 
@@ -181,6 +213,8 @@ def _run(arguments: argparse.Namespace) -> None:
         print(aksara.__version__)
     elif arguments.command == "demo":
         asyncio.run(_demo(_url(arguments)))
+    elif arguments.command == "plan":
+        print(_plan(arguments.viewset, arguments.action, arguments.fields))
     elif arguments.action == "sql":
         name = arguments.dialect or parse_url(_url(arguments)).backend
         _import_models(arguments.models)

@@ -13,6 +13,7 @@ from aksara.api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from aksara.api.explain import explain_plan
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
@@ -45,5 +46,6 @@ __all__ = [
     "ValidationFailed",
     "ViewSet",
     "action",
+    "explain_plan",
     "serializers",
 ]

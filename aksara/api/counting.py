@@ -2,8 +2,10 @@
 
 The count is the ORM's ``count()``: it leaves out the page's ordering, annotations no
 condition reads, select_related joins and prefetches (``aksara.orm.compiler.count_query``).
-Outside ``atomic()`` the page and the count run concurrently on two pooled connections;
-inside it they share the transaction's connection, so they run one after the other.
+When no connection is pinned to the task, the page and the count run concurrently on two
+pooled connections (faster in the measurements of BENCHMARKS.md, "Pagination count");
+inside ``atomic()`` or ``Database.connection()`` they share the pinned connection, so they
+run one after the other.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from aksara.db.connections import get_database
-from aksara.db.transaction import in_atomic_block
+from aksara.db.database import current_binding
 from aksara.orm.compiler import count_query
 from aksara.orm.queryset import compiled_select
 
@@ -58,7 +60,8 @@ async def count_rows(
     With *estimate_above*, a planner estimate above it stands for the count (see
     :func:`estimate_rows`); at or below it, and where there is none, the count is exact.
     """
-    if in_atomic_block(get_database()):
+    binding = current_binding()
+    if binding is not None and not binding.closed and binding.database is get_database():
         rows = await page
         total, estimated = await _total(queryset, estimate_above)
         return rows, total, estimated

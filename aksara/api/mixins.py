@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from aksara.api.body import read_json_body
 from aksara.api.responses import Response
-from aksara.api.views import GenericViewSet, plan_of, resolve
+from aksara.api.views import GenericViewSet, resolve
 from aksara.db import atomic
 
 __all__ = [
@@ -32,7 +32,7 @@ class ListModelMixin(GenericViewSet):
         """``GET /posts/``."""
         queryset = self.filter_queryset(await self.resolve_queryset())
         output = self.get_output()
-        queryset = plan_of(output).apply(queryset)
+        queryset = output.plan.apply(queryset)
         context = self.get_serializer_context()
         paginator = self.paginator
         if paginator is not None:

@@ -61,6 +61,10 @@ class BasePagination:
         )
 
 
+#: Past this offset no table has rows (and LIMIT / OFFSET take at most 2**63 - 1).
+_LARGEST_OFFSET = 2**62
+
+
 def _positive(raw: str | None, default: int, cap: int) -> int:
     """A size from the query string; absent or not a positive integer: *default* (as DRF)."""
     if raw is None:
@@ -106,7 +110,7 @@ class PageNumberPagination(BasePagination):
             number = int(raw)
         except ValueError:
             raise NotFound("Invalid page.") from None
-        if number < 1:
+        if number < 1 or number > _LARGEST_OFFSET // size:
             raise NotFound("Invalid page.")
         self.number = number
         page = queryset[(number - 1) * size : number * size]
@@ -172,7 +176,7 @@ class LimitOffsetPagination(BasePagination):
             offset = int(params.get(self.offset_query_param, "0"))
         except ValueError:
             offset = 0
-        self.offset = offset = max(offset, 0)
+        self.offset = offset = min(max(offset, 0), _LARGEST_OFFSET)
         rows, self.total, _ = await count_rows(queryset[offset : offset + limit], queryset)
         return rows
 
@@ -206,8 +210,8 @@ class CursorPagination(BasePagination):
     """``?cursor=…`` -> ``{"next", "previous", "results"}``: keyset pagination over
     ``ordering`` (the primary key breaks ties), stable under inserts, with no COUNT.
 
-    ``ordering`` defaults to ``"-created_at"`` when the model has that field, else
-    ``"-pk"``; its fields must be NOT NULL columns of the model itself.
+    ``ordering`` (it replaces the queryset's own) defaults to ``"-created_at"`` when the
+    model has that field, else ``"-pk"``; its fields must be NOT NULL columns of the model.
     """
 
     cursor_query_param: ClassVar[str] = "cursor"

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from aksara.api.errors import MethodNotAllowed, NotFound
 from aksara.api.handlers import error_response
 from aksara.api.responses import Response
-from aksara.api.views import ViewSet
+from aksara.api.views import ViewSet, resolve
 from aksara.exceptions import ConfigurationError
 
 __all__ = ["Router", "ViewSetRoute"]
@@ -81,6 +81,8 @@ class ViewSetRoute(BaseRoute):
             if method == "GET":
                 self.handlers.setdefault("HEAD", handler)
         self.allowed = sorted({*self.handlers, "OPTIONS"})
+        # Called only when a viewset defines it: the default does nothing.
+        self.initial = None if viewset.initial is ViewSet.initial else viewset.initial
         self.regex = re.compile(_path_regex(path, lookup, reserved))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -128,6 +130,8 @@ class ViewSetRoute(BaseRoute):
         for key, value in handler.attributes.items():
             setattr(view, key, value)
         try:
+            if self.initial is not None:
+                await resolve(self.initial(view, request))
             result = handler.function(view, request, **params)
             if handler.is_async or inspect.iscoroutine(result):
                 result = await result

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from aksara.api.errors import NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
 from aksara.api.querystring import parse_value
-from aksara.api.serializers.plan import Plan
 from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
 from aksara.orm.models import Model
 from aksara.orm.paths import resolve_path
@@ -108,6 +107,10 @@ class ViewSet:
                 elif name in found:
                     del found[name]
         cls._extra_actions = tuple(found.values())
+
+    def initial(self, request: Request) -> Any:
+        """Runs before every action (may be ``async def``): authenticate, check permissions;
+        raise an APIError (``PermissionDenied``...) to refuse the request."""
 
     @classmethod
     def get_extra_actions(cls) -> list[Callable[..., Any]]:
@@ -218,7 +221,7 @@ class GenericViewSet(ViewSet):
         if request.scope["query_string"] or self.filter_backends is not DEFAULT_FILTER_BACKENDS:
             queryset = self.filter_queryset(queryset)
         if request.method in SAFE_METHODS:
-            queryset = plan_of(self.get_output()).apply(queryset)
+            queryset = self.get_output().plan.apply(queryset)
         return await self.lookup_object(queryset)
 
     @property
@@ -228,13 +231,15 @@ class GenericViewSet(ViewSet):
         return None if pagination is None else pagination()
 
     async def render_saved(self, instance: Any) -> Any:
-        """*instance*, just written, as the compiled output renders it; read again through
-        ``get_queryset()`` and the plan, so annotations and relations are there."""
+        """*instance*, just written, as the compiled output renders it. When the output
+        reads more than the model's own columns (relations, annotations, method fields) the
+        object is read again through ``get_queryset()`` and the plan first."""
         output = self.get_output()
-        queryset = plan_of(output).apply(await self.resolve_queryset())
-        # When get_queryset() does not show it, what was saved is rendered.
-        with contextlib.suppress(ObjectDoesNotExist):
-            instance = await queryset.get(pk=instance.pk)
+        if not reads_only_columns(output):
+            queryset = output.plan.apply(await self.resolve_queryset())
+            # When get_queryset() does not show it, what was saved is rendered.
+            with contextlib.suppress(ObjectDoesNotExist):
+                instance = await queryset.get(pk=instance.pk)
         return await output.one(instance, self.get_serializer_context())
 
     def lookup_value(self, model: type[Model]) -> Any:
@@ -259,13 +264,19 @@ class GenericViewSet(ViewSet):
             raise NotFound() from None
 
 
-def plan_of(output: Output) -> Plan:
-    """The query plan of a compiled output, derived once and kept on it."""
-    plan: Plan | None = getattr(output, "plan", None)
-    if plan is None:
-        plan = Plan.for_output(output)
-        output.plan = plan  # type: ignore[attr-defined]
-    return plan
+def reads_only_columns(output: Output) -> bool:
+    """Whether *output* reads nothing but columns of its model's own table, all of which a
+    saved instance holds."""
+    if output.nested:
+        return False
+    for field in output.fields:
+        if (
+            field.model_field is None
+            or len(field.source_path) != 1
+            or getattr(field, "many", False)
+        ):
+            return False
+    return True
 
 
 def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from starlette.requests import Request
 
 import aksara
 from aksara.api import Response, Router, ViewSet, action
 from aksara.api.body import is_json, read_json_body
 from aksara.app import Aksara
+from aksara.exceptions import ConfigurationError
 
 
 class EchoViewSet(ViewSet):
@@ -122,3 +124,10 @@ async def test_malformed_content_length_is_a_400() -> None:
             "/api/echo/echo/", content=b"{}", headers={"content-length": "2x"}
         )
     assert response.status_code == 400
+
+
+def test_max_body_bytes_setting() -> None:
+    assert aksara.settings.MAX_BODY_BYTES == 1024 * 1024
+    for wrong in (-1, 1.5, "1MB", True):
+        with pytest.raises(ConfigurationError, match="MAX_BODY_BYTES must be an integer >= 0"):
+            aksara.configure(MAX_BODY_BYTES=wrong)

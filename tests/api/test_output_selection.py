@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from aksara.api import FieldSelectionError, serializers
-from aksara.api.serializers import Serializer, output
+from aksara.api.serializers import ModelSerializer, Serializer, output
 from aksara.api.serializers.selection import normalize_selection, valid_names
+from examples.blog.models import Post
 
 
 class Person(Serializer):
@@ -181,3 +182,88 @@ def test_the_cache_is_a_bounded_lru_per_class(monkeypatch: pytest.MonkeyPatch) -
 
 def test_the_default_bound_is_256() -> None:
     assert output.CACHE_SIZE == 256
+
+
+async def test_rows_that_are_dicts_are_read_by_key() -> None:
+    class Counter(Serializer):
+        total = serializers.SerializerMethodField()
+
+        async def get_total(self, obj: dict[str, int]) -> int:
+            return obj["a"] + obj["b"]
+
+    class Described(Serializer):
+        id = serializers.Integer()
+        writer_name = serializers.String(source="writer.name")
+        writer = Person()
+        notes = Note(many=True)
+        keys = serializers.PrimaryKeyRelated(many=True)
+        sums = Counter(many=True)
+
+    row = {
+        "id": 1,
+        "writer": {"id": 2, "name": "Ann"},
+        "notes": [{"id": 3, "body": "b", "writer": None}],
+        "keys": [4, 5],
+        "sums": [{"a": 1, "b": 2}, {"a": 3, "b": 4}],
+    }
+    compiled = Described.compile()
+    assert output.encode(await compiled.many([row, {**row, "writer": None}])) == (
+        b'[{"id":1,"writer_name":"Ann","writer":{"id":2,"name":"Ann"},'
+        b'"notes":[{"id":3,"body":"b","writer":null}],"keys":[4,5],"sums":[{"total":3},{"total":7}]},'
+        b'{"id":1,"writer_name":null,"writer":null,'
+        b'"notes":[{"id":3,"body":"b","writer":null}],"keys":[4,5],"sums":[{"total":3},{"total":7}]}]'
+    )
+    assert "o['writer']" in compiled.mapping_program.source
+    with pytest.raises(KeyError, match="writer"):
+        await Described.compile(["writer_name"]).one({"id": 1})
+
+
+async def test_dict_rows_of_a_model_serializer_are_read_as_values_gives_them() -> None:
+    # values() rows carry the key column (author_id), as the field's source names it.
+    class PostKeys(ModelSerializer):
+        class Meta:
+            model = Post
+            fields = ["id", "author", "comments"]
+
+    rows = [{"id": 1, "author_id": 3, "comments": [4, 5]}]
+    assert output.encode(await PostKeys.compile().many(rows)) == (
+        b'[{"id":1,"author":3,"comments":[4,5]}]'
+    )
+
+
+def test_the_default_bound_holds_256_selections_per_class() -> None:
+    class Nine(Serializer):
+        a = serializers.Integer()
+        b = serializers.Integer()
+        c = serializers.Integer()
+        d = serializers.Integer()
+        e = serializers.Integer()
+        f = serializers.Integer()
+        g = serializers.Integer()
+        h = serializers.Integer()
+        i = serializers.Integer()
+
+    subsets = [
+        list(combo) for size in range(1, 10) for combo in itertools.combinations("abcdefghi", size)
+    ][:300]
+    outputs = [Nine.compile(subset) for subset in subsets]
+    cache = Nine.__dict__["_outputs"]
+    assert len(cache.requested) == len(cache.selected) == 256
+    assert Nine.compile(subsets[-1]) is outputs[-1]
+    assert Nine.compile(subsets[0]) is not outputs[0]
+
+
+async def test_a_nested_serializer_over_the_instance_itself_and_missing_values() -> None:
+    class Flattened(Serializer):
+        id = serializers.Integer()
+        person = Person(source="*")
+        notes = Note(many=True, allow_null=True)
+
+    row = SimpleNamespace(id=1, name="Ann", notes=None)
+    compiled = Flattened.compile()
+    assert output.encode(await compiled.one(row)) == (
+        b'{"id":1,"person":{"id":1,"name":"Ann"},"notes":null}'
+    )
+    assert await compiled.one(None) is None
+    assert await compiled.many([]) == []
+    assert await compiled.many(iter([row])) == [await compiled.one(row)]

@@ -121,7 +121,7 @@ async def test_page_size_is_capped_and_the_view_overrides_the_class(db: Database
         assert len(data["results"]) == 20
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "", "4"])
+@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "", "4", "9" * 30, str(2**62)])
 async def test_an_invalid_or_out_of_range_page_is_a_404(db: Database, page: str) -> None:
     await seed(45)
     with pytest.raises(NotFound) as error:
@@ -181,6 +181,15 @@ async def test_inside_atomic_the_page_and_count_share_the_transaction(db: Databa
         _, data = await page_of(PageNumberPagination())
     assert data["count"] == 24
     assert data["results"][0] == 2
+
+
+async def test_on_a_pinned_connection_the_page_and_count_run_in_turn(db: Database) -> None:
+    await seed(25)
+    async with db.connection(), capture_queries() as queries:
+        _, data = await page_of(LimitOffsetPagination(), "limit=5&offset=20")
+    assert data["count"] == 25
+    assert data["results"] == [21, 22, 23, 24, 25]
+    assert len(queries) == 2
 
 
 class Estimated(PageNumberPagination):
@@ -243,6 +252,8 @@ async def test_limit_is_capped_and_bad_numbers_fall_back(db: Database) -> None:
     assert len(data["results"]) == 100
     _, data = await page_of(LimitOffsetPagination(), "limit=x&offset=-4")
     assert data["results"] == list(range(1, 21))
+    _, huge = await page_of(LimitOffsetPagination(), "offset=" + "9" * 30)
+    assert huge["results"] == []
     _, past = await page_of(LimitOffsetPagination(), "offset=500")
     assert past["results"] == []
     assert past["count"] == 130

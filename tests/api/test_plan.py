@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
 import pytest
 
 from aksara.api import serializers
@@ -396,6 +397,25 @@ def test_explicit_choices_of_the_queryset_are_kept() -> None:
     assert [p.lookup for p in query.prefetch] == ["comments", "comments__author"]
 
 
+@pytest.mark.parametrize("serializer", [PostList, PostDetail, PostBad, CommentWithPost])
+def test_the_quick_path_of_a_bare_queryset_agrees_with_the_general_one(
+    serializer: type[Serializer],
+) -> None:
+    plan = plan_of(serializer)
+    model = plan.model
+    assert model is not None
+    base = model.objects.filter(pk__gt=0)
+    bare = plan.apply(base).query
+    # An explicit choice the plan makes anyway takes the general path to the same query.
+    chosen = base
+    if bare.related:
+        chosen = chosen.select_related(bare.related[0])
+    else:
+        chosen = chosen.relation_loading(bare.loading or "lazy")
+    general = plan.apply(chosen).query
+    assert general.replace(loading=bare.loading) == bare
+
+
 def test_apply_adds_nothing_twice() -> None:
     plan = plan_of(PostGood)
     once = plan.apply(Post.objects.annotate(comment_count=Count("comments")))
@@ -570,3 +590,79 @@ async def test_method_fields_batch_under_peers(db: Database, size: int) -> None:
     users = {user.pk: user.name for user in seeded.users}
     assert names == [users[post.author_id] for post in seeded.posts]
     assert counts == [comments_of(index) for index in range(size)]
+
+
+# Through the compiled output (Serializer.compile(fields).plan) ----------------------------
+
+
+def test_the_output_s_plan_is_derived_once_from_its_selection() -> None:
+    output = PostDetail.compile(["id", "comments.author.name"])
+    assert output.plan is output.plan
+    assert str(output.plan) == str(plan_of(PostDetail, ["id", "comments.author.name"]))
+    assert '.only("id", "post_id", "author__id", "author__name")' in str(output.plan)
+
+
+async def render(output: Any, queryset: QuerySet[Any]) -> tuple[list[Any], int]:
+    """The page rendered by *output* through its plan under relation loading "raise";
+    (builtins, queries run)."""
+    settings.configure(RELATION_LOADING="raise")
+    async with capture_queries() as queries:
+        rows = await output.plan.apply(queryset)
+        rendered = await output.many(rows, {})
+    return msgspec.json.decode(serializers.encode(rendered)), len(queries)
+
+
+@pytest.mark.parametrize("size", [1, 20, 100])
+async def test_the_good_serializer_renders_in_one_query(db: Database, size: int) -> None:
+    seeded = await seed_blog(size)
+    queryset = Post.objects.select_related("author").annotate(comment_count=Count("comments"))
+    items, count = await render(PostGood.compile(), queryset.order_by("id"))
+    assert count == 1
+    names = {user.pk: user.name for user in seeded.users}
+    assert items == [
+        {
+            "id": post.pk,
+            "title": post.title,
+            "author_name": names[post.author_id],
+            "comment_count": comments_of(index),
+        }
+        for index, post in enumerate(seeded.posts)
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 20, 100])
+async def test_the_bad_serializer_renders_in_at_most_four_queries(db: Database, size: int) -> None:
+    seeded = await seed_blog(size)
+    output = PostBad.compile()
+    async with capture_queries() as queries:
+        rows = await output.plan.apply(Post.objects.order_by("id"))
+        items = msgspec.json.decode(serializers.encode(await output.many(rows, {})))
+    assert len(queries) <= 4
+    assert [item["comment_count"] for item in items] == [comments_of(i) for i in range(size)]
+    names = {user.pk: user.name for user in seeded.users}
+    assert [item["author_name"] for item in items] == [names[p.author_id] for p in seeded.posts]
+
+
+async def test_nested_output_with_a_narrowed_selection(db: Database) -> None:
+    seeded = await seed_blog(12)
+    output = PostDetail.compile(["id", "author.name", "comments.body", "comment_total"])
+    items, count = await render(output, Post.objects.order_by("id"))
+    assert count == 2
+    names = {user.pk: user.name for user in seeded.users}
+    for item, post in zip(items, seeded.posts, strict=True):
+        bodies = sorted(c.body for c in seeded.comments if c.post_id == post.pk)
+        assert item["author"] == {"name": names[post.author_id]}
+        assert sorted(c["body"] for c in item["comments"]) == bodies
+        assert item["comment_total"] == len(bodies)
+
+
+async def test_many_to_many_output(db: Database) -> None:
+    words = await Keyword.objects.bulk_create([Keyword(name=f"k{i}") for i in range(3)])
+    articles = await Article.objects.bulk_create([Article(title=f"t{i}") for i in range(4)])
+    for i, article in enumerate(articles):
+        await article.tags.add(*words[:i])
+    items, count = await render(ArticleTags.compile(), Article.objects.order_by("id"))
+    assert count == 2
+    assert [sorted(item["tag_ids"]) for item in items] == [
+        [w.pk for w in words[:i]] for i in range(4)
+    ]

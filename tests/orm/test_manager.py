@@ -14,8 +14,8 @@ EXCLUDED = {
     # ``Model.objects.delete()`` would empty the table by accident; write
     # ``Model.objects.all().delete()`` to mean it (Django's rule).
     "delete",
-    # ``with_query(query)`` wraps a modified copy of the QuerySet's own query (the serializer
-    # plan applies itself with it); a manager has no query of its own to modify.
+    # ``with_query(query)`` wraps a modified copy of a QuerySet's own query; a manager has
+    # no query of its own to start from.
     "with_query",
 }
 

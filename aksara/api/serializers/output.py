@@ -5,6 +5,7 @@ turns what it renders into JSON with one shared msgspec encoder."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from aksara.api.serializers import output_code
+from aksara.api.serializers.plan import Plan
 from aksara.api.serializers.selection import Selection, nested_class, normalize_selection
 
 if TYPE_CHECKING:
@@ -61,6 +63,13 @@ class Output:
         #: The Struct type of one rendered instance.
         self.struct = output_code.struct_for(serializer, self.fields)
         self._program: output_code.Program | None = None
+        self._mapping_program: output_code.Program | None = None
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        """The queryset plan of this selection (joins, prefetches, columns, annotations),
+        derived on first use and kept."""
+        return Plan.for_output(self)
 
     @property
     def program(self) -> output_code.Program:
@@ -70,6 +79,19 @@ class Output:
         if program is None:
             program = self._program = output_code.generate(self)
         return program
+
+    @property
+    def mapping_program(self) -> output_code.Program:
+        """The generated function for rows that are dicts (read by key)."""
+        program = self._mapping_program
+        if program is None:
+            program = self._mapping_program = output_code.generate(self, mapping=True)
+        return program
+
+    def _program_for(self, rows: Sequence[Any]) -> output_code.Program:
+        if rows and isinstance(rows[0], dict):
+            return self.mapping_program
+        return self._program or self.program
 
     @property
     def source(self) -> str:
@@ -88,8 +110,10 @@ class Output:
         Method fields run on an instance of their serializer whose ``.context`` is
         *context* (*owner* is that instance for this output's own class).
         """
-        program = self.program
         rows = instances if isinstance(instances, list | tuple) else list(instances)
+        program = self._program_for(rows)
+        if not (program.sync_methods or program.async_methods):
+            return program.build(rows, (), ())
         owners = _Owners(context, owner)
         methods = owners.bind(program.sync_methods) if program.sync_methods else ()
         results = await _awaited(program, rows, owners) if program.async_methods else ()
@@ -115,14 +139,14 @@ class Output:
         owner: Serializer | None = None,
     ) -> list[Any]:
         """Render *instances* without awaiting; refuses when a method field is async."""
-        program = self.program
+        rows = instances if isinstance(instances, list | tuple) else list(instances)
+        program = self._program_for(rows)
         if program.async_methods:
             name = self.serializer.__name__
             raise TypeError(
                 f"{name} has async method fields, so it renders asynchronously: use "
                 f"`await {name}(...).get_data()` (or `await output.many(...)`) instead."
             )
-        rows = instances if isinstance(instances, list | tuple) else list(instances)
         methods = _Owners(context, owner).bind(program.sync_methods)
         return program.build(rows, methods, ())
 
@@ -152,20 +176,20 @@ class _Owners:
         return tuple(getattr(self.get(serializer), name) for serializer, name in methods)
 
 
-def _read(instance: Any, path: tuple[str, ...]) -> Any:
+def _read(instance: Any, path: tuple[str, ...], mapping: bool) -> Any:
     for name in path:
         if instance is None:
             return None
-        instance = getattr(instance, name)
+        instance = instance[name] if mapping else getattr(instance, name)
     return instance
 
 
-def _level_rows(rows: Sequence[Any], level: output_code.Level) -> Sequence[Any]:
+def _level_rows(rows: Sequence[Any], level: output_code.Level, mapping: bool) -> Sequence[Any]:
     # In the order the generated function visits them, so results line up with its reads.
     for path, many in level:
         below: list[Any] = []
         for row in rows:
-            value = _read(row, path)
+            value = _read(row, path, mapping)
             if value is None:
                 continue
             if many:
@@ -187,7 +211,7 @@ async def _awaited(
     for level, serializer, name in program.async_methods:
         at_level = levels.get(level)
         if at_level is None:
-            at_level = levels[level] = _level_rows(rows, level)
+            at_level = levels[level] = _level_rows(rows, level, program.mapping)
         method = getattr(owners.get(serializer), name)
         calls.extend(asyncio.ensure_future(method(row)) for row in at_level)
         sizes.append(len(at_level))
@@ -251,9 +275,14 @@ def compile_output(serializer: type[Serializer], fields: Sequence[str] | str | N
     if isinstance(fields, str):
         fields = fields.split(",")
     key = None if fields is None else tuple(fields)
+    # Once per request: the hit is kept to two dict operations.
+    cache: _Cache | None = serializer.__dict__.get("_outputs")
+    if cache is not None:
+        output = cache.requested.get(key)
+        if output is not None:
+            cache.requested.move_to_end(key)
+            return output
     cache = _cache_of(serializer)
-    output = cache.get(cache.requested, key)
-    if output is None:
-        output = output_for(serializer, normalize_selection(serializer, fields))
-        cache.put(cache.requested, key, output)
+    output = output_for(serializer, normalize_selection(serializer, fields))
+    cache.put(cache.requested, key, output)
     return output

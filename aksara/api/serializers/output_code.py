@@ -48,6 +48,8 @@ class Program:
     source: str
     sync_methods: tuple[tuple[type[Serializer], str], ...]
     async_methods: tuple[tuple[Level, type[Serializer], str], ...]
+    #: Reads rows by key (dicts) rather than by attribute.
+    mapping: bool = False
 
 
 def _is_plain(name: str) -> bool:
@@ -140,7 +142,9 @@ class _Scope:
 class _Writer:
     """Writes the statements of one generated function."""
 
-    def __init__(self) -> None:
+    def __init__(self, mapping: bool) -> None:
+        #: Rows are dicts (read by key) rather than objects (read by attribute).
+        self.mapping = mapping
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"_pk_of": _pk_of}
         self.sync_methods: list[tuple[type[Serializer], str]] = []
@@ -157,7 +161,7 @@ class _Writer:
     def level(self, output: Output, holder: str, indent: int, level: Level) -> str:
         """Emit the statements for *output* of the instance in *holder*; return the
         expression building its Struct."""
-        scope = _Scope(holder, _model_of(output.serializer))
+        scope = _Scope(holder, None if self.mapping else _model_of(output.serializer))
         values = [self.value(field, output, scope, indent, level) for field in output.fields]
         struct = self.local("S")
         self.namespace[struct] = output.struct
@@ -184,6 +188,8 @@ class _Writer:
 
     def attribute(self, holder: str, name: str, model: type[Model] | None) -> str:
         """The expression of attribute *name* of *holder* (an instance of *model*, if known)."""
+        if self.mapping:
+            return f"{holder}[{name!r}]"
         relation = model._meta.relations.get(name) if model is not None else None
         if not isinstance(relation, ForwardRelation):
             return _attribute(holder, name)
@@ -218,7 +224,7 @@ class _Writer:
         if nested is not None:
             return self.nested(field, nested, scope, indent, level, label)
         if isinstance(field, f.PrimaryKeyRelated):
-            return self.primary_key(field, output, scope, indent, label)
+            return self.primary_key(field, scope, indent, label)
         return self.read(field.source_path, scope, indent)
 
     def nested(
@@ -261,26 +267,27 @@ class _Writer:
     def primary_key(
         self,
         field: f.PrimaryKeyRelated,
-        output: Output,
         scope: _Scope,
         indent: int,
         label: str,
     ) -> str:
-        model = _model_of(output.serializer)
+        model = scope.model  # None for dict rows: their keys are read as named
         if not field.many:
             path = _key_path(model, field.source_path)
             if path is not None:
                 return self.read(path, scope, indent)
             return f"_pk_of({self.read(field.source_path, scope, indent)})"
-        key = _target_key(model, field) or "pk"
         rows, row = self.local("t"), self.local("r")
         self.emit(indent, f"{rows} = {self.read(field.source_path, scope, indent)}{label}")
-        return f"(None if {rows} is None else [{_attribute(row, key)} for {row} in {rows}])"
+        key = _target_key(model, field)
+        each = f"_pk_of({row})" if key is None or self.mapping else _attribute(row, key)
+        return f"(None if {rows} is None else [{each} for {row} in {rows}])"
 
 
-def generate(output: Output) -> Program:
-    """Generate the output function of *output* (and of the nested outputs it inlines)."""
-    writer = _Writer()
+def generate(output: Output, *, mapping: bool = False) -> Program:
+    """Generate the output function of *output* (and of the nested outputs it inlines);
+    with *mapping*, for rows that are dicts (``values()`` rows, decoded JSON)."""
+    writer = _Writer(mapping)
     build = writer.level(output, "o", 2, ())
     head = ["def build(objs, m, n):"]
     if writer.sync_methods:
@@ -296,12 +303,17 @@ def generate(output: Output) -> Program:
         body = [*head, f"    return [{build} for o in objs]"]
     source = "\n".join(body) + "\n"
     digest = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:12]
-    filename = f"<aksara output {output.serializer.__qualname__} {digest}>"
+    kind = "of dicts " if mapping else ""
+    filename = f"<aksara output {kind}{output.serializer.__qualname__} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace = dict(writer.namespace)
     exec(compile(source, filename, "exec"), namespace)
     return Program(
-        namespace["build"], source, tuple(writer.sync_methods), tuple(writer.async_methods)
+        namespace["build"],
+        source,
+        tuple(writer.sync_methods),
+        tuple(writer.async_methods),
+        mapping,
     )
 
 

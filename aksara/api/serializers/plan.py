@@ -8,10 +8,10 @@ itself; it is one query copy, cheap enough for every request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
+from aksara.api.serializers import base
 from aksara.api.serializers import fields as f
-from aksara.api.serializers.base import Serializer
 from aksara.api.serializers.describe import describe_queryset
 from aksara.orm.expressions import Aggregate
 from aksara.orm.models import Model
@@ -26,10 +26,13 @@ from aksara.orm.relations.kinds import (
 )
 from aksara.orm.relations.prefetch import Prefetch
 
+if TYPE_CHECKING:
+    from aksara.api.serializers.base import Serializer
+
 __all__ = ["CompiledOutput", "Nested", "Plan"]
 
 #: A nested field's name -> (its serializer class, its selected fields, their own nested).
-Nested: TypeAlias = Mapping[str, tuple[type[Serializer], Sequence[f.Field], "Nested"]]
+Nested: TypeAlias = "Mapping[str, tuple[type[Serializer], Sequence[f.Field], Nested]]"
 
 
 class CompiledOutput(Protocol):
@@ -70,7 +73,9 @@ def _everything(cls: type[Serializer]) -> tuple[type[Serializer], list[f.Field],
     """Every readable field of *cls*, nested serializers whole."""
     chosen = [field for field in cls.get_fields().values() if not field.write_only]
     nested = {
-        field.name: _everything(type(field)) for field in chosen if isinstance(field, Serializer)
+        field.name: _everything(type(field))
+        for field in chosen
+        if isinstance(field, base.Serializer)
     }
     return cls, chosen, nested
 
@@ -90,7 +95,7 @@ def _collect(
             reads.annotations[path[-1] if path else field.name] = field.aggregate()
             continue
         child = None
-        if isinstance(field, Serializer):
+        if isinstance(field, base.Serializer):
             child = nested.get(field.name) or _everything(type(field))
         if not path:
             if child is not None:
@@ -205,6 +210,15 @@ class _Level:
         self.peers = bool(self.methods) or reads.whole
         #: The plan's own query (on the bare model), every name checked once.
         self.checked: Query = self.build(QuerySet(reads.model)).query
+        checked = self.checked
+        #: What apply() changes in a query that sets none of the plan's parts itself.
+        self.fresh: dict[str, Any] = {
+            name: getattr(checked, name)
+            for name in ("related", "prefetch", "annotations", "loading")
+            if getattr(checked, name)
+        }
+        if checked.only is not None and not self.attributes:
+            self.fresh["only"] = checked.only
 
     def _walk(self, reads: _Reads, prefix: str, keep: tuple[str, ...], narrow: bool) -> None:
         meta = reads.model._meta
@@ -296,6 +310,17 @@ class Plan:
         if query.values is not None:
             return queryset
         level = self._levels.get(query.model) or self._level(query.model)
+        if (
+            not query.related
+            and not query.prefetch
+            and query.only is None
+            and not query.defer
+            and not query.annotations
+            and query.loading is None
+        ):
+            # Nothing of its own to keep (the common get_queryset()): the changes are known.
+            fresh = level.fresh
+            return queryset.with_query(query.replace(**fresh)) if fresh else queryset
         ours = level.checked
         changes: dict[str, Any] = {}
         if ours.related:
