@@ -37,6 +37,19 @@ class BadPostSerializer(ModelSerializer):
         return await obj.comments.count()  # Query!
 
 
+class SpecBadPostSerializer(ModelSerializer):
+    # As the guide writes it: no Meta, the two method fields alone.
+    author_name = SerializerMethodField()
+    comment_count = SerializerMethodField()
+
+    async def get_author_name(self, obj: Post) -> str:
+        author = await obj.author  # Query!
+        return author.name
+
+    async def get_comment_count(self, obj: Post) -> int:
+        return await obj.comments.count()  # Query!
+
+
 class GoodPostSerializer(ModelSerializer):
     author_name = serializers.String(source="author.name")
     comment_count = serializers.Integer()
@@ -104,4 +117,19 @@ async def test_the_good_serializer_is_the_page_query_alone(db: Database, size: i
         )
         body = encode(await compiled.many(page, {}))
     assert len(queries) == 1, queries.report()
+    assert json.loads(body) == expected
+
+
+@pytest.mark.parametrize("size", PAGES)
+async def test_the_guide_s_bad_serializer_as_written(db: Database, size: int) -> None:
+    await seed_blog(size + 5)
+    expected = [
+        {"author_name": row["author_name"], "comment_count": row["comment_count"]}
+        for row in await expected_page(size)
+    ]
+    aksara.configure(RELATION_LOADING="peers")
+    async with capture_queries() as queries:
+        page = await Post.objects.order_by("id").limit(size)
+        body = encode(await SpecBadPostSerializer.compile().many(page, {}))
+    assert len(queries) == 3, queries.report()
     assert json.loads(body) == expected

@@ -122,6 +122,24 @@ class ArticleTags(serializers.ModelSerializer):
         fields = ["id", "title", "tags", "tag_ids"]
 
 
+class KeywordUses(serializers.ModelSerializer):
+    uses = serializers.Count("articles")
+
+    class Meta:
+        model = Keyword
+        fields = ["name", "uses"]
+
+
+class ArticleTagUses(serializers.ModelSerializer):
+    """A many-to-many whose rows need an annotation: a Prefetch with a queryset."""
+
+    tags = KeywordUses(many=True)
+
+    class Meta:
+        model = Article
+        fields = ["id", "tags"]
+
+
 class UserPosts(serializers.ModelSerializer):
     posts = serializers.PrimaryKeyRelated(Post, many=True, read_only=True)
     bio = serializers.String(source="profile.bio", allow_null=True)
@@ -317,6 +335,13 @@ def test_many_to_many_prefetches_plainly() -> None:
     assert query.only is None  # id and title are every column of Article
 
 
+def test_many_to_many_rows_with_annotations_prefetch_a_queryset() -> None:
+    query = plan_of(ArticleTagUses).apply(Article.objects.all()).query
+    (tags,) = query.prefetch
+    assert tags.lookup == "tags" and tags.queryset is not None
+    assert [name for name, _ in tags.queryset.query.annotations] == ["uses"]
+
+
 def test_primary_keys_of_a_reverse_relation_prefetch_the_keys_only() -> None:
     query = plan_of(UserPosts).apply(User.objects.all()).query
     lookups = {p.lookup: p for p in query.prefetch}
@@ -508,6 +533,20 @@ async def test_many_to_many_and_its_keys(db: Database) -> None:
     for i, value in enumerate(values):
         assert value["tag_ids"] == [word.pk for word in words[: i % 4]]
         assert sorted(tag["name"] for tag in value["tags"]) == [w.name for w in words[: i % 4]]
+
+
+async def test_many_to_many_rows_with_annotations(db: Database) -> None:
+    words = await Keyword.objects.bulk_create([Keyword(name=f"k{i}") for i in range(3)])
+    articles = await Article.objects.bulk_create([Article(title=f"t{i}") for i in range(6)])
+    for i, article in enumerate(articles):
+        await article.tags.add(*words[: i % 4])
+    values, statements, _ = await serve(Article.objects.order_by("id"), select(ArticleTagUses))
+    assert len(statements) == 3  # articles; their links; the keywords with their counts
+    uses = {w.name: sum(1 for i in range(6) if k < i % 4) for k, w in enumerate(words)}
+    for i, value in enumerate(values):
+        assert sorted((t["name"], t["uses"]) for t in value["tags"]) == [
+            (w.name, uses[w.name]) for w in words[: i % 4]
+        ]
 
 
 async def test_reverse_keys_and_a_reverse_one_to_one(db: Database) -> None:

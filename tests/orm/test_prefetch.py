@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aksara import FieldError, Prefetch
+from aksara import Count, FieldError, Prefetch
 from aksara.db import Database
 from aksara.orm import RelationNotLoadedError
 from examples.blog.models import Comment, Post, User
@@ -184,6 +184,44 @@ async def test_prefetch_of_an_unknown_relation_is_a_field_error(db: Database) ->
     assert "comments" in str(error.value)  # it lists the relations there are
     with pytest.raises(TypeError):
         Post.objects.prefetch_related(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n", SIZES)
+async def test_prefetch_object_on_many_to_many_applies_its_queryset(db: Database, n: int) -> None:
+    """Two queries after the parents' for any number of rows: the links, then the targets
+    from the queryset (filtered, ordered, narrowed and annotated); both sides of the
+    relation. Without links (one article, no tags) the targets' query is not sent."""
+    words = await Keyword.objects.bulk_create([Keyword(name=f"k{i}") for i in range(4)])
+    articles = await Article.objects.bulk_create([Article(title=f"t{i}") for i in range(n)])
+    for i, article in enumerate(articles):
+        await article.tags.add(*words[: i % 5])
+    chosen = (
+        Keyword.objects.exclude(name="k1")
+        .order_by("-name")
+        .only("id", "name")
+        .annotate(uses=Count("articles"))
+    )
+    uses = {w.pk: sum(1 for i in range(n) if k < i % 5) for k, w in enumerate(words)}
+    with capture() as seen:
+        loaded = await Article.objects.prefetch_related(
+            Prefetch("tags", queryset=chosen, to_attr="picked")
+        ).order_by("id")
+        got = [[(t.name, t.uses) for t in a.picked] for a in loaded]
+    assert len(seen) == (3 if n > 1 else 2)
+    assert got == [
+        sorted(((w.name, uses[w.pk]) for w in words[: i % 5] if w.name != "k1"), reverse=True)
+        for i in range(n)
+    ]
+    with capture() as seen:
+        keywords = await Keyword.objects.prefetch_related(
+            Prefetch("articles", queryset=Article.objects.order_by("-id"))
+        ).order_by("id")
+        back = {k.name: [a.pk for a in k.articles] for k in keywords}
+    assert len(seen) == (3 if n > 1 else 2)
+    assert back == {
+        w.name: [a.pk for i, a in reversed(list(enumerate(articles))) if k < i % 5]
+        for k, w in enumerate(words)
+    }
 
 
 async def test_prefetch_of_many_to_many_with_a_nested_forward_key(db: Database) -> None:

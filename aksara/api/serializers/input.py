@@ -1,8 +1,9 @@
 """Request validation, compiled once per serializer class and mode (create / partial).
 
-The fast path decodes the raw body with a cached ``msgspec.json.Decoder`` into a Struct of
-the writable fields (constraints as ``msgspec.Meta``), then runs generated straight-line code
-for what msgspec cannot say (trimming, DRF's decimal rules, defaults). Anything it refuses
+The fast path decodes the raw body with a cached ``msgspec.json.Decoder`` into a TypedDict of
+the writable fields (constraints as ``msgspec.Meta``; a dict, unlike a Struct, is already the
+validated data, which measured 0.6 µs against 1.0 µs for a 6-field body), then runs generated
+straight-line code for what msgspec cannot say (trimming, DRF's decimal rules, defaults). Anything it refuses
 goes to the checking path (:mod:`~aksara.api.serializers.checks`), which decodes the body to
 builtins and collects every field's errors. The checking path is the authority: the fast path
 never accepts what it refuses, and when both accept they give the same data.
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, Required, TypedDict
 
 import msgspec
 from msgspec import UNSET, Meta
@@ -41,7 +43,11 @@ __all__ = ["FAIL", "InputField", "InputPlan", "compile_input"]
 FAIL: Any = type("Fail", (), {"__repr__": lambda self: "FAIL"})()
 _CHECKING_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 _NUL_ESCAPE = b"\\u0000"
-_Annotated: Any = __import__("typing").Annotated
+#: Marks where generated code stores a changed value; "v = " where it is kept in v.
+_STORE = "@store "
+_REBINDS_V = re.compile(r"\bv = ")
+_Annotated: Any = Annotated
+_TypedDict: Any = TypedDict
 
 
 def put(attrs: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -88,19 +94,23 @@ class InputPlan:
             for field in serializer._fields.values()
             if not field.read_only
         )
-        self.struct, self.post = _Generator(self).build()
-        self.decoder = msgspec.json.Decoder(self.struct)
+        #: The TypedDict of the writable fields (constraints as msgspec.Meta) and the
+        #: generated function finishing a decoded one (FAIL: ask the checking path).
+        self.shape, self.post = _Generator(self).build()
+        self.decoder = msgspec.json.Decoder(self.shape)
+        self.decode = self.decoder.decode
         #: Database checks and hooks (aksara.api.serializers.validation), found on first use.
         self.extras: Any = None
 
     def run(self, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Validate a request body (bytes or decoded): ``(attrs, errors)``; raises
         ParseError for a body that is not JSON."""
-        if isinstance(data, (bytes, bytearray, memoryview, str)):
-            body = data.encode() if isinstance(data, str) else data
-            if _NUL_ESCAPE not in body:
+        if type(data) is bytes:
+            # Most bodies hold no escape at all: one memchr answers for them. A NUL can only
+            # come escaped, and the checking path words its refusal.
+            if b"\\" not in data or _NUL_ESCAPE not in data:
                 try:
-                    attrs = self.post(self.decoder.decode(body))
+                    attrs = self.post(self.decode(data))
                 except msgspec.ValidationError:
                     attrs = FAIL
                 except msgspec.DecodeError as error:
@@ -108,25 +118,21 @@ class InputPlan:
                 if attrs is not FAIL:
                     return attrs, {}
             try:
-                data = _CHECKING_DECODER.decode(body)
+                data = _CHECKING_DECODER.decode(data)
             except msgspec.DecodeError as error:
                 raise ParseError(f"JSON parse error - {error}") from None
-        try:
-            return self.check_object(data)
-        except Invalid as error:
-            return {}, error.detail  # type: ignore[return-value]
+        elif isinstance(data, (bytearray, memoryview, str)):
+            return self.run(data.encode() if isinstance(data, str) else bytes(data))
+        return self.check_object(data)
 
     def check_object(self, value: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The checking path: ``(attrs, errors)`` with every field's messages; raises
-        Invalid when *value* is not an object."""
-        if not isinstance(value, dict):
-            raise Invalid(
-                {
-                    "non_field_errors": [
-                        f"Invalid data. Expected a dictionary, but got {type_name(value)}."
-                    ]
-                }
-            )
+        """The checking path: ``(attrs, errors)`` with every field's messages (only
+        ``non_field_errors`` when *value* is not an object)."""
+        if type(value) is not dict:
+            kind = type_name(value)
+            return {}, {
+                "non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]
+            }
         attrs: dict[str, Any] = {}
         errors: dict[str, Any] = {}
         partial = self.partial
@@ -147,10 +153,11 @@ class InputPlan:
                 else:
                     errors[name] = ["This field may not be null."]
                 continue
-            try:
-                put(attrs, spec.path, spec.check(item))
-            except Invalid as error:
-                errors[name] = error.detail
+            result = spec.check(item)
+            if type(result) is Invalid:
+                errors[name] = result.detail
+            else:
+                put(attrs, spec.path, result)
         return attrs, errors
 
     def checker(self, many: bool) -> Checker:
@@ -158,32 +165,19 @@ class InputPlan:
 
         def one(value: Any) -> Any:
             attrs, errors = self.check_object(value)
-            if errors:
-                raise Invalid(errors)
-            return attrs
+            return Invalid(errors) if errors else attrs
 
         if not many:
             return one
 
         def each(value: Any) -> Any:
-            if not isinstance(value, list):
-                raise Invalid(
-                    {
-                        "non_field_errors": [
-                            f'Expected a list of items but got type "{type_name(value)}".'
-                        ]
-                    }
-                )
-            items: list[Any] = []
-            errors: list[Any] = []
-            for item in value:
-                try:
-                    items.append(one(item))
-                    errors.append({})
-                except Invalid as error:
-                    errors.append(error.detail)
-            if any(errors):
-                raise Invalid(errors)
+            if type(value) is not list:
+                kind = type_name(value)
+                message = f'Expected a list of items but got type "{kind}".'
+                return Invalid({"non_field_errors": [message]})
+            items = [one(item) for item in value]
+            if any(type(item) is Invalid for item in items):
+                return Invalid([item.detail if type(item) is Invalid else {} for item in items])
             return items
 
         return each
@@ -201,75 +195,95 @@ def compile_input(serializer: type[Serializer], partial: bool) -> InputPlan:
 
 
 class _Generator:
-    """Writes the Struct type and the post-decoding function of one plan."""
+    """Writes the decoded shape (a TypedDict) and the post-decoding function of one plan."""
 
     def __init__(self, plan: InputPlan) -> None:
         self.plan = plan
         self.namespace: dict[str, Any] = {"UNSET": UNSET, "FAIL": FAIL, "UTC": dt.UTC}
-        self.functions: list[str] = []
+        self.functions: list[tuple[str, str, list[str]]] = []
 
     def const(self, value: Any) -> str:
         name = f"_k{len(self.namespace)}"
         self.namespace[name] = value
         return name
 
-    def build(self) -> tuple[type[msgspec.Struct], Callable[[Any], Any]]:
+    def build(self) -> tuple[Any, Callable[[Any], Any]]:
         plan = self.plan
-        struct_fields: list[Any] = []
-        body = ["def post(s):", "    attrs = {}"]
+        keys: dict[str, Any] = {}
+        # Keys that move (``author`` -> ``author_id``) leave first: a moved value may land
+        # on the key of another field.
+        body = [
+            f"m{index} = d.pop({spec.name!r}, UNSET)"
+            for index, spec in enumerate(plan.fields)
+            if spec.path != (spec.name,)
+        ]
         for index, spec in enumerate(plan.fields):
-            attribute = f"f{index}"
             annotation, lines = self.value(spec.field, spec.nested, spec.many)
             if spec.allow_null and annotation is not Any:
                 annotation = annotation | None
-            if spec.required:
-                struct_fields.append((attribute, annotation))
-            else:
-                struct_fields.append((attribute, annotation, UNSET))
-            body.append(f"    v = s.{attribute}")
-            indent = "    "
-            if not spec.required:
-                body.append("    if v is UNSET:")
-                if spec.field.has_default and not plan.partial:
-                    body.append(
-                        f"        {self.assign(spec, self.const(spec.field) + '.get_default()')}"
-                    )
-                else:
-                    body.append("        pass")
-                body.append("    else:")
-                indent = "        "
+            keys[spec.name] = (Required if spec.required else NotRequired)[annotation]
             if annotation is Any and not spec.allow_null:
                 lines = ["if v is None: return FAIL", *lines]
             elif spec.allow_null and lines:
                 lines = ["if v is not None:", *("    " + line for line in lines)]
-            body.extend(indent + line for line in lines)
-            body.append(indent + self.assign(spec, "v"))
-        body.append("    return attrs")
-        self.functions.append("\n".join(body))
+            body.extend(self.finish(spec, lines, f"m{index}"))
+        body.append("return d")
+        self.functions.append(("post", "d", body))
         self.namespace["put"] = put
-        self.source = "\n\n".join(self.functions)
-        exec(self.source, self.namespace)
-        struct = msgspec.defstruct(
-            f"{plan.serializer.__name__}Input{'Partial' if plan.partial else ''}",
-            struct_fields,
-            kw_only=True,
-            gc=False,
-            rename={f"f{index}": spec.name for index, spec in enumerate(plan.fields)},
+        self.source = "\n\n".join(
+            self.function(name, param, lines) for name, param, lines in self.functions
         )
-        return struct, self.namespace["post"]
+        exec(self.source, self.namespace)
+        suffix = "Partial" if plan.partial else ""
+        shape = _TypedDict(f"{plan.serializer.__name__}Input{suffix}", keys)
+        return shape, self.namespace["post"]
+
+    def function(self, name: str, param: str, lines: list[str]) -> str:
+        """The source of one function; each name it reads is a keyword default (a fast
+        local, not a global lookup)."""
+        used = set(re.findall(r"\b\w+\b", "\n".join(lines))) & set(self.namespace)
+        defaults = "".join(f", {key}={key}" for key in sorted(used))
+        return "\n".join([f"def {name}({param}, *{defaults}):", *("    " + x for x in lines)])
+
+    def finish(self, spec: InputField, lines: list[str], moved_value: str) -> list[str]:
+        """The code of one key of the decoded dict: its checks, its default, its move to
+        the attribute it sets (``author`` -> ``author_id``); nothing when none applies."""
+        name = repr(spec.name)
+        moved = spec.path != (spec.name,)
+        # A value changed only where it is stored (a trimmed string) is stored there; any
+        # other change of v is stored once at the end.
+        rewrites = moved or any(_REBINDS_V.search(line) for line in lines)
+        store = "v = " if rewrites else self.assign(spec, "")
+        lines = [line.replace(_STORE, store) for line in lines]
+        default = spec.field.has_default and not spec.required and not self.plan.partial
+        if spec.required:
+            if not lines and not moved:
+                return []
+            read = f"v = {moved_value}" if moved else f"v = d[{name}]"
+            return [read, *lines, *([self.assign(spec, "v")] if rewrites else [])]
+        fallback = self.assign(spec, self.const(spec.field) + ".get_default()")
+        if not lines and not moved:
+            return [f"if {name} not in d:", f"    {fallback}"] if default else []
+        code = [f"v = {moved_value}" if moved else f"v = d.get({name}, UNSET)"]
+        code += (
+            ["if v is UNSET:", f"    {fallback}", "else:"] if default else ["if v is not UNSET:"]
+        )
+        if rewrites:
+            lines = [*lines, self.assign(spec, "v")]
+        return [*code, *("    " + line for line in lines)]
 
     def assign(self, spec: InputField, value: str) -> str:
         if len(spec.path) == 1:
-            return f"attrs[{spec.path[0]!r}] = {value}"
-        return f"put(attrs, {spec.path!r}, {value})"
+            return f"d[{spec.path[0]!r}] = {value}"
+        return f"put(d, {spec.path!r}, {value})"
 
     def value(self, field: f.Field, nested: InputPlan | None, many: bool) -> tuple[Any, list[str]]:
-        """The Struct annotation of *field* and the lines that finish its value ``v``."""
+        """The annotation of *field* and the lines that finish its value ``v``."""
         if nested is not None:
             post = self.const(nested.post)
             if many:
-                return list[nested.struct], self.each(post)  # type: ignore[name-defined]
-            return nested.struct, [f"v = {post}(v)", "if v is FAIL: return FAIL"]
+                return list[nested.shape], self.each(post)  # type: ignore[name-defined]
+            return nested.shape, [f"v = {post}(v)", "if v is FAIL: return FAIL"]
         annotation, lines = self.plain(field)
         if field.validators:
             check = self.const(_validators_pass(field))
@@ -302,9 +316,14 @@ class _Generator:
         if isinstance(field, f.Boolean):
             return bool, []
         if isinstance(field, f.DateTime):
+            # Only the first and last years can fall outside what the databases store.
+            edge = self.const(_fast(checker_for(field)))
             return dt.datetime, [
-                "if v.tzinfo is None: v = v.replace(tzinfo=UTC)",
-                "if not 1 < v.year < 9999: return FAIL",
+                f"if v.tzinfo is None: {_STORE}v.replace(tzinfo=UTC)",
+                "if not 1 < v.year < 9999:",
+                f"    w = {edge}(v)",
+                "    if w is FAIL: return FAIL",
+                f"    {_STORE}w",
             ]
         if isinstance(field, f.Date):
             return dt.date, []
@@ -336,7 +355,7 @@ class _Generator:
             if email:
                 changed.append(f"if {self.const(EMAIL.match)}(t) is None: return FAIL")
             lines = ["t = v.strip()", "if t is not v:", *("    " + c for c in changed)]
-            lines.append("    v = t")
+            lines.append(f"    {_STORE}t")
         return _Annotated[str, meta], lines
 
     def choice(self, field: f.Choice) -> tuple[Any, list[str]]:
@@ -364,18 +383,15 @@ class _Generator:
         if not lines:
             return _Annotated[list[annotation], meta], []  # type: ignore[valid-type]
         name = f"_item{len(self.functions)}"
-        self.functions.append(
-            "\n".join([f"def {name}(v):", *("    " + line for line in lines), "    return v"])
-        )
+        lines = [line.replace(_STORE, "v = ") for line in lines]
+        self.functions.append((name, "v", [*lines, "return v"]))
         return _Annotated[list[annotation], meta], self.each(name)  # type: ignore[valid-type]
 
 
 def _fast(check: Checker) -> Callable[[Any], Any]:
     def fast(value: Any) -> Any:
-        try:
-            return check(value)
-        except Invalid:
-            return FAIL
+        result = check(value)
+        return FAIL if type(result) is Invalid else result
 
     return fast
 

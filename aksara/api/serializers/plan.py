@@ -168,16 +168,12 @@ class _Fetch:
         )
         self.beneath = _prefixed(relation.name + "__", children)
         self.notes: list[str] = []
-        if isinstance(relation, ManyRelation):
-            # Many-to-many prefetches take no queryset: the rows load whole, what lies
-            # beneath them loads by lookups of its own.
-            self.ours: tuple[Prefetch, ...] = (Prefetch(relation.name), *self.beneath)
+        plain = not (reads.annotations or reads.relations or reads.methods)
+        if isinstance(relation, ManyRelation) and plain:
+            # Rows read as they are: one query joining the links to the rows beats two (the
+            # links, then a narrowed queryset of the rows).
+            self.ours: tuple[Prefetch, ...] = (Prefetch(relation.name),)
             self.whole = self.ours
-            if reads.annotations:
-                self.notes.append(
-                    f"{relation.name}: annotations {', '.join(reads.annotations)} are not "
-                    "planned (a many-to-many prefetch takes no queryset)"
-                )
             return
         keep = (relation.fk.attname,) if isinstance(relation, ReverseRelation) else ()
         base = relation.target.objects.all()

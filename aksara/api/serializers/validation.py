@@ -90,18 +90,18 @@ def validate_fields(
 ) -> tuple[dict[str, Any], dict[str, Any], Extras | None]:
     """The field checks of ``serializer.initial_data``: ``(attrs, errors, extras)``, with
     *extras* None when nothing is left to do (no database check, no hook)."""
+    plan = compile_input(type(serializer), serializer.partial)
     data = serializer.initial_data
     if data is f.empty:
         raise TypeError(
             f"{type(serializer).__name__}.is_valid() needs the request body: pass "
             "`data=` when making the serializer."
         )
-    plan = compile_input(type(serializer), serializer.partial)
     attrs, errors = plan.run(data)
     more = plan.extras or extras(plan)
-    if not more.needed or "non_field_errors" in errors:
-        return ({} if errors else attrs), errors, None
-    return attrs, errors, more
+    if more.needed and "non_field_errors" not in errors:
+        return attrs, errors, more
+    return ({} if errors else attrs), errors, None
 
 
 async def validate(

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aksara.db.connections import get_database
-from aksara.exceptions import FieldError
 from aksara.orm.expressions import Count
 from aksara.orm.paths import JoinStep, reverse_step
 from aksara.orm.relations.fields import ForeignKey
@@ -298,30 +297,53 @@ class ManyRelation(Relation):
         queryset: QuerySet[Any] | None = None,
         to_attr: str | None = None,
     ) -> list[Model]:
-        """One query: the join table's rows for these instances, each with its target row."""
-        if queryset is not None:
-            raise FieldError(
-                f"Prefetch({self.name!r}, queryset=...) is not supported on a many-to-many "
-                "relation; prefetch it plainly and filter in Python, or query the targets "
-                "directly."
-            )
+        """One query: the join table's rows for these instances, each with its target row;
+        with *queryset*, two: the links, then the targets from *queryset* (its filters,
+        ordering, columns and annotations apply)."""
         keys = list({obj.pk for obj in instances})
+        groups: dict[Any, list[Model]] = {key: [] for key in keys}
+        if queryset is None:
+            targets = await self._load_joined(keys, groups)
+        else:
+            targets = await self._load_through(queryset, keys, groups)
+        name = to_attr or self.name
+        for obj in instances:
+            obj.__dict__[name] = groups[obj.pk]
+        return targets
+
+    async def _load_joined(self, keys: list[Any], groups: dict[Any, list[Model]]) -> list[Model]:
         links = await load_in(
             self.through.objects.select_related(self.target_fk.name),
             self.source_fk.attname,
             keys,
         )
-        groups: dict[Any, list[Model]] = {key: [] for key in keys}
         targets: dict[Any, Model] = {}
         source_attname, target_name = self.source_fk.attname, self.target_fk.name
         for link in links:
             target = link.__dict__[target_name]
             target = targets.setdefault(target.pk, target)
             groups[link.__dict__[source_attname]].append(target)
-        name = to_attr or self.name
-        for obj in instances:
-            obj.__dict__[name] = groups[obj.pk]
         return list(targets.values())
+
+    async def _load_through(
+        self, queryset: QuerySet[Any], keys: list[Any], groups: dict[Any, list[Model]]
+    ) -> list[Model]:
+        source_attname = self.source_fk.attname
+        pairs = await load_in(
+            self.through.objects.values_list(source_attname, self.target_fk.attname),
+            source_attname,
+            keys,
+        )
+        wanted = list({target for _, target in pairs})
+        rows = await load_in(queryset, "pk", wanted) if wanted else []
+        found = {row.pk: row for row in rows}
+        # Each instance's rows in the queryset's order; rows it filtered out are left out.
+        position = {key: index for index, key in enumerate(found)}
+        for source, target in sorted(pairs, key=lambda pair: position.get(pair[1], -1)):
+            row = found.get(target)
+            if row is not None:
+                groups[source].append(row)
+        return rows
 
     async def count(self, keys: list[Any]) -> dict[Any, int]:
         return await count_in(self.through.objects.all(), self.source_fk.attname, keys)
