@@ -1,12 +1,18 @@
 """Where a request's CPU goes: py-spy samples one app's uvicorn process while wrk loads it.
 
     python -m benchmarks.profile_http [--app viewset] [--seconds 15] [--top 25]
+    python -m benchmarks.profile_http --direct [--requests 500] [--rounds 9]
 
 Seeds and serves as ``benchmarks.bench_http`` does (same apps, same PostgreSQL), warms the
 server up, then loads it with ``wrk`` while ``py-spy record`` samples it (raw stacks; idle
 time in the event loop's poll is not sampled). The report turns the sample shares into µs
 per request with the server's CPU time per request measured over the same run: self time by
 area of the code, then the functions with the most self and inclusive time.
+
+``--direct`` leaves the HTTP server out: the ``handler`` and ``viewset`` apps are called as
+ASGI callables in one process (uvloop), request after request, rounds alternating; the
+report gives each one's CPU µs per request (this thread's time: the framework, the ORM and
+the driver's client side), the difference being what the REST layer costs.
 """
 
 from __future__ import annotations
@@ -14,13 +20,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
+import os
+import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from benchmarks import bench_http
+import uvloop
+
+import aksara
+from benchmarks import bench_http, http_apps
 
 __all__ = ["main"]
 
@@ -71,8 +85,9 @@ def read_stacks(raw: Path) -> list[tuple[list[str], int]]:
     stacks = []
     for line in raw.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
-        if frames:
-            stacks.append((frames.split(";")[1:], int(count)))  # [0] names the process
+        names = frames.split(";")[1:]  # [0] names the process
+        if names:
+            stacks.append((names, int(count)))
     return stacks
 
 
@@ -101,6 +116,57 @@ def report(stacks: list[tuple[list[str], int]], cpu_us: float, top: int) -> str:
     return "\n".join(lines)
 
 
+async def _direct(requests: int, rounds: int, posts: int) -> dict[str, float]:
+    """CPU µs per request of the Aksara apps called in-process (medians over *rounds*)."""
+    apps = {"handler": http_apps.handler(), "viewset": http_apps.viewset()}
+    samples: dict[str, list[float]] = {name: [] for name in apps}
+    rng = random.Random(7)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"unexpected answer: {message}")
+
+    async with aksara.connect():
+        for number in range(rounds):
+            order = list(apps.items())
+            for name, app in order if number % 2 else order[::-1]:
+                paths = [f"/api/posts/{rng.randint(1, posts)}/" for _ in range(requests)]
+                gc.collect()
+                start = time.thread_time()
+                for path in paths:
+                    scope = {
+                        "type": "http",
+                        "asgi": {"version": "3.0"},
+                        "http_version": "1.1",
+                        "method": "GET",
+                        "scheme": "http",
+                        "path": path,
+                        "raw_path": path.encode(),
+                        "query_string": b"",
+                        "root_path": "",
+                        "headers": [(b"host", b"127.0.0.1")],
+                        "client": ("127.0.0.1", 50000),
+                        "server": ("127.0.0.1", 80),
+                    }
+                    await app(scope, receive, send)
+                samples[name].append((time.thread_time() - start) / requests * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def direct(arguments: argparse.Namespace) -> int:
+    """Seed, then time the handler and viewset apps called as ASGI callables."""
+    posts = asyncio.run(bench_http.seed(arguments.pg_url))
+    os.environ[http_apps.URL_VARIABLE] = arguments.pg_url
+    results = uvloop.run(_direct(arguments.requests, arguments.rounds, posts))
+    for name, cpu in results.items():
+        print(f"{name:<8} {cpu:7.1f} CPU µs per request (in-process ASGI, no HTTP server)")
+    print(f"viewset - handler: {results['viewset'] - results['handler']:+.1f} µs")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--app", default="viewset", choices=bench_http.APPS)
@@ -109,7 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pg-url", default=bench_http.DEFAULT_URL)
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks there")
+    parser.add_argument("--direct", action="store_true", help="in-process, no HTTP server")
+    parser.add_argument("--requests", type=int, default=500, help="--direct: per round")
+    parser.add_argument("--rounds", type=int, default=9, help="--direct: rounds per app")
     arguments = parser.parse_args(argv)
+    if arguments.direct:
+        return direct(arguments)
     load = bench_http.parse_args(["--apps", "floor"])  # wrk's threads and connections
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     posts = asyncio.run(bench_http.seed(arguments.pg_url))
