@@ -7,7 +7,8 @@ Seeds and serves as ``benchmarks.bench_http`` does (same apps, same PostgreSQL),
 server up, then loads it with ``wrk`` while ``py-spy record`` samples it (raw stacks; idle
 time in the event loop's poll is not sampled). The report turns the sample shares into µs
 per request with the server's CPU time per request measured over the same run: self time by
-area of the code, then the functions with the most self and inclusive time.
+area of the code, the functions with the most self time, and Aksara's functions with the
+most inclusive time.
 
 ``--direct`` leaves the HTTP server out: the ``handler`` and ``viewset`` apps are called as
 ASGI callables in one process (uvloop), request after request, rounds alternating; the
@@ -107,8 +108,14 @@ def report(stacks: list[tuple[list[str], int]], cpu_us: float, top: int) -> str:
     lines += [
         f"  {n * scale:7.1f} µs  {n / total:6.1%}  {label}" for label, n in areas.most_common()
     ]
-    for title, counter in (("self", own), ("inclusive", inclusive)):
-        lines += ["", f"top {top} functions by {title} time:"]
+    ours = collections.Counter({k: n for k, n in inclusive.items() if "(aksara/" in k})
+    for title, counter in (("self", own), ("inclusive", ours)):
+        lines += [
+            "",
+            f"top {top} functions by {title} time"
+            + (" (Aksara's)" if counter is ours else "")
+            + ":",
+        ]
         lines += [
             f"  {n * scale:7.1f} µs  {n / total:6.1%}  {name}"
             for name, n in counter.most_common(top)
