@@ -169,12 +169,15 @@ class OrderingFilter(BaseFilterBackend):
         """The view's ``ordering``, as a tuple of names."""
         return _names(getattr(view, "ordering", None))
 
-    def get_ordering(self, request: Request, view: Any) -> tuple[str, ...]:
-        """The ordering *request* asks for, checked against ``view.ordering_fields``."""
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
+        """The ordering *request* asks for, checked against ``view.ordering_fields``
+        (``"__all__"``: every field of the model)."""
         raw = request.query_params.get(self.ordering_param)
         if raw is None or not raw.strip():
             return self.get_default_ordering(view)
         valid = _names(getattr(view, "ordering_fields", None))
+        if valid == ("__all__",):
+            valid = tuple(queryset.model._meta.field_names)
         terms = [term.strip() for term in raw.split(",") if term.strip()]
         chosen: list[str] = []
         invalid: list[str] = []
@@ -197,7 +200,7 @@ class OrderingFilter(BaseFilterBackend):
         return tuple(chosen)
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
-        ordering = self.get_ordering(request, view)
+        ordering = self.get_ordering(request, queryset, view)
         return queryset.order_by(*ordering) if ordering else queryset
 
 
@@ -230,6 +233,11 @@ class SearchFilter(BaseFilterBackend):
                 path = resolve_path(model, name.split("__"))
             except FieldError as error:
                 raise ConfigurationError(f"search_fields names {name!r}: {error}") from None
+            if path.field.get_lookup(lookup) is None:
+                raise ConfigurationError(
+                    f"search_fields names {entry!r}, but {path.field.label} is not text: it "
+                    f"has no {lookup!r} lookup. Search text fields (String, Text)."
+                )
             joins_many = joins_many or path.many
             lookups.append(f"{name}__{lookup}")
         for term in terms:

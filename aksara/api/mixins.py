@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response as StarletteResponse
 
 from aksara.api.body import read_json_body
 from aksara.api.responses import Response
@@ -28,16 +29,15 @@ __all__ = [
 class ListModelMixin(GenericViewSet):
     """``list``: the filtered rows, a page of them when ``pagination_class`` is set."""
 
-    async def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    async def list(self, request: Request, *args: Any, **kwargs: Any) -> StarletteResponse:
         """``GET /posts/``."""
         queryset = self.filter_queryset(await self.resolve_queryset())
         output = self.get_output()
         queryset = output.plan.apply(queryset)
         context = self.get_serializer_context()
-        paginator = self.paginator
-        if paginator is not None:
-            page = await paginator.paginate_queryset(queryset, request, self)
-            return paginator.get_paginated_response(await output.many(page, context))  # type: ignore[no-any-return]
+        page = await self.paginate_queryset(queryset)
+        if page is not None:
+            return self.get_paginated_response(await output.many(page, context))
         return Response(await output.many(await queryset, context))
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from starlette.requests import Request
+from starlette.responses import Response as StarletteResponse
 
 from aksara.api.errors import NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
@@ -145,6 +146,7 @@ class GenericViewSet(ViewSet):
 
     _lookup_parsers: ClassVar[dict[tuple[type[Model], str], Callable[[str], Any]]] = {}
     _output: Output | None = None
+    _paginator: Any = None
 
     def __init_subclass__(cls, **options: Any) -> None:
         super().__init_subclass__(**options)
@@ -226,9 +228,24 @@ class GenericViewSet(ViewSet):
 
     @property
     def paginator(self) -> Any:
-        """An instance of ``pagination_class``, or None when the list is not paginated."""
-        pagination = self.pagination_class
-        return None if pagination is None else pagination()
+        """This request's instance of ``pagination_class``, or None without one."""
+        paginator = self._paginator
+        if paginator is None and self.pagination_class is not None:
+            paginator = self._paginator = self.pagination_class()
+        return paginator
+
+    async def paginate_queryset(self, queryset: QuerySet[Any]) -> list[Any] | None:
+        """The rows of the page the request asks for, or None when there is no paginator."""
+        paginator = self.paginator
+        if paginator is None:
+            return None
+        page: list[Any] = await paginator.paginate_queryset(queryset, self.request, self)
+        return page
+
+    def get_paginated_response(self, data: Any) -> StarletteResponse:
+        """The paginator's envelope (count, next, previous) around the rendered page."""
+        response: StarletteResponse = self.paginator.get_paginated_response(data)
+        return response
 
     async def render_saved(self, instance: Any) -> Any:
         """*instance*, just written, as the compiled output renders it. When the output
@@ -286,4 +303,15 @@ def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:
         field = resolve_path(model, name.split("__")).field
     except FieldError as error:
         raise ConfigurationError(f"lookup_field names {name!r}: {error}") from None
-    return functools.partial(parse_value, field)
+    parse = functools.partial(parse_value, field)
+    if field.kind not in _INTEGER_KINDS:
+        return parse
+
+    def integer(text: str) -> Any:
+        # Plain digits are nearly every request's key: no regex for them.
+        return int(text) if text.isascii() and text.isdigit() else parse(text)
+
+    return integer
+
+
+_INTEGER_KINDS = frozenset({"auto", "integer", "biginteger"})

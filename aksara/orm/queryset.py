@@ -317,7 +317,7 @@ class QuerySet(Generic[M]):
             loading = query.loading
             mode = loading or settings.RELATION_LOADING
             if mode != "lazy" or loading is not None:
-                join_peers(result, mode)
+                join_peers(result, mode, query.related)
             if query.prefetch:
                 await prefetch(result, query.prefetch)
         return result

@@ -329,6 +329,21 @@ async def test_unknown_or_hostile_ordering_is_a_400_listing_the_choices(
     assert await Post.objects.count() == 4
 
 
+async def test_all_fields_may_be_whitelisted_for_ordering(db: Database) -> None:
+    await seed()
+
+    class Open:
+        ordering_fields = "__all__"
+
+    assert await ids(OrderingFilter, "ordering=-slug", Open()) == [4, 3, 2, 1]
+    with pytest.raises(ValidationFailed) as error:
+        await ids(OrderingFilter, "ordering=author__name", Open())
+    assert (
+        "Valid choices: id, title, slug, content, metadata, author,"
+        in (detail(error)["ordering"][0])
+    )
+
+
 async def test_without_ordering_fields_no_client_ordering_is_taken(db: Database) -> None:
     class Closed:
         ordering = "-id"
@@ -374,6 +389,16 @@ async def test_search_prefixes_and_a_to_many_relation(db: Database) -> None:
     assert await ids(SearchFilter, "search=C", Prefixed()) == [3]  # iexact slug
     # Two matching comments still give the post once.
     assert await ids(SearchFilter, "search=great", Prefixed()) == [2]
+
+
+async def test_searching_a_field_that_is_not_text_is_a_configuration_error(
+    db: Database,
+) -> None:
+    class Numeric:
+        search_fields = ("view_count",)
+
+    with pytest.raises(ConfigurationError, match=r"Post\.view_count is not text"):
+        await ids(SearchFilter, "search=5", Numeric())
 
 
 async def test_full_text_search_on_postgresql_and_icontains_elsewhere(db: Database) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from aksara.api import serializers
 from aksara.api.serializers.input import _CHECKING_DECODER, FAIL, compile_input
+from tests.api.input_models import Topic, Writer
 
 
 class Inner(serializers.Serializer):
@@ -37,6 +38,8 @@ class Body(serializers.Serializer):
     inner = Inner(required=False)
     items = Inner(many=True, required=False)
     level = serializers.Integer(default=1)
+    owner = serializers.PrimaryKeyRelated(Writer, required=False)
+    topics = serializers.PrimaryKeyRelated(Topic, many=True, required=False)
 
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=10)
@@ -98,6 +101,8 @@ TYPED: dict[str, Any] = {
     "inner": inner,
     "items": st.lists(inner, max_size=3),
     "level": st.integers(-3, 3),
+    "owner": st.integers(-(2**65), 2**65),
+    "topics": st.lists(st.integers(-(2**65), 2**65), max_size=3),
 }
 
 
@@ -126,6 +131,8 @@ VALID: dict[str, Any] = {
     "inner": valid_inner,
     "items": st.lists(valid_inner, max_size=3),
     "level": st.integers(-3, 3),
+    "owner": st.integers(1, 9),
+    "topics": st.lists(st.integers(1, 9), max_size=3),
 }
 
 

@@ -174,6 +174,53 @@ class Plain(Serializer):
     author_name = serializers.String(source="author.name")
 
 
+class Headline(Serializer):
+    title = serializers.String()
+    author_name = serializers.String(source="author.name")
+
+
+class PostWithHeadline(serializers.ModelSerializer):
+    """A nested serializer over the instance itself: its reads are the parent's."""
+
+    headline = Headline(source="*")
+
+    class Meta:
+        model = Post
+        fields = ["id", "headline"]
+
+
+class PostItself(serializers.ModelSerializer):
+    """A plain field over the instance itself may read any attribute."""
+
+    itself = serializers.JSON(source="*", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "itself"]
+
+
+class PostAuthorMethod(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = ["id", "author_name"]
+
+    async def get_author_name(self, obj: Post) -> str:
+        author = await obj.author
+        return str(author.name)
+
+
+class CommentOnPostMethod(serializers.ModelSerializer):
+    """A method field in a serializer nested over a joined relation."""
+
+    post = PostAuthorMethod()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post"]
+
+
 class LabelRow(serializers.ModelSerializer):
     class Meta:
         model = Label
@@ -351,6 +398,14 @@ def test_primary_keys_of_a_reverse_relation_prefetch_the_keys_only() -> None:
     assert query.only == ("id", "name")
 
 
+def test_a_nested_serializer_over_the_instance_reads_through_the_parent() -> None:
+    query = plan_of(PostWithHeadline).apply(Post.objects.all()).query
+    assert query.related == ("author",)
+    assert query.only == ("id", "title", "author__id", "author__name")
+    query = plan_of(PostItself).apply(Post.objects.all()).query
+    assert query.only is None and query.loading == "peers"
+
+
 def test_method_fields_load_whole_rows_with_peers() -> None:
     query = plan_of(PostBad).apply(Post.objects.all()).query
     assert query.only is None
@@ -451,7 +506,7 @@ def test_describe_reads_as_the_queryset() -> None:
     text = plan_of(PostDetail).describe()
     assert text.startswith("PostDetail on Post:")
     assert '.select_related("author")' in text
-    assert 'Prefetch("comments", queryset=Comment.objects' in text
+    assert '"comments",\n' in text and "queryset=Comment.objects\n" in text
     assert '.annotate(comment_total=Count("comments"))' in text
     assert "method fields: PostBad.author_name, PostBad.comment_count" in str(plan_of(PostBad))
 
@@ -704,4 +759,22 @@ async def test_many_to_many_output(db: Database) -> None:
     assert count == 2
     assert [sorted(item["tag_ids"]) for item in items] == [
         [w.pk for w in words[:i]] for i in range(4)
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 20, 100])
+async def test_method_fields_of_a_joined_relation_batch_under_peers(
+    db: Database, size: int
+) -> None:
+    seeded = await seed_blog(size)
+    output = CommentOnPostMethod.compile()
+    planned = output.plan.apply(Comment.objects.order_by("id"))
+    assert planned.query.related == ("post",) and planned.query.loading == "peers"
+    async with capture_queries() as queries:
+        items = msgspec.json.decode(serializers.encode(await output.many(await planned, {})))
+    assert len(queries) == 2  # the comments with their posts; the posts' authors
+    names = {user.pk: user.name for user in seeded.users}
+    authors = {post.pk: names[post.author_id] for post in seeded.posts}
+    assert [item["post"]["author_name"] for item in items] == [
+        authors[comment.post_id] for comment in seeded.comments
     ]

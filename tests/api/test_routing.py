@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.requests import Request
+from starlette.routing import Mount
 
 from aksara.api import ModelViewSet, ReadOnlyModelViewSet, Response, Router, ViewSet, action
 from aksara.api.routing import ViewSetRoute
@@ -242,3 +243,15 @@ def test_extra_actions_are_found_once_per_class_and_inherited() -> None:
 
     assert [f.__name__ for f in More.get_extra_actions()] == ["bulk", "do_it", "tagged", "more"]
     assert More.implemented_actions() == ("list", "retrieve")
+
+
+async def test_routes_work_under_a_mount() -> None:
+    router = Router(prefix="/api")
+    router.register("things", ThingViewSet, basename="thing")
+    app = Aksara(routes=[Mount("/v1", routes=router.routes)])
+    async with client_for(app) as client:
+        assert (await client.get("/v1/api/things/3/")).json()["pk"] == "3"
+        redirected = await client.get("/v1/api/things/3?x=1")
+        assert redirected.headers["location"] == "/v1/api/things/3/?x=1"
+        assert (await client.get("/api/things/3/")).status_code == 404
+    assert app.url_path_for("thing-detail", pk=3) == "/v1/api/things/3/"

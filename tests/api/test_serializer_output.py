@@ -22,7 +22,14 @@ from aksara.db import Database
 from aksara.orm import RelationNotLoadedError
 from examples.blog.models import Comment, Post, User
 from tests.models import Category, Kitchen
-from tests.orm.relation_models import Article, Keyword, naive_authors, naive_comments, seed_blog
+from tests.orm.relation_models import (
+    Article,
+    Keyword,
+    Profile,
+    naive_authors,
+    naive_comments,
+    seed_blog,
+)
 
 
 class KitchenSerializer(ModelSerializer):
@@ -531,3 +538,49 @@ async def test_a_stale_related_instance_is_not_rendered(db: Database) -> None:
         await compiled.many(posts)
     posts[0].author = None
     assert decoded(await compiled.many(posts))[0] == {"id": posts[0].pk, "author": None}
+
+
+async def test_reverse_one_to_one_and_many_to_many_nested(db: Database) -> None:
+    class ProfileSerializer(ModelSerializer):
+        class Meta:
+            model = Profile
+            fields = ["bio"]
+
+    class UserWithProfile(ModelSerializer):
+        profile = ProfileSerializer(allow_null=True)
+
+        class Meta:
+            model = User
+            fields = ["id", "profile"]
+
+    class KeywordSerializer(ModelSerializer):
+        class Meta:
+            model = Keyword
+            fields = ["name"]
+
+    class ArticleWithTags(ModelSerializer):
+        tags = KeywordSerializer(many=True)
+
+        class Meta:
+            model = Article
+            fields = ["title", "tags"]
+
+    ann = await User.objects.create(name="ann", email="ann@example.com")
+    bob = await User.objects.create(name="bob", email="bob@example.com")
+    await Profile.objects.create(user=ann, bio="hi")
+    users = await User.objects.prefetch_related("profile").order_by("id")
+    assert decoded(await UserWithProfile.compile().many(users)) == [
+        {"id": ann.pk, "profile": {"bio": "hi"}},
+        {"id": bob.pk, "profile": None},
+    ]
+    words = await Keyword.objects.bulk_create([Keyword(name=f"k{i}") for i in range(2)])
+    article = await Article.objects.create(title="a")
+    await article.tags.add(*words)
+    rows = await Article.objects.prefetch_related("tags").order_by("id")
+    compiled = ArticleWithTags.compile()
+    rendered = decoded(await compiled.many(rows))
+    assert [item["title"] for item in rendered] == ["a"]
+    assert sorted(tag["name"] for tag in rendered[0]["tags"]) == ["k0", "k1"]
+    await rows[0].tags.remove(words[0])  # the loaded rows are dropped: not rendered stale
+    with pytest.raises(RelationNotLoadedError):
+        await compiled.many(rows)

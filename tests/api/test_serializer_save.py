@@ -88,6 +88,20 @@ async def test_missing_related_rows_are_field_errors(db: Database) -> None:
             'Invalid pk "8" - object does not exist.',
         ],
     }
+    huge = 2**70
+    serializer = EssaySerializer(data=body(writer=huge, topics=[-(2**64)]))
+    async with capture_queries() as queries:
+        assert not await serializer.is_valid()
+    assert serializer.errors == {
+        "writer": [f'Invalid pk "{huge}" - object does not exist.'],
+        "topics": [f'Invalid pk "{-(2**64)}" - object does not exist.'],
+    }
+    # A key no column holds never reaches the database: the one query is the slug's.
+    assert len(queries) == 1 and "slug" in queries[0].sql
+    serializer = EssaySerializer(data=body(writer="1", topics=["2"]))
+    assert await serializer.is_valid(), serializer.errors
+    assert serializer.validated_data["writer_id"] == 1
+    assert serializer.validated_data["topics"] == [2]
     serializer = EssaySerializer(data=body(writer="abc", topics=3))
     assert not await serializer.is_valid()
     assert serializer.errors == {

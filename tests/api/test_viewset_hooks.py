@@ -9,6 +9,7 @@ import httpx
 from starlette.requests import Request
 
 from aksara.api import (
+    GenericViewSet,
     ModelSerializer,
     ModelViewSet,
     PermissionDenied,
@@ -18,6 +19,7 @@ from aksara.api import (
     SerializerMethodField,
     action,
 )
+from aksara.api.pagination import PageNumberPagination
 from aksara.app import Aksara
 from aksara.db import Database
 from examples.blog.models import Post, User
@@ -66,7 +68,23 @@ class StatefulViewSet(ModelViewSet):
         return Response({"marker": self.marker})
 
 
+class ManualListViewSet(GenericViewSet):
+    """A list written by hand, as DRF code writes it."""
+
+    queryset = Post.objects.order_by("-id")
+    serializer_class = ContextSerializer
+    pagination_class = PageNumberPagination
+    page_size = 2
+
+    async def list(self, request: Request) -> Any:
+        queryset = self.filter_queryset(await self.resolve_queryset())
+        page = await self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(await serializer.get_data())
+
+
 router = Router()
+router.register("manual", ManualListViewSet, basename="manual")
 router.register("guarded", GuardedViewSet, basename="guarded")
 router.register("stateful", StatefulViewSet, basename="stateful")
 APP = Aksara()
@@ -113,3 +131,13 @@ async def test_fresh_instance_per_request_and_sync_perform_destroy(db: Database)
         assert (await http.delete("/api/stateful/1/")).status_code == 204
     assert StatefulViewSet.deleted == [1]
     assert not await Post.objects.filter(pk=1).exists()
+
+
+async def test_a_list_written_by_hand_with_the_pagination_hooks(db: Database) -> None:
+    await make_posts(3)
+    async with client() as http:
+        response = await http.get("/api/manual/?page=2")
+    body = response.json()
+    assert body["count"] == 3
+    assert body["previous"] == "http://testserver/api/manual/"
+    assert body["results"] == [{"id": 1, "seen_by": "ManualListViewSet.list /api/manual/"}]

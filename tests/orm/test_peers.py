@@ -277,3 +277,31 @@ def test_the_orm_has_no_function_level_imports_of_its_own_modules() -> None:
     root = pathlib.Path(aksara.__file__).parent / "orm"
     found = [line for path in sorted(root.rglob("*.py")) for line in _function_level_imports(path)]
     assert found == []
+
+
+# Rows joined by select_related are peers too ----------------------------------------------
+
+
+@pytest.mark.parametrize("n", SIZES)
+async def test_rows_joined_by_select_related_load_their_relations_as_peers(
+    db: Database, n: int
+) -> None:
+    seeded = await seed_blog(n)
+    comments = await Comment.objects.select_related("post").relation_loading("peers").order_by("id")
+    with capture() as seen:
+        authors = [await comment.post.author for comment in comments]
+    assert len(seen) == (1 if comments else 0)
+    users = {user.pk: user.name for user in seeded.users}
+    posts = {post.pk: post.author_id for post in seeded.posts}
+    assert [a.name for a in authors] == [users[posts[c.post_id]] for c in comments]
+
+
+async def test_rows_joined_two_levels_deep_refuse_lazy_loads_under_raise(db: Database) -> None:
+    await seed_blog(4)
+    comments = await Comment.objects.select_related("post__author").relation_loading("raise")
+    assert comments
+    for comment in comments:
+        with pytest.raises(RelationNotLoadedError):
+            await comment.post.author.posts.all()
+        with pytest.raises(RelationNotLoadedError):
+            await comment.author

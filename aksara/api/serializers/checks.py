@@ -26,6 +26,7 @@ __all__ = [
     "decimal_problems",
     "json_floats",
     "messages_of",
+    "primary_key_limits",
     "primary_key_type",
     "type_name",
 ]
@@ -372,21 +373,37 @@ def primary_key_type(field: f.PrimaryKeyRelated) -> type:
     return {"uuid": uuid.UUID, "string": str, "text": str}.get(kind, int)
 
 
+def primary_key_limits(field: f.PrimaryKeyRelated) -> tuple[int | None, int | None]:
+    """The lowest and highest key (int keys: the column's range) or (None, longest) (text
+    keys); a key outside cannot exist, and must not reach the database as a parameter."""
+    pk = field.model._meta.pk if field.model is not None else None
+    bounds = pk.bounds if pk is not None else None
+    if bounds is not None:
+        return bounds
+    return None, getattr(pk, "max_length", None)
+
+
 def _primary_key(field: f.PrimaryKeyRelated) -> Checker:
     kind = primary_key_type(field)
+    low, high = primary_key_limits(field)
 
     def key(value: Any) -> Any:
         if kind is int:
-            if type(value) is int:
-                return value
+            number = value if type(value) is int else None
             if isinstance(value, str) and _INTEGER_TEXT.match(value):
-                return int(value)
+                number = int(value)
+            if number is not None:
+                if (low is None or number >= low) and (high is None or number <= high):
+                    return number
+                return Invalid([f'Invalid pk "{value}" - object does not exist.'])
         elif kind is uuid.UUID and isinstance(value, str | uuid.UUID):
             try:
                 return msgspec.convert(value, uuid.UUID)
             except msgspec.ValidationError:
                 pass
         elif type(value) is str:
+            if high is not None and len(value) > high:
+                return Invalid([f'Invalid pk "{value}" - object does not exist.'])
             return value
         return Invalid([f"Incorrect type. Expected pk value, received {type_name(value)}."])
 

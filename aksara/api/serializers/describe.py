@@ -31,15 +31,24 @@ def _condition(node: Node) -> str:
 
 
 def _prefetch(lookup: Prefetch, indent: str) -> str:
+    """``"comments"``, or ``Prefetch("comments", queryset=...)`` on one line when short and
+    one argument a line otherwise."""
     if lookup.queryset is None and lookup.to_attr is None:
         return f'"{lookup.lookup}"'
     parts = [f'"{lookup.lookup}"']
     if lookup.queryset is not None:
         inner = describe_queryset(lookup.queryset, indent + "    ")
+        lines = inner.splitlines()
+        if len(lines) <= 2:
+            inner = "".join(line.strip() for line in lines)
         parts.append(f"queryset={inner.lstrip()}")
     if lookup.to_attr is not None:
         parts.append(f'to_attr="{lookup.to_attr}"')
-    return f"Prefetch({', '.join(parts)})"
+    short = f"Prefetch({', '.join(parts)})"
+    if "\n" not in short and len(short) + len(indent) <= 96:
+        return short
+    arguments = "".join(f"\n{indent}    {part}," for part in parts)
+    return f"Prefetch({arguments}\n{indent})"
 
 
 def describe_queryset(queryset: QuerySet[Any], indent: str = "") -> str:
@@ -52,8 +61,8 @@ def describe_queryset(queryset: QuerySet[Any], indent: str = "") -> str:
         calls.append(f"select_related({_names(query.related)})")
     if query.prefetch:
         inner = indent + "        "
-        lookups = ",\n".join(inner + _prefetch(p, inner) for p in query.prefetch)
-        calls.append(f"prefetch_related(\n{lookups},\n{indent}    )")
+        lookups = "".join(f"\n{inner}{_prefetch(p, inner)}," for p in query.prefetch)
+        calls.append(f"prefetch_related({lookups}\n{indent}    )")
     if query.only is not None:
         calls.append(f"only({_names(query.only)})")
     if query.defer:

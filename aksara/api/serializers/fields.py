@@ -211,7 +211,8 @@ class Boolean(Field):
 
 
 class DateTime(Field):
-    """An aware date and time, written as RFC 3339."""
+    """An aware date and time, written as RFC 3339. Input is RFC 3339 text; a time without
+    an offset (naive) is taken as UTC."""
 
     output_type = dt.datetime
     type_label = "a datetime (RFC 3339)"

@@ -28,6 +28,7 @@ from aksara.api.serializers.checks import (
     Checker,
     Invalid,
     checker_for,
+    primary_key_limits,
     primary_key_type,
     type_name,
 )
@@ -336,7 +337,14 @@ class _Generator:
         if isinstance(field, f.List):
             return self.list(field)
         if isinstance(field, f.PrimaryKeyRelated):
-            key = primary_key_type(field)
+            low, high = primary_key_limits(field)
+            kind = primary_key_type(field)
+            if kind is int:
+                key = _Annotated[int, Meta(ge=low, le=high)]
+            elif kind is str:
+                key = _Annotated[str, Meta(max_length=high)]
+            else:
+                key = kind
             return (list[key] if field.many else key), []  # type: ignore[valid-type]
         return Any, []
 

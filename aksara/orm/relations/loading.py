@@ -89,11 +89,29 @@ class Peers:
         return f"<Peers {self.mode} of {len(self.rows)} rows>"
 
 
-def join_peers(rows: list[Model], mode: str) -> None:
-    """Make *rows* (one query's result) peers whose relations load in *mode*."""
+def join_peers(rows: list[Model], mode: str, related: tuple[str, ...] = ()) -> None:
+    """Make *rows* (one query's result) peers whose relations load in *mode*; so are the
+    rows joined at each ``select_related`` path in *related* (``post``, ``post__author``)."""
     peers = Peers(mode, rows)
     for row in rows:
         row._peers = peers
+    levels = dict.fromkeys(
+        "__".join(parts[:depth])
+        for parts in (path.split("__") for path in related)
+        for depth in range(1, len(parts) + 1)
+    )
+    for path in levels:
+        joined: dict[int, Model] = {}
+        for row in rows:
+            value: Any = row
+            for name in path.split("__"):
+                value = value.__dict__.get(name)
+                if value is None:
+                    break
+            if value is not None:
+                joined[id(value)] = value
+        if joined:
+            join_peers(list(joined.values()), mode)
 
 
 def peers_for(instance: Model, relation: Relation) -> Peers | None:
