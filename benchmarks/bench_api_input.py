@@ -11,7 +11,8 @@ validations; the figure is the median over rounds, the minimum beside it):
   into the Struct and the generated code);
 - ``is_valid, invalid`` / ``run, invalid``: a body with all six fields wrong (six messages:
   the fast path fails and the checking path collects every error);
-- ``msgspec decode``: ``Decoder(Struct).decode(body)`` alone, the floor.
+- ``msgspec decode``: the plan's ``Decoder(TypedDict).decode(body)`` alone, the floor;
+- ``serializer init``: ``PostInput(data=body)`` alone (the instance, no validation).
 
 The serializer has no unique or foreign-key field, so nothing touches a database. Times are
 the process's CPU time (``time.process_time``), so that other processes on a shared machine
@@ -87,6 +88,7 @@ def measure(rounds: int, calls: int) -> dict[str, list[float]]:
         "is_valid, invalid": _instance_timer(INVALID, calls),
         "run, invalid": _timer(lambda: plan.run(INVALID), calls),
         "msgspec decode": _timer(lambda: plan.decoder.decode(VALID), calls),
+        "serializer init": _timer(lambda: PostInput(data=VALID), calls),
     }
     for side in sides.values():  # warm-up
         side()

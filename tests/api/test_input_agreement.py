@@ -8,11 +8,13 @@ import decimal
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aksara.api import serializers
-from aksara.api.serializers.input import _CHECKING_DECODER, FAIL, compile_input
+from aksara.api.serializers.checks import CHECKING_DECODER
+from aksara.api.serializers.input import FAIL, compile_input
 from tests.api.input_models import Topic, Writer
 
 
@@ -157,33 +159,41 @@ def bodies(typed: bool) -> st.SearchStrategy[dict[str, Any]]:
     return build()
 
 
-def both_paths(data: dict[str, Any]) -> tuple[Any, tuple[dict[str, Any], dict[str, Any]]]:
-    plan = compile_input(Body, partial=False)
+def both_paths(
+    data: dict[str, Any], partial: bool = False
+) -> tuple[Any, tuple[dict[str, Any], dict[str, Any]]]:
+    plan = compile_input(Body, partial=partial)
     body = msgspec.json.encode(data)
     try:
         fast = plan.post(plan.decoder.decode(body))
     except msgspec.ValidationError:
         fast = FAIL
-    checked = plan.check_object(_CHECKING_DECODER.decode(body))
+    checked = plan.check_object(CHECKING_DECODER.decode(body))
     return fast, checked
 
 
 checks = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.parametrize("partial", [False, True])
 @checks
-@given(bodies(typed=False))
-def test_the_fast_path_never_accepts_what_the_checking_path_refuses(data: dict[str, Any]) -> None:
-    fast, (attrs, errors) = both_paths(data)
+@given(data=bodies(typed=False))
+def test_the_fast_path_never_accepts_what_the_checking_path_refuses(
+    data: dict[str, Any], partial: bool
+) -> None:
+    fast, (attrs, errors) = both_paths(data, partial)
     if fast is not FAIL:
         assert errors == {}
         assert fast == attrs
 
 
+@pytest.mark.parametrize("partial", [False, True])
 @checks
-@given(bodies(typed=True))
-def test_well_typed_bodies_get_the_same_verdict_from_both_paths(data: dict[str, Any]) -> None:
-    fast, (attrs, errors) = both_paths(data)
+@given(data=bodies(typed=True))
+def test_well_typed_bodies_get_the_same_verdict_from_both_paths(
+    data: dict[str, Any], partial: bool
+) -> None:
+    fast, (attrs, errors) = both_paths(data, partial)
     assert (fast is not FAIL) == (not errors), errors
     if fast is not FAIL:
         assert fast == attrs

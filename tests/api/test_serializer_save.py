@@ -277,3 +277,46 @@ async def test_the_blog_post_cannot_set_its_read_only_fields(db: Database) -> No
     fresh = await Post.objects.get(pk=post.pk)
     assert (fresh.pk, fresh.view_count) == (1, 0)
     assert fresh.created_at.year >= 2026
+
+
+class Batch(serializers.Serializer):
+    essays = EssaySerializer(many=True)
+
+
+async def test_nested_serializers_check_the_database_once_per_field(db: Database) -> None:
+    await seed()
+    created = EssaySerializer(data=body())
+    assert await created.is_valid()
+    await created.save()
+    items = [
+        body(slug="a", title="A"),
+        body(slug="first", title="B", writer=5),
+        body(slug="c", title="C", topics=[1, 9]),
+    ]
+    serializer = Batch(data={"essays": items})
+    async with capture_queries() as queries:
+        assert not await serializer.is_valid()
+    assert len(queries) == 3  # writers, topics, slugs: one query each for the three essays
+    assert serializer.errors == {
+        "essays": [
+            {},
+            {
+                "writer": ['Invalid pk "5" - object does not exist.'],
+                "slug": ["essay with this slug already exists."],
+            },
+            {"topics": ['Invalid pk "9" - object does not exist.']},
+        ]
+    }
+    # The database is asked only once the nested objects pass their field checks.
+    typo = Batch(data={"essays": [*items, body(slug="d", title="D", writer="x")]})
+    async with capture_queries() as queries:
+        assert not await typo.is_valid()
+    assert len(queries) == 0
+    assert typo.errors == {
+        "essays": [{}, {}, {}, {"writer": ["Incorrect type. Expected pk value, received str."]}]
+    }
+    nested = EssayWithWriter(
+        data={"title": "t", "slug": "s", "writer": {"name": "A", "email": "ann@example.com"}}
+    )
+    assert not await nested.is_valid()
+    assert nested.errors == {"writer": {"email": ["writer with this email already exists."]}}

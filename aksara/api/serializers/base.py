@@ -139,17 +139,25 @@ class Serializer(f.Field, metaclass=SerializerMeta):
 
     _errors: dict[str, Any] | None = None
     _validated_data: dict[str, Any] | None = None
+    #: The compiled validation per mode (aksara.api.serializers.input.compile_input).
+    _input_create: ClassVar[Any] = None
+    _input_partial: ClassVar[Any] = None
 
     async def is_valid(self, *, raise_exception: bool = False) -> bool:
         """Validate ``data`` (raw JSON bytes or a decoded object), collecting every field's
         errors; ``raise_exception`` raises ValidationFailed with them."""
+        if self.many:
+            raise TypeError(
+                f"{type(self).__name__}(many=True) validates no input; validate each object "
+                f"with {type(self).__name__}(data=item)."
+            )
         attrs, errors, more = validate_fields(self)
         if more is not None:
             attrs, errors = await validate(self, attrs, errors, more)
         self._validated_data, self._errors = attrs, errors
         if errors and raise_exception:
-            raise ValidationFailed(self._errors)
-        return not self._errors
+            raise ValidationFailed(errors)
+        return not errors
 
     @property
     def errors(self) -> dict[str, Any]:

@@ -20,8 +20,10 @@ from aksara.orm.field import text_problem
 from aksara.orm.fields import check_json
 
 __all__ = [
+    "CHECKING_DECODER",
     "EMAIL",
     "Invalid",
+    "JSONNumber",
     "checker_for",
     "decimal_problems",
     "json_floats",
@@ -37,7 +39,8 @@ _TRAILING_ZEROS = re.compile(r"\.0*\s*$")
 _INTEGER_TEXT = re.compile(r"^\s*[-+]?\d+\s*$")
 _MAX_STRING_LENGTH = 1000
 _UTC = dt.UTC
-_DATETIME_FORMAT = "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]"
+# What RFC 3339 (and msgspec, the parser) takes: DRF's words, with seconds required.
+_DATETIME_FORMAT = "YYYY-MM-DDThh:mm:ss[.uuuuuu][+HH:MM|-HH:MM|Z]"
 # DRF's words for booleans; True and 1.0 are in by equality with 1, False and 0.0 with 0.
 _TRUE: frozenset[object] = frozenset(
     {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1}
@@ -48,6 +51,17 @@ _FALSE: frozenset[object] = frozenset(
 _NULL = frozenset({"null", "Null", "NULL", ""})
 
 Checker = Callable[[Any], Any]
+
+
+class JSONNumber(decimal.Decimal):
+    """A JSON number with a fraction or exponent, as the checking path decodes it: exact, so
+    that a Decimal field sees the digits written (``1.500``), as the fast path does."""
+
+    __slots__ = ()
+
+
+#: Decodes a body to builtins for the checking path (numbers with a fraction: JSONNumber).
+CHECKING_DECODER = msgspec.json.Decoder(float_hook=JSONNumber)
 
 
 class Invalid:
@@ -79,16 +93,17 @@ def messages_of(error: ValidationFailed | ValidationError) -> Any:
 
 
 def type_name(value: Any) -> str:
-    """The JSON-side name of *value*'s type, as DRF prints it (decoded floats are Decimals)."""
-    if isinstance(value, decimal.Decimal):
+    """The JSON-side name of *value*'s type, as DRF prints it."""
+    if type(value) is JSONNumber:
         return "float"
     return type(value).__name__
 
 
 def json_floats(value: Any) -> Any:
-    """*value* with the Decimals of the checking decoder turned back into floats."""
+    """*value* with the JSONNumbers of the checking decoder turned into floats (a Decimal
+    given in a decoded object stays, and JSON refuses it)."""
     kind = type(value)
-    if kind is decimal.Decimal:
+    if kind is JSONNumber:
         return float(value)
     if kind is list:
         return [json_floats(item) for item in value]
@@ -217,7 +232,7 @@ def _decimal(field: f.Decimal) -> Checker:
             return Invalid(["A valid number is required."])
         number: decimal.Decimal | None
         if isinstance(value, decimal.Decimal):
-            number = value
+            number = decimal.Decimal(value) if type(value) is JSONNumber else value
         else:
             try:
                 number = decimal.Decimal(value.strip() if isinstance(value, str) else str(value))
@@ -443,21 +458,21 @@ _FACTORIES: list[tuple[type[f.Field], Callable[[Any], Checker]]] = [
 ]
 
 
-def checker_for(field: f.Field) -> Checker:
+def checker_for(field: f.Field, *, validators: bool = True) -> Checker:
     """The checker of a plain (not nested serializer) field; user ``validators`` run after
-    its own checks."""
+    its own checks (unless *validators* is false)."""
     factory = next((make for kind, make in _FACTORIES if isinstance(field, kind)), None)
     check: Checker = factory(field) if factory is not None else (lambda value: value)
-    if not field.validators:
+    if not field.validators or not validators:
         return check
-    validators = field.validators
+    chosen = field.validators
 
     def validated(value: Any) -> Any:
         value = check(value)
         if type(value) is Invalid:
             return value
         messages: list[str] = []
-        for validator in validators:
+        for validator in chosen:
             try:
                 validator(value)
             except (ValidationFailed, ValidationError) as error:

@@ -8,12 +8,11 @@ itself; it is one query copy, cheap enough for every request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aksara.api.serializers import base
 from aksara.api.serializers import fields as f
 from aksara.api.serializers.describe import describe_queryset
-from aksara.orm.expressions import Aggregate
+from aksara.api.serializers.reads import Nested, Reads, every_field, reads_of
 from aksara.orm.models import Model
 from aksara.orm.query import Query
 from aksara.orm.queryset import QuerySet
@@ -22,7 +21,6 @@ from aksara.orm.relations.kinds import (
     ManyRelation,
     Relation,
     ReverseRelation,
-    is_hidden,
 )
 from aksara.orm.relations.prefetch import Prefetch
 
@@ -30,9 +28,6 @@ if TYPE_CHECKING:
     from aksara.api.serializers.base import Serializer
 
 __all__ = ["CompiledOutput", "Nested", "Plan"]
-
-#: A nested field's name -> (its serializer class, its selected fields, their own nested).
-Nested: TypeAlias = "Mapping[str, tuple[type[Serializer], Sequence[f.Field], Nested]]"
 
 
 class CompiledOutput(Protocol):
@@ -46,103 +41,7 @@ class CompiledOutput(Protocol):
     def nested(self) -> Mapping[str, CompiledOutput]: ...
 
 
-class _Reads:
-    """What one serializer level reads from the rows of one model."""
-
-    def __init__(self, model: type[Model]) -> None:
-        self.model = model
-        self.columns: set[str] = set()
-        #: Names read that are no field: the queryset's annotations, or properties.
-        self.attributes: set[str] = set()
-        #: Something may read any column (a method field, ``source="*"``, a property path).
-        self.whole = False
-        self.methods: list[str] = []
-        self.annotations: dict[str, Aggregate] = {}
-        self.relations: dict[str, _Reads] = {}
-        self.notes: list[str] = []
-
-    def relation(self, name: str) -> _Reads:
-        found = self.relations.get(name)
-        if found is None:
-            target = self.model._meta.relations[name].target
-            found = self.relations[name] = _Reads(target)
-        return found
-
-
-def _everything(cls: type[Serializer]) -> tuple[type[Serializer], list[f.Field], Nested]:
-    """Every readable field of *cls*, nested serializers whole."""
-    chosen = [field for field in cls.get_fields().values() if not field.write_only]
-    nested = {
-        field.name: _everything(type(field))
-        for field in chosen
-        if isinstance(field, base.Serializer)
-    }
-    return cls, chosen, nested
-
-
-def _collect(
-    reads: _Reads, serializer: type[Serializer], fields: Sequence[f.Field], nested: Nested
-) -> None:
-    for field in fields:
-        if field.write_only:
-            continue
-        if isinstance(field, f.SerializerMethodField):
-            reads.methods.append(f"{serializer.__name__}.{field.name}")
-            reads.whole = True
-            continue
-        path = field.source_path
-        if isinstance(field, f.Aggregate):
-            reads.annotations[path[-1] if path else field.name] = field.aggregate()
-            continue
-        child = None
-        if isinstance(field, base.Serializer):
-            child = nested.get(field.name) or _everything(type(field))
-        if not path:
-            if child is not None:
-                _collect(reads, *child)
-            else:
-                reads.whole = True
-            continue
-        _reach(reads, path, field, child)
-
-
-def _reach(
-    reads: _Reads,
-    path: tuple[str, ...],
-    field: f.Field,
-    child: tuple[type[Serializer], Sequence[f.Field], Nested] | None,
-) -> None:
-    level = reads
-    for part in path[:-1]:
-        relation = level.model._meta.relations.get(part)
-        if relation is None or relation.to_many:
-            # A property or a list in the middle of a path: it may read anything.
-            level.whole = True
-            level.attributes.add(part)
-            level.notes.append(f"{'.'.join(path)} goes through {part}, not a to-one relation")
-            return
-        level = level.relation(part)
-    last = path[-1]
-    meta = level.model._meta
-    relation = None if is_hidden(last) else meta.relations.get(last)
-    if relation is not None:
-        if child is not None:
-            _collect(level.relation(last), *child)
-        elif isinstance(field, f.PrimaryKeyRelated) and isinstance(relation, ForwardRelation):
-            level.columns.add(relation.attname)
-        elif isinstance(field, f.PrimaryKeyRelated):
-            target = level.relation(last)
-            target.columns.add(target.model._meta.pk.attname)
-        else:
-            level.relation(last).whole = True
-        return
-    if last == "pk" or last in meta.attnames or last in meta.field_names:
-        level.columns.add(meta.get_field(last).attname)
-    else:
-        level.attributes.add(last)
-
-
-def _joinable(reads: _Reads) -> bool:
+def _joinable(reads: Reads) -> bool:
     """True when the level can load in its parent's query by JOIN (to-one rows, no aggregate)."""
     relations = reads.model._meta.relations
     return not reads.annotations and all(
@@ -159,7 +58,7 @@ class _Fetch:
     """The prefetch of one relation: ours, ours unnarrowed, and the lookups that load what
     lies beneath it when the queryset prefetches the relation itself."""
 
-    def __init__(self, relation: Relation, reads: _Reads, narrow: bool) -> None:
+    def __init__(self, relation: Relation, reads: Reads, narrow: bool) -> None:
         self.name = relation.name
         children = tuple(
             lookup
@@ -189,7 +88,7 @@ class _Fetch:
 class _Level:
     """The plan of one query: its joins, columns, annotations and prefetches."""
 
-    def __init__(self, reads: _Reads, keep: tuple[str, ...] = (), *, narrow: bool = True) -> None:
+    def __init__(self, reads: Reads, keep: tuple[str, ...] = (), *, narrow: bool = True) -> None:
         self.model = reads.model
         self.related: list[str] = []
         self.only: list[str] = []
@@ -216,7 +115,7 @@ class _Level:
         if checked.only is not None and not self.attributes:
             self.fresh["only"] = checked.only
 
-    def _walk(self, reads: _Reads, prefix: str, keep: tuple[str, ...], narrow: bool) -> None:
+    def _walk(self, reads: Reads, prefix: str, keep: tuple[str, ...], narrow: bool) -> None:
         meta = reads.model._meta
         needed = {meta.pk.attname, *reads.columns, *keep}
         if prefix and reads.attributes:
@@ -284,7 +183,7 @@ class Plan:
     @classmethod
     def for_serializer(cls, serializer: type[Serializer]) -> Plan:
         """The plan of every readable field of *serializer*."""
-        return cls(*_everything(serializer))
+        return cls(*every_field(serializer))
 
     @classmethod
     def for_output(cls, output: CompiledOutput) -> Plan:
@@ -294,8 +193,7 @@ class Plan:
     def _level(self, model: type[Model]) -> _Level:
         level = self._levels.get(model)
         if level is None:
-            reads = _Reads(model)
-            _collect(reads, self.serializer, self.fields, self.nested)
+            reads = reads_of(model, self.serializer, self.fields, self.nested)
             level = self._levels[model] = _Level(reads)
         return level
 
@@ -361,7 +259,10 @@ class Plan:
                 "the queryset (a property may read any column)"
             )
         if level.methods:
-            lines.append(f"    # method fields: {', '.join(level.methods)} (no only(); peers)")
+            lines.append(
+                f"    # method fields: {', '.join(level.methods)} (they may read any column: "
+                "their rows load whole, and the relations they await load as peers)"
+            )
         lines.extend(f"    # {note}" for note in dict.fromkeys(level.notes))
         return "\n".join(lines)
 

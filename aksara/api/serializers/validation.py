@@ -74,7 +74,13 @@ class Extras:
             if spec.nested is not None and len(spec.path) == 1 and extras(spec.nested).hooks
         ]
         self.hooks: bool = bool(self.field_hooks or self.validates or self.nested_hooks)
-        self.needed = bool(self.hooks or self.related or self.unique or self.together)
+        self.nested_database = [
+            spec
+            for spec in plan.fields
+            if spec.nested is not None and len(spec.path) == 1 and extras(spec.nested).database
+        ]
+        self.database: bool = bool(self.related or self.unique or self.nested_database)
+        self.needed = bool(self.hooks or self.database or self.together)
 
 
 def extras(plan: InputPlan) -> Extras:
@@ -91,13 +97,7 @@ def validate_fields(
     """The field checks of ``serializer.initial_data``: ``(attrs, errors, extras)``, with
     *extras* None when nothing is left to do (no database check, no hook)."""
     plan = compile_input(type(serializer), serializer.partial)
-    data = serializer.initial_data
-    if data is f.empty:
-        raise TypeError(
-            f"{type(serializer).__name__}.is_valid() needs the request body: pass "
-            "`data=` when making the serializer."
-        )
-    attrs, errors = plan.run(data)
+    attrs, errors = plan.run(serializer.initial_data)
     more = plan.extras or extras(plan)
     if more.needed and "non_field_errors" not in errors:
         return attrs, errors, more
@@ -108,8 +108,8 @@ async def validate(
     serializer: Serializer, attrs: dict[str, Any], errors: dict[str, Any], more: Extras
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The steps after the field checks: ``(validated_data, errors)``."""
-    if more.related or more.unique:
-        await _database_checks(serializer, more, attrs, errors)
+    if more.database:
+        await _database_checks(more, [(attrs, errors)], serializer.instance)
     if more.hooks:
         attrs = await _hooks(serializer, more.plan, more, attrs, errors, top=True)
     elif more.together and not errors:
@@ -216,29 +216,66 @@ def _exclude_instance(serializer: Serializer, queryset: Any) -> Any:
 
 
 async def _database_checks(
-    serializer: Serializer, more: Extras, attrs: dict[str, Any], errors: dict[str, Any]
+    more: Extras, items: list[tuple[dict[str, Any], dict[str, Any]]], instance: Any
 ) -> None:
+    """Foreign keys that must exist and unique values not taken, for the objects *items*
+    (``(attrs, errors)`` of one serializer class: the body, or the objects of a nested
+    field): one query per field for all of them; *instance* (an update) is not a clash."""
     for spec in more.related:
         field = spec.field
         assert isinstance(field, f.PrimaryKeyRelated) and field.model is not None
-        value: Any = attrs.get(spec.path[0]) if spec.name not in errors else None
-        keys = [key for key in (value if spec.many and value else [value]) if key is not None]
-        if not keys:
+        keys_of = [_present(spec, attrs, errors) for attrs, errors in items]
+        wanted = list(dict.fromkeys(key for keys in keys_of for key in keys))
+        if not wanted:
             continue
-        wanted = list(dict.fromkeys(keys))
         found = set(await field.model.objects.filter(pk__in=wanted).values_list("pk", flat=True))
-        missing = [key for key in wanted if key not in found]
-        if missing:
-            errors[spec.name] = [f'Invalid pk "{key}" - object does not exist.' for key in missing]
+        for keys, (_, errors) in zip(keys_of, items, strict=True):
+            missing = [key for key in dict.fromkeys(keys) if key not in found]
+            if missing:
+                errors[spec.name] = [f'Invalid pk "{k}" - object does not exist.' for k in missing]
     for spec in more.unique:
-        value = attrs.get(spec.path[0]) if spec.name not in errors else None
-        if value is None:
-            continue
         model_field = spec.field.model_field
+        values = [_present(spec, attrs, errors) for attrs, errors in items]
+        wanted = list(dict.fromkeys(value for given in values for value in given))
+        if not wanted:
+            continue
         model = model_field.model
-        queryset = model.objects.filter(**{model_field.attname: value})
-        if await _exclude_instance(serializer, queryset).exists():
-            errors[spec.name] = [unique_message(model, model_field.name)]
+        attname = model_field.attname
+        queryset = model.objects.filter(**{f"{attname}__in": wanted})
+        if instance is not None and getattr(instance, "pk", None) is not None:
+            queryset = queryset.exclude(pk=instance.pk)
+        taken = set(await queryset.values_list(attname, flat=True))
+        for given, (_, errors) in zip(values, items, strict=True):
+            if given and given[0] in taken:
+                errors[spec.name] = [unique_message(model, model_field.name)]
+    for spec in more.nested_database:
+        assert spec.nested is not None
+        children: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        owners: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        for attrs, errors in items:
+            value = attrs.get(spec.path[0]) if spec.name not in errors else None
+            if not value:
+                continue
+            objects = value if spec.many else [value]
+            nested_errors: list[dict[str, Any]] = [{} for _ in objects]
+            children.extend(zip(objects, nested_errors, strict=True))
+            owners.append((errors, nested_errors))
+        if not children:
+            continue
+        await _database_checks(extras(spec.nested), children, None)
+        for errors, nested_errors in owners:
+            if any(nested_errors):
+                errors[spec.name] = nested_errors if spec.many else nested_errors[0]
+
+
+def _present(spec: InputField, attrs: dict[str, Any], errors: dict[str, Any]) -> list[Any]:
+    """The non-null values (keys) a valid field holds in *attrs*, else []."""
+    if spec.name in errors:
+        return []
+    value = attrs.get(spec.path[0])
+    if value is None:
+        return []
+    return [key for key in value if key is not None] if spec.many else [value]
 
 
 async def _unique_together(
