@@ -1,6 +1,6 @@
 """Serializer output: the compiled serializer against hand-written and DRF-style loops.
 
-    python -m benchmarks.bench_api                  # about 20 seconds
+    python -m benchmarks.bench_api                  # about 35 seconds
     python -m benchmarks.bench_api --rounds 31 --json results.json
 
 1,000 posts are fetched once from a SQLite file with ``select_related("author")`` and

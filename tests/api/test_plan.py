@@ -221,6 +221,31 @@ class CommentOnPostMethod(serializers.ModelSerializer):
         fields = ["id", "post"]
 
 
+class PostTitle(serializers.ModelSerializer):
+    class Meta:
+        model = Post
+        fields = ["id", "title"]
+
+
+class CommentOnItsPost(serializers.ModelSerializer):
+    post = PostTitle()
+    author_name = serializers.String(source="author.name")
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post", "author_name"]
+
+
+class PostWithBackReference(serializers.ModelSerializer):
+    """Comments that show their post: loading post.comments sets comment.post to the post."""
+
+    comments = CommentOnItsPost(many=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "comments"]
+
+
 class LabelRow(serializers.ModelSerializer):
     class Meta:
         model = Label
@@ -373,6 +398,15 @@ def test_nested_reverse_becomes_a_narrowed_prefetch() -> None:
     assert inner.related == ("author",)
     # The key the prefetch groups by (post_id) is kept.
     assert inner.only == ("id", "post_id", "body", "author__id", "author__name")
+
+
+def test_what_reverse_rows_read_of_their_parent_is_loaded_with_the_parent() -> None:
+    query = plan_of(PostWithBackReference).apply(Post.objects.all()).query
+    assert query.only == ("id", "title")
+    (comments,) = query.prefetch
+    assert comments.queryset is not None
+    assert comments.queryset.query.related == ("author",)
+    assert comments.queryset.query.only == ("id", "post_id", "author__id", "author__name")
 
 
 def test_many_to_many_prefetches_plainly() -> None:
@@ -563,6 +597,20 @@ async def test_nested_reverse_and_counts(db: Database, size: int) -> None:
 
 def c_author(value: Mapping[str, Any], comments: list[Comment]) -> int:
     return next(c.author_id for c in comments if c.pk == value["id"])
+
+
+async def test_reverse_rows_showing_their_parent(db: Database) -> None:
+    seeded = await seed_blog(6)
+    selection = select(PostWithBackReference)
+    values, statements, _ = await serve(Post.objects.order_by("id"), selection)
+    assert len(statements) == 2
+    titles = {post.pk: post.title for post in seeded.posts}
+    for value in values:
+        assert all(
+            c["post"] == {"id": value["id"], "title": titles[value["id"]]}
+            for c in value["comments"]
+        )
+    assert sum(len(value["comments"]) for value in values) == len(seeded.comments)
 
 
 async def test_nested_forward_two_levels_is_one_query(db: Database) -> None:

@@ -10,11 +10,28 @@ from aksara.orm.queryset import QuerySet
 from aksara.orm.relations.prefetch import Prefetch
 from aksara.orm.where import Condition, Node
 
-__all__ = ["describe_queryset"]
+__all__ = ["WIDTH", "describe_queryset"]
 
 
-def _names(names: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(f'"{name}"' for name in names)
+#: The width the text is wrapped to.
+WIDTH = 96
+
+
+def _names(names: tuple[str, ...] | list[str], indent: str = "") -> str:
+    """The quoted names on one line, or packed on lines under *indent* when too long."""
+    quoted = [f'"{name}"' for name in names]
+    line = ", ".join(quoted)
+    if len(line) + len(indent) + 16 <= WIDTH:
+        return line
+    lines: list[str] = []
+    current = ""
+    for item in quoted:
+        if current and len(indent) + 8 + len(current) + len(item) + 2 > WIDTH:
+            lines.append(current)
+            current = ""
+        current = f"{current} {item}," if current else f"{item},"
+    lines.append(current)
+    return "".join(f"\n{indent}        {text}" for text in lines) + f"\n{indent}    "
 
 
 def _aggregate(aggregate: Aggregate) -> str:
@@ -45,7 +62,7 @@ def _prefetch(lookup: Prefetch, indent: str) -> str:
     if lookup.to_attr is not None:
         parts.append(f'to_attr="{lookup.to_attr}"')
     short = f"Prefetch({', '.join(parts)})"
-    if "\n" not in short and len(short) + len(indent) <= 96:
+    if "\n" not in short and len(short) + len(indent) <= WIDTH:
         return short
     arguments = "".join(f"\n{indent}    {part}," for part in parts)
     return f"Prefetch({arguments}\n{indent})"
@@ -58,22 +75,22 @@ def describe_queryset(queryset: QuerySet[Any], indent: str = "") -> str:
     if query.where:
         calls.append(f"filter({', '.join(_condition(node) for node in query.where)})")
     if query.related:
-        calls.append(f"select_related({_names(query.related)})")
+        calls.append(f"select_related({_names(query.related, indent)})")
     if query.prefetch:
         inner = indent + "        "
         lookups = "".join(f"\n{inner}{_prefetch(p, inner)}," for p in query.prefetch)
         calls.append(f"prefetch_related({lookups}\n{indent}    )")
     if query.only is not None:
-        calls.append(f"only({_names(query.only)})")
+        calls.append(f"only({_names(query.only, indent)})")
     if query.defer:
-        calls.append(f"defer({_names(query.defer)})")
+        calls.append(f"defer({_names(query.defer, indent)})")
     if query.annotations:
         pairs = ", ".join(f"{name}={_aggregate(agg)}" for name, agg in query.annotations)
         calls.append(f"annotate({pairs})")
     if query.having:
         calls.append(f"filter({', '.join(_condition(node) for node in query.having)})")
     if query.order is not None:
-        calls.append(f"order_by({_names(query.order)})")
+        calls.append(f"order_by({_names(query.order, indent)})")
     if query.distinct:
         calls.append("distinct()")
     if query.loading is not None:

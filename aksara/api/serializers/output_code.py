@@ -79,8 +79,13 @@ def struct_for(serializer: type[Serializer], fields: tuple[f.Field, ...]) -> typ
     return struct
 
 
+def _quote(text: str) -> str:
+    # str.__repr__ itself: a str subclass cannot change how a name is quoted into the code.
+    return str.__repr__(text)
+
+
 def _attribute(holder: str, name: str) -> str:
-    return f"{holder}.{name}" if _is_plain(name) else f"getattr({holder}, {str.__repr__(name)})"
+    return f"{holder}.{name}" if _is_plain(name) else f"getattr({holder}, {_quote(name)})"
 
 
 def _model_of(serializer: type[Serializer]) -> type[Model] | None:
@@ -189,7 +194,7 @@ class _Writer:
     def attribute(self, holder: str, name: str, model: type[Model] | None) -> str:
         """The expression of attribute *name* of *holder* (an instance of *model*, if known)."""
         if self.mapping:
-            return f"{holder}[{name!r}]"
+            return f"{holder}[{_quote(name)}]"
         relation = model._meta.relations.get(name) if model is not None else None
         if relation is None:
             return _attribute(holder, name)
@@ -201,15 +206,15 @@ class _Writer:
             # Reverse, one-to-one and many-to-many relations keep what was loaded under
             # their name (Relation.loaded); a to-many one is the list of prefetched rows.
             return (
-                f"({cached} if ({cached} := {holder}.__dict__.get({name!r})) is not None"
+                f"({cached} if ({cached} := {holder}.__dict__.get({_quote(name)})) is not None"
                 f" else {_attribute(holder, name)})"
             )
         # A forward key's cached instance counts only while its key is the row's key.
         values = self.local("d")
         key = _attribute(cached, relation.target._meta.pk.attname)
         return (
-            f"({cached} if ({cached} := ({values} := {holder}.__dict__).get({name!r})) is not None"
-            f" and {key} == {values}.get({relation.attname!r}) else {_attribute(holder, name)})"
+            f"({cached} if ({cached} := ({values} := {holder}.__dict__).get({_quote(name)})) is not None"
+            f" and {key} == {values}.get({_quote(relation.attname)}) else {_attribute(holder, name)})"
         )
 
     def value(
@@ -222,7 +227,8 @@ class _Writer:
     ) -> str:
         """Emit what *field* needs; return the expression of its output value."""
         holder = scope.locals[()]
-        label = f"  # {output.serializer.__name__}.{field.name}"
+        # Escaped: a name holding a line break must not end the comment.
+        label = "  # " + _quote(f"{output.serializer.__name__}.{field.name}")[1:-1]
         if isinstance(field, f.SerializerMethodField):
             name = field.method_name or f"get_{field.name}"
             if inspect.iscoroutinefunction(getattr(output.serializer, name)):

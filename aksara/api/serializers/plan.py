@@ -78,7 +78,7 @@ class _Fetch:
         base = relation.target.objects.all()
         # A property of a prefetched row may read any of its columns: no queryset of ours
         # annotates it.
-        narrow = narrow and not reads.attributes
+        narrow = narrow and not (reads.attributes - reads.annotations.keys())
         level = _Level(reads, keep, narrow=narrow)
         self.notes = level.notes
         self.ours = (Prefetch(relation.name, level.build(base)),)
@@ -97,8 +97,9 @@ class _Level:
         self.methods = list(reads.methods)
         self.notes = list(reads.notes)
         self.annotations = tuple(reads.annotations.items())
-        #: Names the root reads that are no field: only() holds when each is an annotation.
-        self.attributes = frozenset(reads.attributes)
+        #: Names the root reads that are no field nor aggregate of ours: only() holds when
+        #: the queryset annotates each.
+        self.attributes = frozenset(reads.attributes - reads.annotations.keys())
         self._walk(reads, "", keep, narrow and not reads.whole)
         if not self.narrowed:
             self.only = []

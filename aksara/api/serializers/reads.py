@@ -11,7 +11,7 @@ from aksara.api.serializers import base
 from aksara.api.serializers import fields as f
 from aksara.orm.expressions import Aggregate
 from aksara.orm.models import Model
-from aksara.orm.relations.kinds import ForwardRelation, is_hidden
+from aksara.orm.relations.kinds import ForwardRelation, ReverseRelation, is_hidden
 
 if TYPE_CHECKING:
     from aksara.api.serializers.base import Serializer
@@ -126,4 +126,40 @@ def reads_of(
     rows of *model*."""
     reads = Reads(model)
     _collect(reads, serializer, fields, nested)
+    _fold_back_references(reads)
     return reads
+
+
+def _fold_back_references(reads: Reads) -> None:
+    """Move what rows of a reverse relation read of their parent (``comment.post`` under
+    ``post.comments``) to the parent's own reads: loading them sets that key to the parent
+    row itself, so the parent's query must load it."""
+    relations = reads.model._meta.relations
+    folded = True
+    while folded:
+        folded = False
+        for name, child in reads.relations.items():
+            relation = relations[name]
+            if isinstance(relation, ReverseRelation):
+                back = child.relations.pop(relation.fk.name, None)
+                if back is not None:
+                    _merge(reads, back)
+                    folded = True
+                    break
+    for child in reads.relations.values():
+        _fold_back_references(child)
+
+
+def _merge(into: Reads, other: Reads) -> None:
+    into.columns |= other.columns
+    into.attributes |= other.attributes
+    into.whole = into.whole or other.whole
+    into.methods.extend(other.methods)
+    into.annotations.update(other.annotations)
+    into.notes.extend(other.notes)
+    for name, child in other.relations.items():
+        mine = into.relations.get(name)
+        if mine is None:
+            into.relations[name] = child
+        else:
+            _merge(mine, child)

@@ -95,6 +95,8 @@ def join_peers(rows: list[Model], mode: str, related: tuple[str, ...] = ()) -> N
     peers = Peers(mode, rows)
     for row in rows:
         row._peers = peers
+    if not related:
+        return
     levels = dict.fromkeys(
         "__".join(parts[:depth])
         for parts in (path.split("__") for path in related)
