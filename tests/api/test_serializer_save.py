@@ -234,8 +234,14 @@ async def test_a_unique_value_taken_after_the_check_is_a_validation_error(db: Da
             await serializer.save()
     assert caught.value.detail == {"slug": ["essay with this slug already exists."]}
     assert await Essay.objects.count() == 1
-    pair = EssaySerializer(data=body(slug="third", title="Other"))
-    assert await pair.is_valid() is False
+    pair = EssaySerializer(data=body(slug="third", title="Third"))
+    assert await pair.is_valid()
+    await Essay.objects.create(title="Third", slug="third-b", writer_id=1)
+    with pytest.raises(ValidationFailed) as caught:
+        await pair.save()
+    assert caught.value.detail == {
+        "non_field_errors": ["The fields writer, title must make a unique set."]
+    }
     racing = EssaySerializer(data=body(slug="fourth", title="Fourth"))
     assert await racing.is_valid()
     await Writer.objects.filter(pk=1).delete()  # the writer went away meanwhile
