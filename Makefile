@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Seed a SQLite blog and serve its API on 127.0.0.1:8000 (the printed demo: aksara demo).
 demo: $(STAMP)
-	$(BIN)/python -m examples.blog.demo
+	$(BIN)/python -m examples.blog.serve
 
 # pytest exits 5 when it collected no test: that must fail too.
 test: $(STAMP)
@@ -32,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_orm
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache demo.sqlite3*
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache demo.sqlite3* blog.sqlite3*

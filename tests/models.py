@@ -33,6 +33,9 @@ class Tag(Model):
     name = fields.String(max_length=30, unique=True)
     category = fields.ForeignKey(Category, on_delete=fields.PROTECT, related_name="tags")
 
+    class Meta:
+        table_name = "category_tags"  # the blog example's Tag has "tags"
+
 
 class Label(Model):
     name = fields.String(max_length=30)

@@ -1,4 +1,4 @@
-"""The performance guide's models, with its indexes."""
+"""The performance guide's models, with its indexes: users, posts with their tags, comments."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ class User(Model):
     created_at = fields.DateTime(auto_now_add=True)
 
 
+class Tag(Model):
+    name = fields.String(max_length=50, unique=True)
+
+
 class Post(Model):
     title = fields.String(max_length=200)
     slug = fields.String(max_length=200, db_index=True)  # Index
@@ -22,6 +26,7 @@ class Post(Model):
     is_published = fields.Boolean(default=False)
     view_count = fields.Integer(default=0)
     created_at = fields.DateTime(auto_now_add=True, db_index=True)
+    tags = fields.ManyToMany(Tag, related_name="posts")  # join table posts_tags
 
     class Meta:
         indexes = [

@@ -8,7 +8,7 @@ import datetime as dt
 import random
 
 import aksara
-from examples.blog.models import Comment, Post, User
+from examples.blog.models import Comment, Post, Tag, User
 
 WORDS = [
     *("async", "fast", "query", "index", "cache", "pool", "batch", "stream", "join"),
@@ -28,10 +28,15 @@ def _text(rng: random.Random, low: int, high: int) -> str:
     return " ".join(words)[:size]
 
 
+#: The post the performance guide's locustfile reads: ``GET /api/posts/abc-123/``.
+GUIDE_SLUG = "abc-123"
+
+
 async def seed(
-    *, users: int = 100, posts: int = 1_000, comments: int = 5_000, seed: int = 42
+    *, users: int = 100, posts: int = 1_000, comments: int = 5_000, tags: int = 0, seed: int = 42
 ) -> None:
-    """Insert *users*, *posts* and *comments* generated from *seed* (bulk inserts)."""
+    """Insert *users*, *posts* and *comments* generated from *seed* (bulk inserts); with
+    *tags*, that many tags, up to three on each post."""
     rng = random.Random(seed)
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     people = await User.objects.bulk_create(
@@ -58,6 +63,33 @@ async def seed(
             for _ in range(comments)
         ]
     )
+    if tags:
+        await _tag(rng, entries, await Tag.objects.bulk_create([Tag(name=w) for w in WORDS[:tags]]))
+
+
+async def _tag(rng: random.Random, entries: list[Post], labels: list[Tag]) -> None:
+    through = Post._meta.many_relations["tags"].through
+    links = [
+        through(post_id=post.pk, tag_id=tag.pk)
+        for post in entries
+        for tag in rng.sample(labels, rng.randint(0, min(3, len(labels))))
+    ]
+    await through.objects.bulk_create(links)
+
+
+async def seed_api(*, users: int = 100, posts: int = 1_000, comments: int = 5_000) -> None:
+    """The API example's data: the random blog with tags, and the guide's post ``abc-123``."""
+    await seed(users=users, posts=posts, comments=comments, tags=len(WORDS))
+    author = await User.objects.first()
+    guide = await Post.objects.create(
+        title="Performance",
+        slug=GUIDE_SLUG,
+        content="Optimize your Aksara application for speed.",
+        author=author,
+        is_published=True,
+    )
+    await guide.tags.add(*await Tag.objects.filter(name__in=["fast", "query", "cache"]))
+    await Comment.objects.create(post=guide, author=author, body="Select related saved my day.")
 
 
 async def main() -> None:
@@ -67,7 +99,7 @@ async def main() -> None:
     async with aksara.connect(arguments.database_url):
         await aksara.drop_tables()
         await aksara.create_tables()
-        await seed()
+        await seed_api()
         print(f"Seeded {await Post.objects.count()} posts.")
 
 

@@ -12,7 +12,10 @@ from aksara.orm.options import table_name_for
 from examples.blog.models import Comment, Post, User
 from tests.models import Category, Kitchen, Label, Tag
 
-ALL_TABLES = {"users", "posts", "comments", "kitchens", "categories", "tags", "custom_labels"}
+ALL_TABLES = {
+    *("users", "posts", "comments", "tags", "posts_tags"),
+    *("kitchens", "categories", "category_tags", "custom_labels"),
+}
 
 
 async def tables(db: Database) -> set[str]:
@@ -98,7 +101,7 @@ async def test_indexes_exist(db: Database) -> None:
         "comments_post_id_idx",
         "comments_author_id_idx",
         "categories_parent_id_idx",
-        "tags_category_id_idx",
+        "category_tags_category_id_idx",
         "custom_labels_tag_id_idx",
     ):
         assert name in found, name
@@ -177,5 +180,5 @@ def test_protect_and_restrict_are_restrict_in_the_schema() -> None:
     statements = schema_sql([Category, Tag, Label], dialect=PostgresDialect())
     text = "\n".join(statements)
     assert 'REFERENCES "categories" ("id") ON DELETE RESTRICT' in text
-    assert 'REFERENCES "tags" ("id") ON DELETE RESTRICT' in text
+    assert 'REFERENCES "category_tags" ("id") ON DELETE RESTRICT' in text
     assert 'REFERENCES "categories" ("id") ON DELETE SET NULL' in text

@@ -424,7 +424,7 @@ async def test_protect_refuses_the_delete(db: Database) -> None:
     with pytest.raises(ProtectedError) as error:
         await category.delete()
     assert isinstance(error.value, IntegrityError)
-    assert error.value.constraint == "tags_category_id_fkey"
+    assert error.value.constraint == "category_tags_category_id_fkey"
     with pytest.raises(ProtectedError):
         await Category.objects.filter(name="c").delete()
     assert await table(Category, "name") == [(category.pk, "c")]

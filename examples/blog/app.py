@@ -1,0 +1,19 @@
+"""The blog API: ``uvicorn examples.blog.app:app`` serves it on the settings' database
+(``python -m examples.blog.serve`` seeds a SQLite blog first)."""
+
+from __future__ import annotations
+
+from aksara.api import Router
+from aksara.app import Aksara
+from examples.blog.viewsets import CommentViewSet, PostViewSet, TagViewSet, UserViewSet
+
+__all__ = ["app", "router"]
+
+router = Router(prefix="/api")
+router.register("posts", PostViewSet)
+router.register("users", UserViewSet)
+router.register("comments", CommentViewSet)
+router.register("tags", TagViewSet)
+
+app = Aksara()
+app.include_router(router)
