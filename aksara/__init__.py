@@ -1,5 +1,6 @@
 """Aksara: an async framework for fast REST APIs on relational databases."""
 
+from aksara.app import Aksara
 from aksara.conf import configure, settings
 from aksara.db import atomic, connect, disconnect, get_database
 from aksara.exceptions import (
@@ -35,6 +36,7 @@ from aksara.orm import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Aksara",
     "AksaraError",
     "Avg",
     "ConfigurationError",

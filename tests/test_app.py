@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import aksara
-from aksara.app import Aksara
+from aksara import Aksara
 from aksara.db import Database, get_database
 from aksara.debug import NPlusOneWarning
 from examples.blog.models import Post

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from aksara import Aksara
 from aksara.api import Router
-from aksara.app import Aksara
 from examples.blog.viewsets import CommentViewSet, PostViewSet, TagViewSet, UserViewSet
 
 __all__ = ["app", "router"]

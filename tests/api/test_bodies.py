@@ -11,9 +11,9 @@ import pytest
 from starlette.requests import Request
 
 import aksara
+from aksara import Aksara
 from aksara.api import Response, Router, ViewSet, action
 from aksara.api.body import is_json, read_json_body
-from aksara.app import Aksara
 from aksara.exceptions import ConfigurationError
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 import aksara
+from aksara import Aksara
 from aksara.api import (
     NotAuthenticated,
     PermissionDenied,
@@ -20,7 +21,6 @@ from aksara.api import (
     ViewSet,
 )
 from aksara.api.handlers import SERVER_ERROR
-from aksara.app import Aksara
 from aksara.db import Database
 from examples.blog.models import Post
 

@@ -10,9 +10,9 @@ import pytest
 from starlette.requests import Request
 from starlette.routing import Mount
 
+from aksara import Aksara
 from aksara.api import ModelViewSet, ReadOnlyModelViewSet, Response, Router, ViewSet, action
 from aksara.api.routing import ViewSetRoute
-from aksara.app import Aksara
 from aksara.exceptions import ConfigurationError
 from examples.blog.models import Post
 

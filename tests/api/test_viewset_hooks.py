@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from aksara import Aksara
 from aksara.api import (
     GenericViewSet,
     ModelSerializer,
@@ -20,7 +21,6 @@ from aksara.api import (
     action,
 )
 from aksara.api.pagination import PageNumberPagination
-from aksara.app import Aksara
 from aksara.db import Database
 from examples.blog.models import Post, User
 

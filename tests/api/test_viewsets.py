@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from aksara import Count
+from aksara import Aksara, Count
 from aksara.api import (
     ModelSerializer,
     ModelViewSet,
@@ -21,7 +21,6 @@ from aksara.api import (
 )
 from aksara.api.pagination import PageNumberPagination
 from aksara.api.serializers import SerializerMethodField
-from aksara.app import Aksara
 from aksara.db import Database
 from aksara.debug import capture_queries
 from examples.blog.models import Post, User

@@ -10,9 +10,8 @@ import httpx
 from starlette.requests import Request
 
 import aksara
-from aksara import Count
+from aksara import Aksara, Count
 from aksara.api import ModelSerializer, ModelViewSet, Response, Router, action, serializers
-from aksara.app import Aksara
 from aksara.db import Database
 from aksara.debug import capture_queries
 from examples.blog.models import Post, User
