@@ -698,6 +698,8 @@ class KeyGet:
 
     __slots__ = (
         "bounds",
+        "cache",
+        "compiled",
         "direct",
         "field",
         "key",
@@ -724,6 +726,11 @@ class KeyGet:
         )
         #: The cache key of the statement, known after the first get.
         self.select_key: Any = None
+        #: The statement cache of the last get's database and the statement found there:
+        #: the next get on that database takes it without hashing the key (a hit all the
+        #: same). It is the cache's own statement for this key, compiled for that database.
+        self.cache: StatementCache | None = None
+        self.compiled: CompiledSelect | None = None
         #: Whether its parameters are ``[value, 2]`` as they are (no adapter on the value).
         self.direct = False
 
@@ -756,10 +763,11 @@ class KeyGet:
             value = lookup.prepare(self.field, value, self.key)
         database = get_database()
         statements = database.statements
-        key = self.select_key
-        compiled: CompiledSelect | None = None if key is None else statements.get(key)
-        if compiled is None:
-            compiled = self._compile(database, value)
+        compiled = self.compiled
+        if statements is self.cache and compiled is not None:
+            statements.hits += 1
+        else:
+            compiled = self._find(database, value)
             if compiled is None:
                 return await queryset._get((), {self.key: given})
         rows = await database.fetch(
@@ -773,19 +781,28 @@ class KeyGet:
             mode = settings.RELATION_LOADING
             if mode != "lazy":
                 join_peers(result, mode)
+            if len(result) == 1:
+                return result[0]
         return queryset._one(result)
 
-    def _compile(self, database: Any, value: Any) -> CompiledSelect | None:
-        """The statement of ``key = ? LIMIT 2``, compiled and cached; None when it is of
-        another shape (the general get must run it)."""
-        template = self.model._meta.query.replace(
-            where=(Condition(self.path, self.lookup, value),), order=(), limit=2
-        )
-        key = template.cache_key("select")
-        compiled = compiled_select(template, database.statements, database.dialect)
-        if tuple(source for source, _ in compiled.binds) != _KEY_SOURCES:
-            return None
-        self.select_key = key
+    def _find(self, database: Any, value: Any) -> CompiledSelect | None:
+        """The statement of ``key = ? LIMIT 2`` from *database*'s cache (compiled there on
+        a miss), remembered with that cache; None when it is of another shape (the general
+        get must run it)."""
+        statements = database.statements
+        key = self.select_key
+        compiled: CompiledSelect | None = None if key is None else statements.get(key)
+        if compiled is None:
+            template = self.model._meta.query.replace(
+                where=(Condition(self.path, self.lookup, value),), order=(), limit=2
+            )
+            key = template.cache_key("select")
+            compiled = compiled_select(template, statements, database.dialect)
+            if tuple(source for source, _ in compiled.binds) != _KEY_SOURCES:
+                return None
+            self.select_key = key
+        self.cache = statements
+        self.compiled = compiled
         self.direct = all(adapt is None for _, adapt in compiled.binds)
         return compiled
 
