@@ -796,8 +796,12 @@ class KeyGet:
             template = self.model._meta.query.replace(
                 where=(Condition(self.path, self.lookup, value),), order=(), limit=2
             )
-            key = template.cache_key("select")
-            compiled = compiled_select(template, statements, database.dialect)
+            if key is None:
+                key = template.cache_key("select")
+                compiled = compiled_select(template, statements, database.dialect)
+            else:  # looked up already: one miss
+                compiled = compiler.compile_select(template, database.dialect)
+                statements.put(key, compiled)
             if tuple(source for source, _ in compiled.binds) != _KEY_SOURCES:
                 return None
             self.select_key = key
