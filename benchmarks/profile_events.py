@@ -136,7 +136,8 @@ def lean_fetch(database: Any) -> Callable[[str, Sequence[Any]], Awaitable[Any]]:
         start = clock()
         try:
             if binding is not None and binding.database is database:
-                rows = await database._bound(binding, sql, params, False, True)
+                # Pinned statements are not what this prototype measures: the Database's own.
+                return await database._statement(sql, params, False, False, True)
             else:
                 try:
                     rows = await backend.fetch(sql, params, False)

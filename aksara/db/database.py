@@ -309,12 +309,36 @@ class Database:
             await self.open()
         binding = _binding.get()
         dirty = not keeps_session and self.backend.may_change_session(sql)
+        result: Any  # the rows, or the changed count
         start = perf_counter()
         try:
             if binding is not None and binding.database is self:
+                # Pinned: inline rather than a coroutine of its own, as every level between
+                # the caller and the driver is paid again on the way back.
                 if dirty:
                     binding.connection.dirty = True
-                result = await self._bound(binding, sql, params, read_only, returns_rows)
+                # The common case (the block's own task, no savepoint of a sibling open)
+                # decides its turn without a coroutine; wait_turn() checks everything again
+                # otherwise.
+                frames = binding.frames
+                if binding.closed or (frames and frames[-1] is not _frame.get()):
+                    await binding.wait_turn()
+                lock = binding.lock
+                if lock.held:
+                    await lock.wait()
+                else:
+                    lock.held = True
+                connection = binding.connection
+                try:
+                    if returns_rows:
+                        result = await connection.fetch(sql, params)
+                    else:
+                        result = await connection.execute(sql, params)
+                except Exception as error:
+                    self._check_bound(binding, sql, error, read_only)
+                    raise
+                finally:
+                    lock.release()
             else:
                 if binding is not None and not binding.database._opened and not binding.closed:
                     raise _closed_under(binding)
@@ -329,7 +353,11 @@ class Database:
             if failure is error:
                 raise
             raise failure from error
-        self._report(sql, params, start, len(result) if returns_rows else result)
+        duration = (perf_counter() - start) * 1000.0
+        self.stats.record(duration)
+        slow = self.slow_query_ms
+        if _listeners.get() or self.log_queries or (slow is not None and duration >= slow):
+            self._report(sql, params, duration, len(result) if returns_rows else result)
         return result
 
     async def _run_again(
@@ -361,35 +389,6 @@ class Database:
             except Exception as again:
                 error = again
 
-    async def _bound(
-        self,
-        binding: Binding,
-        sql: str,
-        params: Sequence[Any],
-        read_only: bool,
-        returns_rows: bool,
-    ) -> Any:
-        # The common case (the block's own task, no savepoint of a sibling open) decides
-        # its turn without a coroutine; wait_turn() checks everything again otherwise.
-        frames = binding.frames
-        if binding.closed or (frames and frames[-1] is not _frame.get()):
-            await binding.wait_turn()
-        lock = binding.lock
-        if lock.held:
-            await lock.wait()
-        else:
-            lock.held = True
-        connection = binding.connection
-        try:
-            if returns_rows:
-                return await connection.fetch(sql, params)
-            return await connection.execute(sql, params)
-        except Exception as error:
-            self._check_bound(binding, sql, error, read_only)
-            raise
-        finally:
-            lock.release()
-
     def _check_bound(self, binding: Binding, sql: str, error: Exception, read_only: bool) -> None:
         """Name what a failed pinned statement means when its connection is gone."""
         if binding.connection.closed_by_pool:
@@ -407,9 +406,8 @@ class Database:
             # may have. A transaction lost before its COMMIT was rolled back by the server.
             raise _outcome_unknown(sql, error) from error
 
-    def _report(self, sql: str, params: Sequence[Any], start: float, rows: int) -> None:
-        duration = (perf_counter() - start) * 1000.0
-        self.stats.record(duration)
+    def _report(self, sql: str, params: Sequence[Any], duration: float, rows: int) -> None:
+        """Tell the listeners, the query log and the slow-query report, when one applies."""
         listeners = _listeners.get()
         if listeners:
             event = QueryEvent(sql, params, duration, rows, self.name)

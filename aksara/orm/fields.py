@@ -139,6 +139,12 @@ class BigInteger(Integer):
     low, high = -(2**63), 2**63 - 1
 
 
+def keeps_ranged_ints(field: Field) -> bool:
+    """True when *field* checks integers with its column's range alone, so ``to_python``
+    returns an int within ``bounds`` as it is (a caller that checked the range may skip it)."""
+    return type(field).to_python in (AutoField.to_python, Integer.to_python)
+
+
 class Float(Field):
     """A double-precision floating point number."""
 

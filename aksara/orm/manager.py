@@ -27,6 +27,9 @@ class Manager(Generic[M]):
     """
 
     model: type[M]
+    #: The QuerySet of every row of ``model``, made once: QuerySets are immutable, so
+    #: every call may start from the same one.
+    _base: QuerySet[M] | None = None
 
     def __get__(self, instance: Any, owner: type | None = None) -> Manager[M]:
         if instance is not None:
@@ -38,7 +41,10 @@ class Manager(Generic[M]):
 
     def get_queryset(self) -> QuerySet[M]:
         """The QuerySet every method of this manager starts from."""
-        return QuerySet(self.model)
+        base = self._base
+        if base is None or base._query.model is not self.model:
+            base = self._base = QuerySet(self.model)
+        return base
 
     def all(self) -> QuerySet[M]:
         """Every row."""

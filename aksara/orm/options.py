@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aksara.exceptions import FieldError, suggest
 from aksara.orm.fields import AutoField, Field, ForeignKey
+from aksara.orm.query import Query
 
 if TYPE_CHECKING:
     from aksara.orm.models import Model
@@ -118,6 +119,8 @@ class Options:
         self.lookup_cache: dict[str, Any] = {}
         #: get(key=value) shortcuts by key, built on first use (``aksara.orm.queryset``).
         self.key_gets: dict[str, Any] = {}
+        #: The query of every row, shared by every QuerySet that starts from it (it is frozen).
+        self.query = Query.of(model)
         self.pk: Field = next(field for field in fields if field.primary_key)
 
     def finish(self) -> None:

@@ -3,22 +3,32 @@
 A pooled statement takes a fit idle connection without a coroutine (one worn by
 ``max_queries`` or idle past its lifetime is still retired); a pinned statement decides its
 turn and takes the connection's lock inline (a failed or cancelled statement still frees
-it); ``get()`` builds its query in one copy (every filter, Q object and slice rule kept).
+it); ``get()`` builds its query in one copy (every filter, Q object and slice rule kept); a
+get by key binds an in-range int as it is only where the field's check would keep it, and
+takes the statement it remembers only from the database it came from; SQLite datetimes
+parse in one step to what they always read as.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import aksara
-from aksara import Count, Q
+from aksara import Count, Q, fields
 from aksara.db import Database
+from aksara.db.dialects import SQLiteDialect
 from aksara.exceptions import DatabaseError
+from aksara.orm.fields import keeps_ranged_ints
 from tests.db.helpers import gather_all, own_pool, slow_sql
 from tests.db.test_write_retry import category_table
-from tests.models import Category, Tag
+from tests.debug.helpers import configured_database
+from tests.models import Category, Kitchen, Tag
 
 
 async def _pinned_connection(db: Database) -> object:
@@ -137,3 +147,59 @@ async def test_get_builds_the_whole_filter(db: Database) -> None:
     assert (await Category.objects.order_by("name")[1:].get()).name == "food"
     with pytest.raises(TypeError, match="sliced"):
         await Category.objects.all()[:1].get(pk=food.pk)
+
+
+def test_sqlite_datetime_text_of_every_form_reads_back_aware_utc() -> None:
+    convert = SQLiteDialect.converters["datetime"]
+    utc = dt.UTC
+    # Aksara's own form first; the others are what raw SQL or another program may store.
+    for text, expected in {
+        "2024-05-01 12:34:56.123456": dt.datetime(2024, 5, 1, 12, 34, 56, 123456, tzinfo=utc),
+        "2024-05-01T12:34:56": dt.datetime(2024, 5, 1, 12, 34, 56, tzinfo=utc),
+        "2024-05-01 12:34": dt.datetime(2024, 5, 1, 12, 34, tzinfo=utc),
+        "2024-05-01": dt.datetime(2024, 5, 1, tzinfo=utc),
+        "2024-05-01T12:34:56+00:00": dt.datetime(2024, 5, 1, 12, 34, 56, tzinfo=utc),
+        "2024-05-01 12:34:56Z": dt.datetime(2024, 5, 1, 12, 34, 56, tzinfo=utc),
+    }.items():
+        value = convert(text)
+        assert value == expected, text
+        assert value.tzinfo is utc, text
+    with pytest.raises(ValueError, match="Invalid isoformat string: 'noon'"):
+        convert("noon")
+
+
+def test_only_the_integer_fields_own_check_lets_an_in_range_int_skip_prepare() -> None:
+    class Even(fields.Integer):
+        def to_python(self, value: Any) -> Any:
+            value = super().to_python(value)
+            if value % 2:
+                raise aksara.ValidationError("odd")
+            return value
+
+    for field in (fields.AutoField(), fields.Integer(), fields.BigInteger()):
+        assert keeps_ranged_ints(field)
+    assert not keeps_ranged_ints(Even())
+    assert not keeps_ranged_ints(fields.String())
+
+
+async def test_get_by_key_follows_the_default_database_and_its_adapters(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A get by key remembers its statement with its database's cache: each new default
+    # database (of the same kind or not, back and forth) compiles its own on the first get
+    # and binds it through its own adapters (a UUID is text on SQLite); the next get of
+    # the same key takes it from there, a hit.
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    token = uuid.uuid4()
+    for url in (database_url, other, database_url, other):
+        async with configured_database(url) as database:
+            made = await Kitchen.objects.create(label="k", token=token)
+            statements = database.statements
+            hits, misses = statements.hits, statements.misses
+            for _ in range(2):
+                found = await Kitchen.objects.get(token=token)
+                assert (found.pk, found.token) == (made.pk, token)
+                assert (await Kitchen.objects.get(pk=made.pk)).token == token
+            assert (statements.hits, statements.misses) == (hits + 2, misses + 2)
+            with pytest.raises(Kitchen.DoesNotExist):
+                await Kitchen.objects.get(token=uuid.uuid4())

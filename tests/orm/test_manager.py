@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 from aksara.db import Database
 from aksara.orm.manager import Manager
 from aksara.orm.queryset import QuerySet
-from examples.blog.models import User
+from examples.blog.models import Post, User
 
 #: QuerySet methods a manager does not offer, and why.
 EXCLUDED = {
@@ -43,3 +45,30 @@ async def test_manager_reverse_runs_the_queryset_reverse(db: Database) -> None:
         await User.objects.create(name=f"u{i}", email=f"u{i}@example.com")
     names = [user.name for user in await User.objects.reverse()]
     assert names == ["u2", "u1", "u0"]
+
+
+class _Active(Manager[User]):
+    def get_queryset(self) -> QuerySet[User]:
+        return super().get_queryset().filter(is_active=True)
+
+
+def test_every_call_starts_from_the_one_frozen_queryset_of_the_model() -> None:
+    assert User.objects.get_queryset() is User.objects.get_queryset()
+    assert User.objects.all().query is User._meta.query
+    manager: Manager[object] = Manager()  # type: ignore[type-var]
+    manager.model = User  # type: ignore[assignment]
+    assert manager.get_queryset().model is User
+    manager.model = Post  # type: ignore[assignment]
+    assert manager.get_queryset().model is Post
+
+
+async def test_get_queryset_override_is_where_every_method_starts(db: Database) -> None:
+    await User.objects.create(name="on", email="on@example.com", is_active=True)
+    off = await User.objects.create(name="off", email="off@example.com", is_active=False)
+    active = _Active()
+    active.model = User
+    assert [user.name for user in await active.all()] == ["on"]
+    # get by key is no shortcut past the override's filter.
+    with pytest.raises(User.DoesNotExist):
+        await active.get(pk=off.pk)
+    assert (await User.objects.get(pk=off.pk)).name == "off"

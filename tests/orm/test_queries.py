@@ -256,8 +256,21 @@ async def test_get_by_key_binds_into_the_compiled_statement(
         raise AssertionError("get(key=value) built a condition tree or copied the query")
 
     # Later gets by key build no condition and copy no query: the value is checked and bound.
+    # The statement is the one remembered with this database's cache (no key is hashed into
+    # it; each counts as a hit), and an int within the key's range is bound as it is.
     monkeypatch.setattr("aksara.orm.queryset.condition", refused)
     monkeypatch.setattr(aksara.orm.query.Query, "replace", refused)
+    statements = aksara.get_database().statements
+    monkeypatch.setattr(type(statements), "get", refused)
+    prepared: list[Any] = []
+    prepare = aksara.orm.lookups.Exact.prepare
+
+    def recorded(lookup: Any, field: Any, value: Any, key: str) -> Any:
+        prepared.append(value)
+        return prepare(lookup, field, value, key)
+
+    monkeypatch.setattr(aksara.orm.lookups.Exact, "prepare", recorded, raising=False)
+    hits = statements.hits
     with capture() as seen:
         assert (await Post.objects.get(pk=other.pk)).slug == other.slug
         assert (await Post.objects.get(id=post.pk)).slug == post.slug
@@ -265,6 +278,8 @@ async def test_get_by_key_binds_into_the_compiled_statement(
         with pytest.raises(Post.DoesNotExist, match="No Post matches"):
             await Post.objects.get(pk=10**9)
     assert len(seen) == 4
+    assert statements.hits == hits + 4
+    assert prepared == [post.slug]
     assert all(event.params[-1] == 2 for event in seen.events)  # LIMIT 2 decides MultipleObjects
     # A value the column cannot hold matches no row: DoesNotExist with no statement sent.
     with capture() as seen, pytest.raises(Post.DoesNotExist):

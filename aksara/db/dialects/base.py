@@ -53,7 +53,8 @@ class Dialect:
     supports_full_text: ClassVar[bool] = False
     #: Python value -> driver value, per field kind, where the driver needs help.
     adapters: ClassVar[dict[str, Adapter]] = {}
-    #: Driver value -> Python value, per field kind, where the driver needs help.
+    #: Driver value -> Python value, per field kind, where the driver needs help; called
+    #: only with non-NULL values (the callers keep None as None).
     converters: ClassVar[dict[str, Adapter]] = {}
     #: Like ``adapters``, for values compared with a computed result (an aggregate), which
     #: has no column type to convert the value to.
