@@ -101,7 +101,10 @@ async def test_cascades_and_set_null_announce_every_table_they_change(notices: N
     await Category.objects.create(name="c", parent=parent)
     notices.take()
     await user.delete()
-    assert notices.tables() == {"users", "posts", "comments", "posts_tags"}
+    # (other test modules may define more models whose keys cascade from users)
+    reached = notices.tables()
+    assert reached >= {"users", "posts", "comments", "posts_tags"}
+    assert not reached & {"tags", "categories"}  # not reached by the delete
     await parent.delete()
     assert notices.tables() == {"categories"}  # the child's parent set to NULL, then the parent
 
