@@ -157,10 +157,15 @@ async def get_fresh(cache: Cache, key: str) -> tuple[bool, Any]:
 async def _get_local(cache: Cache, key: str) -> tuple[bool, Any]:
     state = _local(cache)
     entry = await cache.get(key)
-    if type(entry) in (tuple, list) and len(entry) == 2:
-        versions, value = entry
+    if type(entry) is list and len(entry) == 3:
+        counter, versions, value = entry
+        if counter == state.counter:
+            return True, value  # no write at all since it was stored
         tables = state.tables
-        if all(tables.get(name, 0) == version for name, version in versions):
+        for index in range(0, len(versions), 2):
+            if tables.get(versions[index], 0) != versions[index + 1]:
+                break
+        else:
             return True, value
         cache.hits -= 1  # stale: counted as found by get()
         cache.misses += 1
@@ -180,10 +185,15 @@ async def set_fresh(
     if client is None:
         state = _local(cache)
         current = state.tables
-        versions = tuple((name, current.get(name, 0)) for name in names)
-        if any(version > token for _, version in versions):
-            return False
-        await cache.set(key, (versions, value), ttl=ttl)
+        versions: list[Any] = []
+        for name in names:
+            version = current.get(name, 0)
+            if version > token:
+                return False
+            versions += (name, version)
+        # [counter, [name, version, ...], value]: while the counter has not moved the
+        # entry is fresh without looking at its tables.
+        await cache.set(key, [state.counter, versions, value], ttl=ttl)
         return True
     seconds = cache.default_ttl if ttl is None else ttl
     milliseconds = 0 if seconds is None else max(1, round(seconds * 1000))

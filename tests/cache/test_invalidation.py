@@ -203,3 +203,17 @@ async def test_bump_and_unknown_writes(db: Database, any_cache: Cache) -> None:
     # A raw write whose tables cannot be told makes every entry stale.
     await db.execute("WITH x AS (SELECT 1 AS one) UPDATE categories SET name = name")
     assert not await fresh(any_cache)
+
+
+async def test_versions_cleared_during_a_computation_keep_it_from_being_stored(
+    db: Database, redis_cache: Cache
+) -> None:
+    await seed()
+    for _ in range(5):
+        await versions.bump(redis_cache, ["categories"])
+    token = await versions.begin(redis_cache)
+    with tracking() as read:
+        value = await overview()
+    await redis_cache.clear()  # the counters start again from 0...
+    await Post.objects.filter(title="first").update(title="changed")  # ...and move to 1
+    assert not await versions.set_fresh(redis_cache, KEY, value, read.tables, token, 60)
