@@ -11,6 +11,7 @@ live in the process: invalidation reaches only the process that wrote.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import weakref
 from collections.abc import Iterable
@@ -86,7 +87,7 @@ class _Local:
 
 
 _locals: weakref.WeakKeyDictionary[Cache, _Local] = weakref.WeakKeyDictionary()
-_scripts: dict[tuple[int, str], Any] = {}
+_shas: dict[str, str] = {}
 # The global counter the last miss of this context saw, for begin() to reuse.
 _last_miss: ContextVar[tuple[Cache, int] | None] = ContextVar("aksara_cache_miss", default=None)
 
@@ -106,13 +107,19 @@ def _version_prefix(cache: Cache) -> str:
     return f"{cache.key_prefix}:v:"
 
 
-def _script(client: Any, source: str) -> Any:
-    """The client's script object (EVALSHA; loaded again if the server lost it)."""
-    key = (id(client), source)
-    script = _scripts.get(key)
-    if script is None or script.registered_client is not client:
-        script = _scripts[key] = client.register_script(source)
-    return script
+async def _evaluate(client: Any, source: str, keys: list[str], args: list[Any]) -> Any:
+    """Run the script *source* by its SHA1 (loaded when the server does not know it)."""
+    sha = _shas.get(source)
+    if sha is None:
+        sha = _shas[source] = hashlib.sha1(source.encode()).hexdigest()
+    try:
+        return await client.evalsha(sha, len(keys), *keys, *args)
+    except Exception as error:
+        # By name: importing redis here would load it for memory-only applications too.
+        if type(error).__name__ != "NoScriptError":
+            raise
+        await client.script_load(source)
+        return await client.evalsha(sha, len(keys), *keys, *args)
 
 
 async def begin(cache: Cache) -> int:
@@ -136,8 +143,8 @@ async def get_fresh(cache: Cache, key: str) -> tuple[bool, Any]:
     client = cache.redis
     if client is None:
         return await _get_local(cache, key)
-    call = _script(client, _GET)(
-        keys=[cache.make_key(key), _counter_key(cache)], args=[_version_prefix(cache)]
+    call = _evaluate(
+        client, _GET, [cache.make_key(key), _counter_key(cache)], [_version_prefix(cache)]
     )
     payload, counter = await cache.run(call, (None, b"-1"))
     if payload is None:
@@ -197,9 +204,11 @@ async def set_fresh(
         return True
     seconds = cache.default_ttl if ttl is None else ttl
     milliseconds = 0 if seconds is None else max(1, round(seconds * 1000))
-    call = _script(client, _SET)(
-        keys=[cache.make_key(key), _counter_key(cache)],
-        args=[_version_prefix(cache), token, milliseconds, cache.codec.encode(value), *names],
+    call = _evaluate(
+        client,
+        _SET,
+        [cache.make_key(key), _counter_key(cache)],
+        [_version_prefix(cache), token, milliseconds, cache.codec.encode(value), *names],
     )
     stored = bool(await cache.run(call, 0))
     cache.sets += stored
@@ -221,8 +230,8 @@ async def bump(cache: Cache | None, tables: Iterable[str]) -> None:
                 state.tables[name] = state.counter
             continue
         prefix = _version_prefix(target)
-        call = _script(client, _BUMP)(
-            keys=[_counter_key(target), *(prefix + name for name in names)]
+        call = _evaluate(
+            client, _BUMP, [_counter_key(target), *(prefix + name for name in names)], []
         )
         await target.run(call, None)
 

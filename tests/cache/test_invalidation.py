@@ -217,3 +217,14 @@ async def test_versions_cleared_during_a_computation_keep_it_from_being_stored(
     await redis_cache.clear()  # the counters start again from 0...
     await Post.objects.filter(title="first").update(title="changed")  # ...and move to 1
     assert not await versions.set_fresh(redis_cache, KEY, value, read.tables, token, 60)
+
+
+async def test_scripts_the_server_lost_are_loaded_again(db: Database, redis_cache: Cache) -> None:
+    await seed()
+    assert await store(redis_cache)
+    await redis_cache.redis.script_flush()  # a restarted server knows no script
+    assert await fresh(redis_cache)
+    await Post.objects.filter(title="first").update(title="changed")
+    await redis_cache.redis.script_flush()
+    assert not await fresh(redis_cache)
+    assert redis_cache.stats().errors == 0
