@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+import aksara
 from aksara import atomic, get_database
-from aksara.cache import Cache, tracking, versions
+from aksara.cache import Cache, caches, tracking, versions
 from aksara.db import Database
 from examples.blog.models import Comment, Post, Tag, User
 from tests.models import Category
@@ -228,3 +229,17 @@ async def test_scripts_the_server_lost_are_loaded_again(db: Database, redis_cach
     await redis_cache.redis.script_flush()
     assert not await fresh(redis_cache)
     assert redis_cache.stats().errors == 0
+
+
+async def test_redis_down_fails_open(db: Database) -> None:
+    aksara.configure(
+        CACHE={"default": {"backend": "redis", "url": "redis://127.0.0.1:1/0", "timeout_ms": 200}}
+    )
+    cache = caches["default"]
+    _, post, _ = await seed()  # each write's announcement fails, and the write stands
+    post.title = "saved"
+    await post.save()
+    assert (await Post.objects.get(id=post.id)).title == "saved"
+    assert cache.stats().errors >= 1
+    assert not await fresh(cache)
+    assert not await store(cache)  # nothing can be stored without the versions
