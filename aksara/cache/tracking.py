@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from aksara.db.events import QueryEvent, listen
+from aksara.db.events import QueryEvent, current_listeners, listen
 from aksara.db.tables import statement_tables
 
-__all__ = ["ReadTables", "tracking"]
+__all__ = ["ReadTables", "note_read", "tracking"]
 
 
 class ReadTables:
@@ -38,6 +38,15 @@ class ReadTables:
 
     def __repr__(self) -> str:
         return f"<ReadTables {sorted(self._tables)} unknown={self.unknown}>"
+
+
+def note_read(tables: Iterable[str]) -> None:
+    """Tell this context's tracking() blocks that it used a value computed from *tables*
+    (a cached entry: its tables are read as much as if its queries had run)."""
+    names = tuple(tables)
+    for listener in current_listeners():
+        if type(listener) is ReadTables:
+            listener._tables.update(names)
 
 
 @contextmanager

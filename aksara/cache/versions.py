@@ -21,6 +21,8 @@ from typing import Any
 from aksara.cache.backends.base import Cache
 from aksara.cache.codec import CodecError
 from aksara.cache.registry import caches
+from aksara.cache.tracking import note_read
+from aksara.db.events import current_listeners
 from aksara.db.writes import EVERY_TABLE, add_write_hook
 
 __all__ = ["EVERY_TABLE", "begin", "bump", "get_fresh", "set_fresh"]
@@ -28,7 +30,8 @@ __all__ = ["EVERY_TABLE", "begin", "bump", "get_fresh", "set_fresh"]
 logger = logging.getLogger("aksara.cache.versions")
 
 # KEYS: entry, global counter; ARGV: version key prefix.
-# Returns {payload or false, G}: G is begin()'s token after a miss, without a round trip.
+# Returns {payload or false, G, header}: G is begin()'s token after a miss, without a
+# round trip; the header names the entry's tables (for a computation that uses it).
 _GET = """
 local e = redis.call('GET', KEYS[1])
 local g = redis.call('GET', KEYS[2]) or '0'
@@ -46,7 +49,7 @@ if #names > 0 then
     if (now[i] or '0') ~= want[i] then return {false, g} end
   end
 end
-return {string.sub(e, 13 + n), g}
+return {string.sub(e, 13 + n), g, string.sub(e, 13, 12 + n)}
 """
 
 # KEYS: entry, global counter; ARGV: version key prefix, token, ttl in ms (0: none),
@@ -146,19 +149,22 @@ async def get_fresh(cache: Cache, key: str) -> tuple[bool, Any]:
     call = _evaluate(
         client, _GET, [cache.make_key(key), _counter_key(cache)], [_version_prefix(cache)]
     )
-    payload, counter = await cache.run(call, (None, b"-1"))
+    payload, counter, *header = await cache.run(call, (None, b"-1"))
     if payload is None:
         cache.misses += 1
         _last_miss.set((cache, int(counter)))
         return False, None
     cache.hits += 1
     try:
-        return True, cache.codec.decode(payload)
+        value = cache.codec.decode(payload)
     except CodecError as error:
         cache.hits -= 1
         cache.misses += 1
         logger.warning("Cache %r: the entry %r is a miss: %s", cache.alias, key, error)
         return False, None
+    if current_listeners():  # a tracked computation uses the value: it read those tables
+        note_read(header[0].decode().split("\t")[::2][:-1])
+    return True, value
 
 
 async def _get_local(cache: Cache, key: str) -> tuple[bool, Any]:
@@ -166,13 +172,16 @@ async def _get_local(cache: Cache, key: str) -> tuple[bool, Any]:
     entry = await cache.get(key)
     if type(entry) is list and len(entry) == 3:
         counter, versions, value = entry
+        if counter != state.counter:  # else no write at all since it was stored
+            tables = state.tables
+            for index in range(0, len(versions), 2):
+                if tables.get(versions[index], 0) != versions[index + 1]:
+                    break
+            else:
+                counter = state.counter
         if counter == state.counter:
-            return True, value  # no write at all since it was stored
-        tables = state.tables
-        for index in range(0, len(versions), 2):
-            if tables.get(versions[index], 0) != versions[index + 1]:
-                break
-        else:
+            if current_listeners():  # a tracked computation uses the value
+                note_read(versions[::2])
             return True, value
         cache.hits -= 1  # stale: counted as found by get()
         cache.misses += 1

@@ -243,3 +243,24 @@ async def test_redis_down_fails_open(db: Database) -> None:
     assert cache.stats().errors >= 1
     assert not await fresh(cache)
     assert not await store(cache)  # nothing can be stored without the versions
+
+
+async def test_an_entry_used_by_a_tracked_computation_counts_as_read(
+    db: Database, any_cache: Cache
+) -> None:
+    await seed()
+    assert await store(any_cache)  # the inner entry: posts, users, tags, comments...
+
+    async def outer() -> list[Any]:
+        found, inner = await versions.get_fresh(any_cache, KEY)
+        assert found  # served from the cache: no query ran
+        return [inner, await Category.objects.count()]
+
+    token = await versions.begin(any_cache)
+    with tracking() as read:
+        value = await outer()
+    assert read.tables >= {"posts", "users", "tags", "posts_tags", "comments", "categories"}
+    assert await versions.set_fresh(any_cache, "outer", value, read.tables, token, 60)
+    await Comment.objects.all().delete()  # a table only the inner entry's queries read
+    found, _ = await versions.get_fresh(any_cache, "outer")
+    assert not found
