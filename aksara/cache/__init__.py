@@ -3,9 +3,20 @@
 Configured by the ``CACHE`` setting; every operation fails open (a backend outage is a miss).
 """
 
+from aksara.cache import versions  # registers the write hook: committed writes bump versions
 from aksara.cache.backends.base import Cache
 from aksara.cache.codec import CacheValueError, CodecError
 from aksara.cache.registry import cache, caches
 from aksara.cache.stats import CacheStats
+from aksara.cache.tracking import tracking
 
-__all__ = ["Cache", "CacheStats", "CacheValueError", "CodecError", "cache", "caches"]
+__all__ = [
+    "Cache",
+    "CacheStats",
+    "CacheValueError",
+    "CodecError",
+    "cache",
+    "caches",
+    "tracking",
+    "versions",
+]
