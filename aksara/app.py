@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from aksara.api.handlers import EXCEPTION_HANDLERS
+from aksara.cache.registry import caches
 from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
 from aksara.debug.nplusone import NPlusOneMiddleware
@@ -23,8 +24,8 @@ __all__ = ["Aksara"]
 
 
 class Aksara(Starlette):
-    """An ASGI app whose lifespan opens the database pool at startup and closes it at
-    shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
+    """An ASGI app whose lifespan opens the database pool and the caches at startup and
+    closes them at shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
     unrouted method included, are answered as JSON ``{"detail": ...}``."""
 
@@ -56,6 +57,10 @@ class Aksara(Starlette):
     async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         await connect()
         try:
-            yield
+            await caches.open_all()
+            try:
+                yield
+            finally:
+                await caches.close_all()
         finally:
             await disconnect()

@@ -16,6 +16,8 @@ from typing import Any
 from aksara.exceptions import ConfigurationError, suggest
 
 __all__ = [
+    "CACHE_BACKENDS",
+    "CACHE_DEFAULTS",
     "POOL_DEFAULTS",
     "RELATION_LOADING_MODES",
     "Settings",
@@ -39,6 +41,19 @@ POOL_DEFAULTS: dict[str, Any] = {
     "statement_cache_size": 1024,
 }
 
+
+#: The keys each cache backend takes, with their defaults (``backend`` itself aside).
+CACHE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "memory": {"key_prefix": "aksara", "max_entries": 10_000, "default_ttl": None},
+    "redis": {
+        "url": "redis://localhost:6379/0",
+        "pool_size": 10,
+        "key_prefix": "aksara",
+        "timeout_ms": 100.0,
+        "default_ttl": None,
+    },
+}
+CACHE_BACKENDS = tuple(CACHE_DEFAULTS)
 
 _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
@@ -104,6 +119,59 @@ def _database_pool(value: Any) -> dict[str, Any]:
             f'DATABASE_POOL["max_size"] ({pool["max_size"]}).'
         )
     return pool
+
+
+def _cache_alias(alias: str, value: Any) -> dict[str, Any]:
+    name = f"CACHE[{alias!r}]"
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{name} must be a dict, got {type(value).__name__}.")
+    backend = value.get("backend", "memory")
+    if backend not in CACHE_DEFAULTS:
+        raise ConfigurationError(
+            f"{name}['backend'] must be one of {', '.join(CACHE_BACKENDS)}; got {backend!r}."
+        )
+    options: dict[str, Any] = {"backend": backend, **CACHE_DEFAULTS[backend]}
+    for key, item in value.items():
+        if key == "backend":
+            continue
+        if key not in options:
+            valid = sorted(options)
+            raise ConfigurationError(
+                f"Unknown {name} key {key!r} for the {backend} backend.{suggest(key, valid)} "
+                f"Valid keys: {', '.join(valid)}."
+            )
+        label = f"{name}[{key!r}]"
+        if key == "url":
+            if not isinstance(item, str) or not item.startswith(_REDIS_SCHEMES):
+                shown = mask_url(item) if isinstance(item, str) else repr(item)
+                raise ConfigurationError(
+                    f"{label} must be a string starting with one of {', '.join(_REDIS_SCHEMES)}; "
+                    f"got {shown}. Example: 'redis://localhost:6379/0'."
+                )
+        elif key == "key_prefix":
+            # Without a prefix, clear() could not tell this cache's keys from anyone else's.
+            if not isinstance(item, str) or not item:
+                raise ConfigurationError(f"{label} must be a non-empty string, got {item!r}.")
+        elif key in ("pool_size", "max_entries"):
+            item = _number(label, item, integer=True, minimum=1, optional=False)
+        elif key == "timeout_ms":
+            item = _number(label, item, integer=False, minimum=1, optional=False)
+        else:
+            item = _number(label, item, integer=False, minimum=0, optional=True)
+        options[key] = item
+    return options
+
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _cache(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping) or "default" not in value:
+        raise ConfigurationError(
+            "CACHE must be a dict of cache aliases holding at least 'default', e.g. "
+            f"{{'default': {{'backend': 'memory'}}}}; got {value!r}."
+        )
+    return {str(alias): _cache_alias(str(alias), options) for alias, options in value.items()}
 
 
 def _boolean(key: str) -> Callable[[Any], bool]:
@@ -193,6 +261,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "MAX_RELATION_DEPTH": _relation_depth,
     "SQL_CACHE_SIZE": _sql_cache_size,
     "MAX_BODY_BYTES": _max_body_bytes,
+    "CACHE": _cache,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -214,6 +283,8 @@ _DEFAULTS: dict[str, Any] = {
     "SQL_CACHE_SIZE": 4096,
     # The largest request body an API endpoint reads (1 MiB); a larger one is a 413.
     "MAX_BODY_BYTES": 1024 * 1024,
+    # Per process, so nothing needs Redis to run; see aksara.cache.
+    "CACHE": {"default": {"backend": "memory", **CACHE_DEFAULTS["memory"]}},
 }
 
 

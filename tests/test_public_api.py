@@ -11,6 +11,8 @@ import pytest
 PACKAGES = [
     "aksara",
     "aksara.api",
+    "aksara.cache",
+    "aksara.cache.backends",
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",

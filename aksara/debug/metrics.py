@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aksara.cache.registry import caches
 from aksara.db.connections import get_database
 from aksara.db.database import Database
 from aksara.db.stats import DURATION_BUCKETS_MS
@@ -19,7 +20,8 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
 
     ``queries``, ``errors``, ``query_time_ms``, ``duration_histogram`` (cumulative counts by
     upper bound in ms, Prometheus style, ``"+Inf"`` last) and ``pool`` (size, in_use, idle,
-    max_size).
+    max_size), and ``caches``: each cache's hits, misses, sets, deletes, errors and
+    hit_ratio by alias.
     """
     database = database or get_database()
     stats = database.stats
@@ -41,6 +43,7 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
             "idle": status.idle,
             "max_size": status.max_size,
         },
+        "caches": caches.metrics(),
     }
 
 
