@@ -123,7 +123,7 @@ class CachedFunction(Generic[P, R]):
                 cache, key, value, self.generation, token, tables, self.ttl
             ):
                 self._stats.sets += 1
-            return value  # type: ignore[no-any-return]
+            return value
         finally:
             if release is not None:
                 await release()

@@ -16,7 +16,7 @@ __all__ = ["begin", "bump", "load", "store"]
 async def load(cache: Cache, key: str, generation: str) -> tuple[bool, Any]:
     """``(True, value)`` for a fresh entry of *key*, else ``(False, None)``: one round trip."""
     found = await cache.get_many([generation, key])
-    entry = found.get(key)
+    entry: Any = found.get(key)
     if type(entry) not in (list, tuple) or len(entry) != 2:
         return False, None
     if entry[0] != (found.get(generation) or 0):

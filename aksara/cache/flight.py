@@ -5,7 +5,6 @@ others poll for its result a little while, then compute anyway rather than wait 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 __all__ = ["Flights", "cross_process_lock"]
 
 T = TypeVar("T")
-logger = logging.getLogger("aksara.cache")
 
 #: How long a lock holds when its owner dies without releasing it.
 LOCK_MS = 5000
@@ -24,6 +22,7 @@ LOCK_MS = 5000
 WAIT_SECONDS = 1.0
 POLL_SECONDS = 0.02
 
+_FAILED: Any = object()
 _RELEASE = """
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0
@@ -69,18 +68,16 @@ async def cross_process_lock(
         return False, None, None
     lock = cache.make_key(f"lock:{key}")
     token = os.urandom(8).hex()
-    try:
-        taken = await client.set(lock, token, nx=True, px=LOCK_MS)
-    except Exception as error:  # fail open: compute without the lock
-        logger.debug("cache lock %s not taken: %s", lock, error)
+    # Under the cache's fail-open guard: a failure is computing without the lock.
+    taken: Any = await cache.run(client.set(lock, token, nx=True, px=LOCK_MS), _FAILED)
+    if taken is _FAILED:
         return False, None, None
     if taken:
 
         async def release() -> None:
-            try:
-                await client.eval(_RELEASE, 1, lock, token)
-            except Exception as error:  # the lock expires by itself
-                logger.debug("cache lock %s not released: %s", lock, error)
+            # Only the owner's token is deleted: a lock that expired and was taken by
+            # another process stays with it.
+            await cache.run(client.eval(_RELEASE, 1, lock, token), 0)
 
         return False, None, release
     loop = asyncio.get_running_loop()
