@@ -66,8 +66,11 @@ class _InstantBackend:
     def __init__(self, rows: list[Any]) -> None:
         self.rows = rows
 
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+    async def fetch(self, sql: str, params: Sequence[Any], dirty: bool = False) -> list[Any]:
         return self.rows
+
+    def may_change_session(self, sql: str) -> bool:
+        return False
 
     def is_connection_lost(self, error: BaseException) -> bool:
         return False

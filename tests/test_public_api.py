@@ -19,7 +19,7 @@ PACKAGES = [
     "aksara.orm",
 ]
 #: Submodules that are public names of their package (``from aksara.api import serializers``).
-PUBLIC_MODULES = ("fields", "serializers")
+PUBLIC_MODULES = ("fields", "serializers", "versions")
 
 
 @pytest.mark.parametrize("name", PACKAGES)

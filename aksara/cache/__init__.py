@@ -4,6 +4,7 @@
 Configured by the ``CACHE`` setting; every operation fails open (a backend outage is a miss).
 """
 
+from aksara.cache import versions  # registers the write hook: committed writes bump versions
 from aksara.cache.backends.base import Cache
 from aksara.cache.codec import CacheValueError, CodecError
 from aksara.cache.decorators import cached
@@ -11,6 +12,7 @@ from aksara.cache.keys import CacheKeyError
 from aksara.cache.registry import cache, caches
 from aksara.cache.responses import cache_response
 from aksara.cache.stats import CacheStats
+from aksara.cache.tracking import tracking
 
 __all__ = [
     "Cache",
@@ -22,4 +24,6 @@ __all__ = [
     "cache_response",
     "cached",
     "caches",
+    "tracking",
+    "versions",
 ]

@@ -28,7 +28,7 @@ __all__ = ["HEADER", "CacheValueError", "Codec", "CodecError", "codec"]
 HEADER = b"\xc1AK\x01"
 
 _MODEL, _DATETIME, _DATE, _TIME, _TIMEDELTA, _DECIMAL, _UUID = 1, 2, 3, 4, 5, 6, 7
-_TUPLE, _SET, _FROZENSET, _BIGINT = 8, 9, 10, 11
+_TUPLE, _SET, _FROZENSET, _BIGINT, _DICT = 8, 9, 10, 11, 12
 _INTEGER = re.compile(rb"-?[0-9]{1,19}")
 _PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 _SUPPORTED = (
@@ -69,7 +69,7 @@ class _Preparer:
         if kind is list:
             return [self.walk(item) for item in value]
         if kind is dict:
-            return {self.walk(key): self.walk(item) for key, item in value.items()}
+            return self.mapping(value)
         if isinstance(value, Model):
             return self.model(value)
         if isinstance(value, datetime.datetime):
@@ -92,7 +92,7 @@ class _Preparer:
         if isinstance(value, list):
             return [self.walk(item) for item in value]
         if isinstance(value, dict):
-            return {self.walk(key): self.walk(item) for key, item in value.items()}
+            return self.mapping(value)
         # Subclasses (enums, str subclasses) are stored as their plain value.
         if isinstance(value, str):
             return value[:]
@@ -103,6 +103,13 @@ class _Preparer:
         raise CacheValueError(
             f"Cannot cache a {kind.__name__}: cached values are made of {_SUPPORTED}."
         )
+
+    def mapping(self, value: dict[Any, Any]) -> Any:
+        if all(type(key) is str for key in value):
+            return {key: self.walk(item) for key, item in value.items()}
+        # Other keys (ints, tuples, dates) go as pairs: msgpack maps decode string keys only.
+        pairs = [[self.walk(key), self.walk(item)] for key, item in value.items()]
+        return msgspec.msgpack.Ext(_DICT, self.encode(pairs))
 
     def model(self, instance: Model) -> msgspec.msgpack.Ext:
         self.active.add(id(instance))
@@ -147,6 +154,7 @@ class Codec:
             _SET: lambda data: set(self._decoder.decode(data)),
             _FROZENSET: lambda data: frozenset(self._decoder.decode(data)),
             _BIGINT: lambda data: int(bytes(data)),
+            _DICT: lambda data: {key: item for key, item in self._decoder.decode(data)},
         }
 
     def encode(self, value: Any) -> bytes:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 from aksara.cache import entries
 from aksara.cache.flight import Flights, cross_process_lock
 from aksara.cache.keys import KeyMaker
+from aksara.cache.tracking import tracking
 from aksara.db.transaction import in_atomic_block
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class CachedFunction(Generic[P, R]):
         # back): neither served from the cache nor stored in it.
         if in_atomic_block():
             return await self.function(*args, **kwargs)
-        found, value = await entries.load(cache, key, self.generation)
+        found, value = await entries.load(cache, key)
         stats = self._stats
         if found:
             stats.hits += 1
@@ -104,13 +105,13 @@ class CachedFunction(Generic[P, R]):
         """Compute the value of *key* (once across processes when Redis lets us) and store it."""
 
         async def ready() -> tuple[bool, Any]:
-            return await entries.load(cache, key, self.generation)
+            return await entries.load(cache, key)
 
         found, value, release = await cross_process_lock(cache, key, ready)
         if found:
             return value  # type: ignore[no-any-return]
         try:
-            token = await entries.begin(cache, self.generation)
+            token = await entries.begin(cache)
             self._stats.computations += 1
             try:
                 with _tracking(self.invalidate_on_write) as read:
@@ -168,7 +169,7 @@ class BoundCachedFunction:
 
 def _tracking(enabled: bool) -> Any:
     """The tracker of the tables the computation reads (nothing to track when disabled)."""
-    return nullcontext(None)
+    return tracking() if enabled else nullcontext(None)
 
 
 def _tables_of(read: Any) -> frozenset[str] | None:

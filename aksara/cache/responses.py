@@ -94,13 +94,13 @@ class _Responder:
         cache = self.cache
         headers = request.headers
         base = self.base_key(request)
-        found, entry = await entries.load(cache, base, self.generation)
+        found, entry = await entries.load(cache, base)
         if found and entry[0] == _VARY:
             key = _varied_key(base, entry[1], headers)
-            found, entry = await entries.load(cache, key, self.generation)
+            found, entry = await entries.load(cache, key)
         if found:
             return self.answer(entry[0], _headers(entry[1]), entry[2], headers, b"hit")
-        token = await entries.begin(cache, self.generation)
+        token = await entries.begin(cache)
         with _tracking(self.track) as read:
             response = await self.endpoint(*args, **kwargs)
         stored = self.storable(response, request)

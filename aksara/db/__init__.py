@@ -5,7 +5,7 @@ from aksara.db.connections import connect, disconnect, get_database
 from aksara.db.database import Database
 from aksara.db.events import QueryEvent, listen
 from aksara.db.stats import QueryStats
-from aksara.db.transaction import atomic, in_atomic_block
+from aksara.db.transaction import atomic, in_atomic_block, on_commit
 
 __all__ = [
     "Database",
@@ -18,4 +18,5 @@ __all__ = [
     "get_database",
     "in_atomic_block",
     "listen",
+    "on_commit",
 ]

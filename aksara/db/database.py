@@ -18,7 +18,10 @@ from aksara.db.events import QueryEvent, _listeners
 from aksara.db.querylog import SlowQuery, log_query, report_slow
 from aksara.db.statements import StatementCache
 from aksara.db.stats import QueryStats
+from aksara.db.tables import statement_tables
 from aksara.db.url import parse_url
+from aksara.db.writes import EVERY_TABLE, announce_writes, deleted_tables
+from aksara.db.writes import _hooks as _write_hooks
 from aksara.exceptions import DatabaseClosedError, TransactionError, WriteOutcomeUnknownError
 
 __all__ = ["Binding", "Database", "current_binding"]
@@ -119,8 +122,10 @@ class Binding:
         "depth",
         "frames",
         "lock",
+        "on_commit",
         "savepoints",
         "turn",
+        "written",
     )
 
     def __init__(self, database: Database, connection: Connection) -> None:
@@ -132,6 +137,11 @@ class Binding:
         self.frames: list[object] = []  # open atomic() blocks, innermost last
         self.turn = asyncio.Condition()
         self.savepoints = 0
+        #: Per open atomic() frame: the tables its writes changed, announced at the
+        #: outermost commit (a savepoint released hands them to its parent frame).
+        self.written: dict[object, set[str]] = {}
+        #: (frame, callback) registered by on_commit(), run after the outermost commit.
+        self.on_commit: list[tuple[object, Callable[[], Any]]] = []
 
     async def wait_turn(self) -> None:
         """Wait until the innermost open block is the one this context runs in.
@@ -329,8 +339,30 @@ class Database:
             if failure is error:
                 raise
             raise failure from error
-        self._report(sql, params, start, len(result) if returns_rows else result)
+        changed = len(result) if returns_rows else result
+        self._report(sql, params, start, changed)
+        if _write_hooks and sql[:1] != "S":  # not a SELECT (nor a SAVEPOINT)
+            tables = self._written(sql, binding, changed)
+            if tables:
+                await announce_writes(tables)
         return result
+
+    def _written(self, sql: str, binding: Binding | None, changed: int) -> frozenset[str]:
+        """The tables a write changed, to announce now; inside atomic() they are kept
+        for the outermost commit instead (and nothing is returned)."""
+        told = statement_tables(sql)
+        if told.unknown_write:
+            tables = frozenset((EVERY_TABLE,))
+        elif told.writes and changed != 0:  # 0 rows: nothing changed
+            tables = told.writes
+            if told.deletes:
+                tables = deleted_tables(tables)
+        else:
+            return frozenset()
+        if binding is not None and binding.database is self and binding.depth:
+            binding.written.setdefault(binding.frames[-1], set()).update(tables)
+            return frozenset()
+        return tables
 
     async def _run_again(
         self,

@@ -9,6 +9,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from aksara.db.tables import StatementTables, statement_tables
+
 __all__ = ["QueryEvent", "QueryListener", "current_listeners", "listen"]
 
 
@@ -26,6 +28,11 @@ class QueryEvent:
     rows: int
     database: str
     error: BaseException | None = None
+
+    @property
+    def tables(self) -> StatementTables:
+        """The tables the statement reads and writes (told from its SQL, parsed once)."""
+        return statement_tables(self.sql)
 
     @property
     def is_transaction_control(self) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -11,9 +13,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from aksara.db.connections import get_database
 from aksara.db.database import Binding, Database, _frame, current_binding
+from aksara.db.writes import announce_writes
 from aksara.exceptions import TransactionError
 
-__all__ = ["Atomic", "atomic", "in_atomic_block"]
+__all__ = ["Atomic", "atomic", "in_atomic_block", "on_commit"]
+
+logger = logging.getLogger("aksara.db.transaction")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -107,6 +112,7 @@ class Atomic:
                 # closes or settles the connection, which ends the transaction, instead of
                 # making the cancelled task wait behind a ROLLBACK.
                 binding.depth -= 1
+                self._forget(binding, frame)
                 await self._pop(binding, frame)
                 return
             await asyncio.shield(self._finish(binding, frame, savepoint, commit=exc_type is None))
@@ -121,16 +127,45 @@ class Atomic:
     ) -> None:
         database = binding.database
         binding.depth -= 1
+        committed = False
+        written: set[str] = set()
+        callbacks: list[Callable[[], Any]] = []
         try:
             if savepoint is None:
                 await database.execute("COMMIT" if commit else "ROLLBACK", keeps_session=True)
+                committed = commit
             elif commit:
                 await database.execute(f"RELEASE SAVEPOINT {savepoint}", keeps_session=True)
+                cls._hand_up(binding, frame)
             else:
                 await database.execute(f"ROLLBACK TO SAVEPOINT {savepoint}", keeps_session=True)
                 await database.execute(f"RELEASE SAVEPOINT {savepoint}", keeps_session=True)
         finally:
+            if savepoint is None or not commit:
+                written, callbacks = cls._forget(binding, frame)
             await cls._pop(binding, frame)
+        if committed:
+            await _after_commit(written, callbacks)
+
+    @staticmethod
+    def _hand_up(binding: Binding, frame: object) -> None:
+        """A released savepoint's writes and callbacks now belong to its parent block."""
+        parent = binding.frames[binding.frames.index(frame) - 1]
+        tables = binding.written.pop(frame, None)
+        if tables:
+            binding.written.setdefault(parent, set()).update(tables)
+        binding.on_commit[:] = [
+            (parent if owner is frame else owner, callback) for owner, callback in binding.on_commit
+        ]
+
+    @staticmethod
+    def _forget(binding: Binding, frame: object) -> tuple[set[str], list[Callable[[], Any]]]:
+        """Take the block's writes and callbacks off the binding (run, or dropped)."""
+        written = binding.written.pop(frame, set())
+        mine = [callback for owner, callback in binding.on_commit if owner is frame]
+        if mine:
+            binding.on_commit[:] = [item for item in binding.on_commit if item[0] is not frame]
+        return written, mine
 
     def __call__(self, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         database = self._database
@@ -141,6 +176,34 @@ class Atomic:
                 return await function(*args, **kwargs)
 
         return wrapper
+
+
+async def _after_commit(written: set[str], callbacks: list[Callable[[], Any]]) -> None:
+    """Announce the committed writes, then run the on_commit callbacks in order."""
+    if written:
+        await announce_writes(frozenset(written))
+    for callback in callbacks:
+        await _run(callback)
+
+
+async def _run(callback: Callable[[], Any]) -> None:
+    result = callback()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def on_commit(callback: Callable[[], Any], database: Database | None = None) -> None:
+    """Run *callback* (sync or async) once the current transaction on *database* commits;
+    outside ``atomic()``, now. Dropped when the transaction, or the savepoint it was
+    registered in, rolls back."""
+    binding = current_binding()
+    target = database or get_database()
+    if binding is None or binding.closed or binding.depth == 0 or binding.database is not target:
+        await _run(callback)
+        return
+    mine = _frame.get()
+    owner = mine if mine in binding.frames else binding.frames[-1]
+    binding.on_commit.append((owner, callback))
 
 
 def in_atomic_block(database: Database | None = None) -> bool:

@@ -1,5 +1,6 @@
 """The ORM: models, fields, QuerySets, expressions and schema management."""
 
+from aksara.orm import cascades as _cascades  # noqa: F401 - names cascaded tables to write notices
 from aksara.orm import fields
 from aksara.orm.expressions import Avg, Count, F, Max, Min, Q, Sum, Value
 from aksara.orm.lookups import Lookup
