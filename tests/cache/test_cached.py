@@ -15,9 +15,6 @@ from aksara.cache.keys import CacheKeyError
 from aksara.db import Database
 from aksara.debug import capture_queries
 from examples.blog.models import Post, User
-from tests.cache.support import backend  # noqa: F401 - fixture
-
-pytestmark = pytest.mark.usefixtures("backend")
 
 
 class Counter:
@@ -25,7 +22,7 @@ class Counter:
         self.calls: list[Any] = []
 
 
-async def test_a_second_call_is_a_hit_and_other_arguments_a_miss() -> None:
+async def test_a_second_call_is_a_hit_and_other_arguments_a_miss(any_cache: Cache) -> None:
     seen = Counter()
 
     @cached(ttl=60)
@@ -42,7 +39,7 @@ async def test_a_second_call_is_a_hit_and_other_arguments_a_miss() -> None:
     assert stats.hit_ratio == pytest.approx(0.4)
 
 
-async def test_values_round_trip(backend: Cache) -> None:  # noqa: F811
+async def test_values_round_trip(any_cache: Cache) -> None:
     @cached(ttl=60)
     async def value() -> dict[str, Any]:
         return {"a": [1, 2.5, None, "x"], "b": {"c": True}}
@@ -54,7 +51,9 @@ async def test_values_round_trip(backend: Cache) -> None:  # noqa: F811
     assert await value() == first
 
 
-async def test_the_spec_get_popular_posts_caches_model_instances(db: Database) -> None:
+async def test_the_spec_get_popular_posts_caches_model_instances(
+    db: Database, any_cache: Cache
+) -> None:
     author = await User.objects.create(name="Ann", email="ann@example.com")
     for number in range(12):
         await Post.objects.create(
@@ -69,6 +68,7 @@ async def test_the_spec_get_popular_posts_caches_model_instances(db: Database) -
     async def get_popular_posts():  # type: ignore[no-untyped-def]
         return await Post.objects.filter(is_published=True).order_by("-view_count").limit(10).all()
 
+    assert get_popular_posts.cache is any_cache
     first = await get_popular_posts()
     async with capture_queries() as queries:
         second = await get_popular_posts()
@@ -80,7 +80,7 @@ async def test_the_spec_get_popular_posts_caches_model_instances(db: Database) -
     ]
 
 
-async def test_a_template_key_names_the_entry(backend: Cache) -> None:  # noqa: F811
+async def test_a_template_key_names_the_entry(any_cache: Cache) -> None:
     @cached(ttl=60, key="post:{post_id}")
     async def title(post_id: int, verbose: bool = False) -> str:
         return f"title {post_id}"
@@ -89,7 +89,7 @@ async def test_a_template_key_names_the_entry(backend: Cache) -> None:  # noqa: 
     assert title.key(7) == (
         "cached:tests.cache.test_cached.test_a_template_key_names_the_entry.<locals>.title:post:7"
     )
-    assert await backend.get_raw(title.key(7)) is not None
+    assert await any_cache.get_raw(title.key(7)) is not None
     assert title.key(7, verbose=True) == title.key(7)
 
     @cached(ttl=60, key=lambda post_id: f"p{post_id}")
@@ -99,7 +99,7 @@ async def test_a_template_key_names_the_entry(backend: Cache) -> None:  # noqa: 
     assert body.key(3).endswith(":p3")
 
 
-async def test_invalidate_drops_one_entry_and_invalidate_all_every_one() -> None:
+async def test_invalidate_drops_one_entry_and_invalidate_all_every_one(any_cache: Cache) -> None:
     seen = Counter()
 
     @cached(ttl=60)
@@ -122,7 +122,7 @@ async def test_invalidate_drops_one_entry_and_invalidate_all_every_one() -> None
     assert seen.calls[-1] == 1 and len(seen.calls) == 8
 
 
-async def test_fifty_concurrent_misses_compute_once() -> None:
+async def test_fifty_concurrent_misses_compute_once(any_cache: Cache) -> None:
     seen = Counter()
 
     @cached(ttl=60)
@@ -137,7 +137,9 @@ async def test_fifty_concurrent_misses_compute_once() -> None:
     assert slow.stats().computations == 1
 
 
-async def test_a_failing_computation_reaches_every_waiter_and_is_not_cached() -> None:
+async def test_a_failing_computation_reaches_every_waiter_and_is_not_cached(
+    any_cache: Cache,
+) -> None:
     seen = Counter()
 
     @cached(ttl=60)
@@ -157,7 +159,7 @@ async def test_a_failing_computation_reaches_every_waiter_and_is_not_cached() ->
     assert flaky.stats().errors == 1
 
 
-async def test_cancelling_the_first_caller_does_not_cancel_the_others() -> None:
+async def test_cancelling_the_first_caller_does_not_cancel_the_others(any_cache: Cache) -> None:
     seen = Counter()
 
     @cached(ttl=60)
@@ -177,7 +179,7 @@ async def test_cancelling_the_first_caller_does_not_cancel_the_others() -> None:
     assert await slow() == "done" and len(seen.calls) == 1
 
 
-async def test_two_processes_compute_once_under_the_redis_lock(backend: Cache) -> None:  # noqa: F811
+async def test_two_processes_compute_once_under_the_redis_lock(any_cache: Cache) -> None:
     seen = Counter()
 
     async def report() -> str:
@@ -189,10 +191,10 @@ async def test_two_processes_compute_once_under_the_redis_lock(backend: Cache) -
     first, second = cached(ttl=60)(report), cached(ttl=60)(report)
     results = await asyncio.gather(*(first() for _ in range(10)), *(second() for _ in range(10)))
     assert results == ["report"] * 20
-    assert len(seen.calls) == (1 if backend.redis is not None else 2)
+    assert len(seen.calls) == (1 if any_cache.redis is not None else 2)
 
 
-async def test_an_argument_that_cannot_be_keyed_asks_for_key() -> None:
+async def test_an_argument_that_cannot_be_keyed_asks_for_key(any_cache: Cache) -> None:
     @cached(ttl=60)
     async def lookup(filters: Any) -> int:
         return 1
@@ -202,7 +204,7 @@ async def test_an_argument_that_cannot_be_keyed_asks_for_key() -> None:
     assert await lookup({"a": [1, 2]}) == 1
 
 
-async def test_methods_skip_self_and_invalidate_through_the_instance() -> None:
+async def test_methods_skip_self_and_invalidate_through_the_instance(any_cache: Cache) -> None:
     seen = Counter()
 
     class Service:
@@ -223,7 +225,7 @@ async def test_methods_skip_self_and_invalidate_through_the_instance() -> None:
     assert Service.fetch.stats().hits == 1
 
 
-async def test_entries_expire_after_the_ttl() -> None:
+async def test_entries_expire_after_the_ttl(any_cache: Cache) -> None:
     seen = Counter()
 
     @cached(ttl=0.2)
@@ -238,7 +240,7 @@ async def test_entries_expire_after_the_ttl() -> None:
 
 
 async def test_inside_a_transaction_nothing_is_read_from_or_stored_in_the_cache(
-    db: Database,
+    db: Database, any_cache: Cache
 ) -> None:
     @cached(ttl=60)
     async def count() -> int:

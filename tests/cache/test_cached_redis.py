@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 
-import aksara
 from aksara.cache import Cache, cached, caches
-from tests.cache.support import cache_settings, redis_cache  # noqa: F401 - fixture
+from tests.cache.conftest import configured_cache
 
 
 async def test_a_lock_left_by_a_dead_process_delays_but_never_blocks(
-    redis_cache: Cache,  # noqa: F811
+    redis_cache: Cache,
 ) -> None:
     backend = redis_cache
 
@@ -27,9 +26,7 @@ async def test_a_lock_left_by_a_dead_process_delays_but_never_blocks(
 
 
 async def test_redis_down_the_function_still_answers() -> None:
-    aksara.configure(
-        CACHE=cache_settings("redis", "down", url="redis://127.0.0.1:1/0", timeout_ms=50)
-    )
+    await configured_cache("redis", url="redis://127.0.0.1:1/0", timeout_ms=50)
     calls: list[int] = []
 
     @cached(ttl=60)
