@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
@@ -250,3 +251,23 @@ async def test_values_are_copies_so_changing_one_changes_no_entry(any_cache: Cac
 async def test_unstorable_values_are_a_clear_error(any_cache: Cache) -> None:
     with pytest.raises(CacheValueError, match="Cannot cache a object: cached values are made"):
         await any_cache.set("key", object())
+
+
+async def test_redis_uses_the_url_s_database_and_at_most_pool_size_connections() -> None:
+    from tests.cache.conftest import REDIS_DB, require_redis
+
+    url = await require_redis()
+    assert url.endswith(f"/{REDIS_DB}") or "AKSARA_TEST_REDIS_URL" in os.environ
+    small = await configured_cache("redis", pool_size=2)
+    try:
+        await asyncio.gather(*(small.set(f"k{index}", index) for index in range(50)))
+        values = await asyncio.gather(*(small.get(f"k{index}") for index in range(50)))
+        assert values == list(range(50))
+        assert small.stats().errors == 0
+        pool = small.redis.connection_pool
+        assert len(pool._available_connections) + len(pool._in_use_connections) <= 2
+        database = int(url.rsplit("/", 1)[1])
+        assert pool.connection_kwargs["db"] == database
+        assert await small.redis.exists(small.make_key("k1")) == 1
+    finally:
+        await small.clear()
