@@ -203,7 +203,9 @@ async def bump(cache: Cache | None, tables: Iterable[str]) -> None:
     for target in [cache] if cache is not None else _open_caches():
         client = target.redis
         if client is None:
-            state = _local(target)
+            state = _locals.get(target)
+            if state is None:
+                continue  # nothing was ever computed against it: nothing to make stale
             state.counter += 1
             for name in names:
                 state.tables[name] = state.counter

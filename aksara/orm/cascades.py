@@ -10,15 +10,16 @@ from aksara.orm.relations.fields import ForeignKey
 
 __all__ = ["cascade_tables"]
 
-_built: tuple[int, dict[str, frozenset[str]]] = (-1, {})
+_built: tuple[tuple[int, ...], dict[str, frozenset[str]]] = ((), {})
 
 
 def cascade_tables(table: str) -> frozenset[str]:
     """The tables a delete from *table* may change through foreign keys (transitively)."""
     models = registry.models()
+    shape = tuple(map(id, models))  # a model defined again changes it too
     global _built
-    if _built[0] != len(models):
-        _built = (len(models), _closure(models))
+    if _built[0] != shape:
+        _built = (shape, _closure(models))
     return _built[1].get(table, frozenset())
 
 
