@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 from aksara.cache import entries
 from aksara.cache.flight import Flights, cross_process_lock
 from aksara.cache.keys import KeyMaker
+from aksara.cache.registry import caches
 from aksara.cache.tracking import tracking
+from aksara.cache.versions import get_fresh
+from aksara.conf import settings
 from aksara.db.transaction import in_atomic_block
 
 if TYPE_CHECKING:
@@ -67,6 +70,10 @@ class CachedFunction(Generic[P, R]):
         self.generation = f"cached:{self.keys.name}:generation"
         self.flights = Flights()
         self._stats = FunctionStats()
+        # The key of a function without arguments to key on, made once.
+        self._constant_key = f"cached:{self.keys.name}:" if self.keys.is_constant else None
+        self._config: Any = None
+        self._cache: Cache | None = None
         functools.update_wrapper(self, function)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
@@ -77,22 +84,26 @@ class CachedFunction(Generic[P, R]):
     @property
     def cache(self) -> Cache:
         """The cache this function's entries live in."""
-        from aksara.cache.registry import caches
-
-        return caches[self.alias]
+        # Looked up again only when the CACHE setting changes (caches are rebuilt then).
+        config = settings.CACHE
+        cache = self._cache
+        if config is not self._config or cache is None:
+            cache = self._cache = caches[self.alias]
+            self._config = config
+        return cache
 
     def key(self, *args: Any, **kwargs: Any) -> str:
         """The cache key of a call with these arguments."""
         return f"cached:{self.keys.name}:{self.keys(args, kwargs)}"
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        key = self.key(*args, **kwargs)
+        key = self._constant_key or self.key(*args, **kwargs)
         cache = self.cache
         # Inside a transaction the function may see writes not committed (or later rolled
         # back): neither served from the cache nor stored in it.
         if in_atomic_block():
             return await self.function(*args, **kwargs)
-        found, value = await entries.load(cache, key)
+        found, value = await get_fresh(cache, key)
         stats = self._stats
         if found:
             stats.hits += 1
@@ -105,7 +116,7 @@ class CachedFunction(Generic[P, R]):
         """Compute the value of *key* (once across processes when Redis lets us) and store it."""
 
         async def ready() -> tuple[bool, Any]:
-            return await entries.load(cache, key)
+            return await get_fresh(cache, key)
 
         found, value, release = await cross_process_lock(cache, key, ready)
         if found:

@@ -46,6 +46,8 @@ class KeyMaker:
             inspect.Parameter.KEYWORD_ONLY,
         }
         self.count = len(parameters)
+        #: Whether every call has the same key (nothing to key on but the receiver).
+        self.is_constant = key is None and self.simple and self.count == self.skip
         self.defaults = tuple(parameter.default for parameter in parameters)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

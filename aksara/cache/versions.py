@@ -180,10 +180,11 @@ async def set_fresh(
     if client is None:
         state = _local(cache)
         current = state.tables
-        versions = tuple((name, current.get(name, 0)) for name in names)
+        # Lists, not tuples: the codec decodes lists natively, tuples through an extension.
+        versions: list[list[Any]] = [[name, current.get(name, 0)] for name in names]
         if any(version > token for _, version in versions):
             return False
-        await cache.set(key, (versions, value), ttl=ttl)
+        await cache.set(key, [versions, value], ttl=ttl)
         return True
     seconds = cache.default_ttl if ttl is None else ttl
     milliseconds = 0 if seconds is None else max(1, round(seconds * 1000))
