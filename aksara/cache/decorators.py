@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from aksara.cache import entries
@@ -22,7 +23,7 @@ from aksara.db.transaction import in_atomic_block
 if TYPE_CHECKING:
     from aksara.cache.backends.base import Cache
 
-__all__ = ["CachedFunction", "FunctionStats", "cached"]
+__all__ = ["CachedFunction", "FunctionStats", "cached", "function_metrics"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,6 +47,22 @@ class FunctionStats:
         """Hits over lookups, 0.0 before the first."""
         total = self.hits + self.misses
         return self.hits / total if total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counters and the hit ratio, for metrics."""
+        return {**asdict(self), "hit_ratio": self.hit_ratio}
+
+
+#: Every @cached function of the process (for metrics), forgotten when it is collected.
+_functions: weakref.WeakSet[CachedFunction[..., Any]] = weakref.WeakSet()
+
+
+def function_metrics() -> dict[str, dict[str, Any]]:
+    """Each @cached function's counters in this process, by qualified name."""
+    return {
+        function.keys.name: function.stats().as_dict()
+        for function in sorted(_functions, key=lambda function: function.keys.name)
+    }
 
 
 class CachedFunction(Generic[P, R]):
@@ -75,6 +92,7 @@ class CachedFunction(Generic[P, R]):
         self._config: Any = None
         self._cache: Cache | None = None
         functools.update_wrapper(self, function)
+        _functions.add(self)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:

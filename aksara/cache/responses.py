@@ -145,6 +145,8 @@ class _Responder:
         response varies on; None when the response must not be stored."""
         if not isinstance(response, Response) or response.status_code != 200:
             return None
+        if response.background is not None:
+            return None  # a hit would skip its background task
         body = getattr(response, "body", None)
         if not isinstance(body, bytes):
             return None  # streamed

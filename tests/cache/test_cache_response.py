@@ -265,3 +265,20 @@ async def test_an_endpoint_without_a_request_is_refused(any_cache: Cache) -> Non
 
     with pytest.raises(TypeError, match="taking the request first"):
         await endpoint(1)
+
+
+async def test_a_response_with_a_background_task_is_not_stored(any_cache: Cache) -> None:
+    from starlette.background import BackgroundTask
+
+    ran: list[int] = []
+
+    @cache_response(ttl=60)
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse({"ok": True}, background=BackgroundTask(lambda: ran.append(1)))
+
+    app = Aksara(routes=[Route("/task", endpoint)])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for _ in range(2):
+            assert (await client.get("/task")).json() == {"ok": True}
+    assert ran == [1, 1]

@@ -13,7 +13,7 @@ import aksara
 from aksara.cache import Cache, cached
 from aksara.cache.keys import CacheKeyError
 from aksara.db import Database
-from aksara.debug import capture_queries
+from aksara.debug import capture_queries, metrics
 from examples.blog.models import Post, User
 
 
@@ -265,3 +265,22 @@ def test_bad_arguments_are_refused() -> None:
         cached(ttl=0)
     with pytest.raises(TypeError, match="async function"):
         cached(ttl=1)(lambda: 1)  # type: ignore[arg-type, return-value]
+
+
+async def test_function_counters_reach_the_metrics(db: Database, any_cache: Cache) -> None:
+    @cached(ttl=60)
+    async def counted() -> int:
+        return 1
+
+    for _ in range(3):
+        await counted()
+    reported = metrics()["cached_functions"][counted.keys.name]
+    assert reported == {
+        "hits": 2,
+        "misses": 1,
+        "computations": 1,
+        "sets": 1,
+        "invalidations": 0,
+        "errors": 0,
+        "hit_ratio": pytest.approx(2 / 3),
+    }
