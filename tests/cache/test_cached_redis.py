@@ -42,3 +42,22 @@ async def test_redis_down_the_function_still_answers() -> None:
         assert caches["default"].stats().errors >= 1
     finally:
         await caches.close_all()
+
+
+async def test_invalidate_all_reaches_another_process(redis_cache: Cache) -> None:
+    calls: list[int] = []
+
+    async def report(number: int) -> int:
+        calls.append(number)
+        return number
+
+    # Two decorations of one function: two processes' views of it, sharing Redis.
+    first, second = cached(ttl=60)(report), cached(ttl=60)(report)
+    assert [await first(1), await second(1), await second(2)] == [1, 1, 2]
+    assert calls == [1, 2]
+    await first.invalidate_all()
+    assert [await second(1), await second(2), await first(2)] == [1, 2, 2]
+    assert calls == [1, 2, 1, 2]
+    await second.invalidate(2)
+    assert await first(2) == 2
+    assert calls == [1, 2, 1, 2, 2]
