@@ -76,7 +76,10 @@ class Cache:
         return default if data is None else self._decode(key, data, default)
 
     async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        """Store *value* for *ttl* seconds (None: the cache's ``default_ttl``, else forever)."""
+        """Store *value* for *ttl* seconds (None: the cache's ``default_ttl``, else forever).
+
+        A value the codec cannot store raises :class:`CacheValueError` (a bug, not an outage).
+        """
         await self.set_raw(key, self.codec.encode(value), ttl)
 
     async def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
