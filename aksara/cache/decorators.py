@@ -15,9 +15,10 @@ from aksara.cache import entries
 from aksara.cache.flight import Flights, cross_process_lock
 from aksara.cache.keys import KeyMaker
 from aksara.cache.registry import caches
-from aksara.cache.tracking import tracking
+from aksara.cache.tracking import ReadTables, tracking
 from aksara.cache.versions import get_fresh
 from aksara.conf import settings
+from aksara.db.events import current_listeners
 from aksara.db.transaction import in_atomic_block
 
 if TYPE_CHECKING:
@@ -121,6 +122,10 @@ class CachedFunction(Generic[P, R]):
         # back): neither served from the cache nor stored in it.
         if in_atomic_block():
             return await self.function(*args, **kwargs)
+        if is_tracked():
+            # An outer @cached computation must see the tables this call reads, which a hit
+            # would hide from it: compute here (and store for the others).
+            return await self._compute(cache, key, args, kwargs)
         found, value = await get_fresh(cache, key)
         stats = self._stats
         if found:
@@ -140,23 +145,27 @@ class CachedFunction(Generic[P, R]):
         if found:
             return value  # type: ignore[no-any-return]
         try:
-            token = await entries.begin(cache)
-            self._stats.computations += 1
-            try:
-                with _tracking(self.invalidate_on_write) as read:
-                    value = await self.function(*args, **kwargs)
-            except BaseException:
-                self._stats.errors += 1
-                raise
-            tables = _tables_of(read)
-            if tables is not None and await entries.store(
-                cache, key, value, self.generation, token, tables, self.ttl
-            ):
-                self._stats.sets += 1
-            return value
+            return await self._compute(cache, key, args, kwargs)
         finally:
             if release is not None:
                 await release()
+
+    async def _compute(self, cache: Cache, key: str, args: Any, kwargs: Any) -> R:
+        """Run the function, tracking the tables it reads, and store its result."""
+        token = await entries.begin(cache)
+        self._stats.computations += 1
+        try:
+            with _tracking(self.invalidate_on_write) as read:
+                value = await self.function(*args, **kwargs)
+        except BaseException:
+            self._stats.errors += 1
+            raise
+        tables = _tables_of(read)
+        if tables is not None and await entries.store(
+            cache, key, value, self.generation, token, tables, self.ttl
+        ):
+            self._stats.sets += 1
+        return value
 
     async def invalidate(self, *args: Any, **kwargs: Any) -> None:
         """Drop the entry of the call with these arguments."""
@@ -199,6 +208,11 @@ class BoundCachedFunction:
 def _tracking(enabled: bool) -> Any:
     """The tracker of the tables the computation reads (nothing to track when disabled)."""
     return tracking() if enabled else nullcontext(None)
+
+
+def is_tracked() -> bool:
+    """Whether the current context's queries are tracked for a cache entry being computed."""
+    return any(type(listener) is ReadTables for listener in current_listeners())
 
 
 def _tables_of(read: Any) -> frozenset[str] | None:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aksara.cache import entries
-from aksara.cache.decorators import _tables_of, _tracking
+from aksara.cache.decorators import _tables_of, _tracking, is_tracked
 from aksara.conf import settings
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class _Responder:
     async def respond(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         request = _request_of(args)
         method = request.method
-        if method != "GET" and method != "HEAD":
+        if (method != "GET" and method != "HEAD") or is_tracked():
             return await self.endpoint(*args, **kwargs)
         cache = self.cache
         headers = request.headers

@@ -19,7 +19,7 @@ from starlette.routing import Route
 import aksara
 from aksara import Aksara
 from aksara.api import Router
-from aksara.cache import Cache, cache_response
+from aksara.cache import Cache, cache_response, cached
 from aksara.db import Database
 from aksara.debug import capture_queries
 from examples.blog.models import Post, User
@@ -282,3 +282,30 @@ async def test_a_response_with_a_background_task_is_not_stored(any_cache: Cache)
         for _ in range(2):
             assert (await client.get("/task")).json() == {"ok": True}
     assert ran == [1, 1]
+
+
+@cached(ttl=300)
+async def post_titles() -> list[str]:
+    return list(await Post.objects.order_by("id").values_list("title", flat=True))
+
+
+@cache_response(ttl=60)
+async def titles_endpoint(request: Request) -> Response:
+    return JSONResponse({"titles": await post_titles()})
+
+
+async def test_a_response_built_from_a_cached_function_goes_stale_with_it(
+    db: Database, any_cache: Cache
+) -> None:
+    author = await User.objects.create(name="Ann", email="ann@example.com")
+    await Post.objects.create(title="one", slug="one", author=author)
+    assert await post_titles() == ["one"]  # the inner entry is fresh before the response
+    app = Aksara(routes=[Route("/titles", titles_endpoint)])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.get("/titles")).json() == {"titles": ["one"]}
+        await Post.objects.create(title="two", slug="two", author=author)
+        assert (await client.get("/titles")).json() == {"titles": ["one", "two"]}
+        async with capture_queries() as queries:
+            assert (await client.get("/titles")).json() == {"titles": ["one", "two"]}
+        assert len(queries) == 0

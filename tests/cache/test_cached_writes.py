@@ -204,3 +204,27 @@ async def test_invalidate_on_write_false_keeps_serving_until_the_ttl(
     assert await unaware_snapshot() == before
     await unaware_snapshot.invalidate_all()
     assert await unaware_snapshot() == await snapshot() != before
+
+
+async def test_an_outer_entry_depends_on_the_tables_of_an_inner_cached_call(
+    db: Database, any_cache: Cache
+) -> None:
+    await seed()
+
+    @cached(ttl=300)
+    async def titles() -> list[str]:
+        return list(await Post.objects.order_by("id").values_list("title", flat=True))
+
+    @cached(ttl=300)
+    async def page() -> dict[str, Any]:
+        # The inner entry is fresh when the outer is computed: its tables still count.
+        return {"titles": await titles(), "users": await User.objects.count()}
+
+    assert await titles() == ["first", "second"]
+    assert await page() == {"titles": ["first", "second"], "users": 1}
+    await Post.objects.filter(title="first").update(title="changed")
+    assert await page() == {"titles": ["changed", "second"], "users": 1}
+    assert await titles() == ["changed", "second"]
+    async with capture_queries() as queries:
+        assert await page() == {"titles": ["changed", "second"], "users": 1}
+    assert len(queries) == 0
