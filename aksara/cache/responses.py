@@ -129,7 +129,9 @@ class _Responder:
         digest = hashlib.blake2b(digest_size=16)
         digest.update(scope.get("root_path", "").encode())
         digest.update(b"\0" + scope["path"].encode())
-        digest.update(b"\0" + b"&".join(sorted(query.split(b"&"))) if query else b"\0")
+        # Sorted by name only: a stable sort keeps the order of a repeated name's values.
+        pieces = sorted(query.split(b"&"), key=_name_of) if query else ()
+        digest.update(b"\0" + b"&".join(pieces))
         found = dict.fromkeys(_KEYED, b"")
         for name, value in scope["headers"]:
             if name in found:
@@ -213,6 +215,10 @@ def _request_of(args: Sequence[Any]) -> Request:
         "@cache_response decorates an endpoint taking the request first (`async def "
         "endpoint(request)`) or a viewset action (`async def list(self, request)`)."
     )
+
+
+def _name_of(piece: bytes) -> bytes:
+    return piece.partition(b"=")[0]
 
 
 def _headers(stored: list[Any]) -> list[tuple[bytes, bytes]]:

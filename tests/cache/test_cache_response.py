@@ -149,6 +149,12 @@ async def test_sorted_query_strings_share_an_entry(client: httpx.AsyncClient) ->
     other = await client.get("/plain?a=1&b=3")
     assert one.json()["call"] == two.json()["call"] == 1
     assert other.json()["call"] == 2
+    # The values of a repeated name keep their order (it may matter to the endpoint).
+    first = await client.get("/plain?tag=x&tag=y")
+    second = await client.get("/plain?tag=y&tag=x")
+    assert (first.json()["call"], second.json()["call"]) == (3, 4)
+    assert (await client.get("/plain?z=1&tag=x&tag=y")).json()["call"] == 5
+    assert (await client.get("/plain?tag=x&z=1&tag=y")).json()["call"] == 5
 
 
 async def test_private_cookie_and_non_200_responses_are_never_stored(
