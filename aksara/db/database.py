@@ -341,7 +341,8 @@ class Database:
             raise failure from error
         changed = len(result) if returns_rows else result
         self._report(sql, params, start, changed)
-        if _write_hooks and sql[:1] != "S":  # not a SELECT (nor a SAVEPOINT)
+        # A read (SELECT; SAVEPOINT too) is decided by its first character.
+        if sql and sql[0] != "S" and _write_hooks:
             tables = self._written(sql, binding, changed)
             if tables:
                 await announce_writes(tables)

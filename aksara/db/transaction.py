@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -17,8 +16,6 @@ from aksara.db.writes import announce_writes
 from aksara.exceptions import TransactionError
 
 __all__ = ["Atomic", "atomic", "in_atomic_block", "on_commit"]
-
-logger = logging.getLogger("aksara.db.transaction")
 
 P = ParamSpec("P")
 R = TypeVar("R")
