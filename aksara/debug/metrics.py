@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aksara.cache.decorators import function_metrics
 from aksara.cache.registry import caches
 from aksara.db.connections import get_database
 from aksara.db.database import Database
@@ -20,8 +21,8 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
 
     ``queries``, ``errors``, ``query_time_ms``, ``duration_histogram`` (cumulative counts by
     upper bound in ms, Prometheus style, ``"+Inf"`` last) and ``pool`` (size, in_use, idle,
-    max_size), and ``caches``: each cache's hits, misses, sets, deletes, errors and
-    hit_ratio by alias.
+    max_size), ``caches``: each cache's hits, misses, sets, deletes, errors and
+    hit_ratio by alias, and ``cached_functions``: each ``@cached`` function's, by name.
     """
     database = database or get_database()
     stats = database.stats
@@ -44,6 +45,7 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
             "max_size": status.max_size,
         },
         "caches": caches.metrics(),
+        "cached_functions": function_metrics(),
     }
 
 
