@@ -152,3 +152,15 @@ def test_queries_with_conditions_of_their_own_take_the_general_get() -> None:
         Post.objects.none(),
     ):
         assert key_gets_of(queryset.query) is None
+
+
+def test_shortcuts_are_kept_for_a_bounded_number_of_queries() -> None:
+    # Each prefetch_related() call makes new Prefetch objects: a new query every time.
+    queries = [Post.objects.prefetch_related("comments").query for _ in range(200)]
+    found = [key_gets_of(query) for query in queries]
+    assert all(gets is not None for gets in found)
+    assert 0 < len(Post._meta.query_key_gets) <= 64
+    # The last query is found by identity; an equal query finds the same shortcuts.
+    last = queries[-1]
+    assert key_gets_of(last) is found[-1]
+    assert key_gets_of(last.replace()) is found[-1]
