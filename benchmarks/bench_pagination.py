@@ -25,7 +25,8 @@ from typing import Any
 
 import aksara
 from aksara.api.counting import count_rows
-from aksara.orm.queryset import QuerySet, compiled_select
+from aksara.orm.keyget import compiled_select
+from aksara.orm.queryset import QuerySet
 from benchmarks.bench_orm import DEFAULT_PG_URL, open_database
 from examples.blog.models import Post
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aksara.db.connections import get_database
 from aksara.db.database import current_binding
 from aksara.orm.compiler import count_query
-from aksara.orm.queryset import compiled_select
+from aksara.orm.keyget import compiled_select
 
 if TYPE_CHECKING:
     from aksara.orm.queryset import QuerySet

@@ -119,6 +119,10 @@ class Options:
         self.lookup_cache: dict[str, Any] = {}
         #: get(key=value) shortcuts by key, built on first use (``aksara.orm.queryset``).
         self.key_gets: dict[str, Any] = {}
+        #: The same for other queries without conditions (joined, narrowed...), by query,
+        #: and the last query asked for with its shortcuts (``aksara.orm.keyget``).
+        self.query_key_gets: dict[Any, Any] = {}
+        self.recent_key_gets: tuple[Any, Any] | None = None
         #: The query of every row, shared by every QuerySet that starts from it (it is frozen).
         self.query = Query.of(model)
         self.pk: Field = next(field for field in fields if field.primary_key)

@@ -15,21 +15,18 @@ from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import FieldError, IntegrityError, TransactionError, ValidationError
 from aksara.orm import compiler
 from aksara.orm.arithmetic import assignment_params
-from aksara.orm.compiler import CompiledSelect, cached, effective_ordering
+from aksara.orm.compiler import cached, effective_ordering
 from aksara.orm.expressions import Aggregate, Expression, F, OrderBy, Q
-from aksara.orm.fields import keeps_ranged_ints
-from aksara.orm.lookups import Lookup
+from aksara.orm.keyget import NO_KEY_GET, KeyGet, compiled_select, key_gets_of
 from aksara.orm.paths import check_depth, resolve_path
 from aksara.orm.persistence import bulk_create, bulk_update, explain_delete_error
 from aksara.orm.query import Query
 from aksara.orm.relations.loading import join_peers
 from aksara.orm.relations.prefetch import Prefetch, normalize, prefetch
-from aksara.orm.where import Condition, Node, build_where, condition, key_lookup, negation
+from aksara.orm.where import Node, build_where, condition, negation
 
 if TYPE_CHECKING:
-    from aksara.db.statements import StatementCache
     from aksara.orm.models import Model
-    from aksara.orm.paths import Path
 
 __all__ = ["QuerySet", "ValuesQuerySet"]
 
@@ -359,17 +356,21 @@ class QuerySet(Generic[M]):
     def get(self, *args: Q, **kwargs: Any) -> Coroutine[Any, Any, M]:
         """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
         # The coroutine of the get itself, no extra frame between the caller and the
-        # statement: get(key=value) on the model's plain query is a KeyGet's.
+        # statement: get(key=value) on a query with no condition of its own is a KeyGet's.
         query = self._query
         if not args and len(kwargs) == 1:
             meta = query.model._meta
+            by_key: dict[str, KeyGet] | None
             if query is meta.query or query == meta.query:
-                by_key: dict[str, KeyGet] = meta.key_gets
+                by_key = meta.key_gets
+            else:
+                by_key = key_gets_of(query)
+            if by_key is not None:
                 for key, value in kwargs.items():
                     entry = by_key.get(key)
                     if entry is None:
-                        entry = by_key[key] = KeyGet.of(query.model, key)
-                    if entry is not _NO_KEY_GET:
+                        entry = by_key[key] = KeyGet.of(query, key)
+                    if entry is not NO_KEY_GET:
                         return entry.get(self, value)
         return self._get(args, kwargs)
 
@@ -673,156 +674,6 @@ class ValuesQuerySet(QuerySet[Any], Generic[R]):
         """The one row matching; raises ``Model.DoesNotExist`` / ``MultipleObjectsReturned``."""
         # The coroutine of _get itself: no extra frame between the caller and the statement.
         return self._get(args, kwargs)
-
-
-def compiled_select(query: Query, cache: StatementCache, dialect: Any) -> CompiledSelect:
-    """The SELECT of *query* from *cache*, compiled for *dialect* on a miss."""
-    key = query.cache_key("select")
-    entry: CompiledSelect | None = cache.get(key)
-    if entry is None:
-        entry = compiler.compile_select(query, dialect)
-        cache.put(key, entry)
-    return entry
-
-
-class _KeyBinds:
-    """What a get-by-key statement's binder reads: ``q.where[0].value`` and ``q.limit``."""
-
-    __slots__ = ("value", "where")
-
-    limit = 2
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-        self.where = (self,)
-
-
-#: The parameter sources of ``WHERE column = ? LIMIT ?``, the only statement KeyGet binds.
-_KEY_SOURCES = ("q.where[0].value", "q.limit")
-
-
-class KeyGet:
-    """``get(key=value)`` on a model's plain query, when *key* compares one of its own
-    columns for equality: the value is checked with the lookup's own clip / prepare and
-    bound into the statement compiled once, with no condition tree or query copy."""
-
-    __slots__ = (
-        "bounds",
-        "cache",
-        "compiled",
-        "direct",
-        "field",
-        "key",
-        "lookup",
-        "model",
-        "path",
-        "ranged",
-        "select_key",
-    )
-
-    def __init__(self, model: type[Model], key: str, path: Path, lookup: Lookup) -> None:
-        self.model = model
-        self.key = key
-        self.path = path
-        self.field = path.field
-        self.bounds = path.field.bounds
-        self.lookup = lookup
-        #: An int within the column's range is bound as it is: prepare() would return it
-        #: unchanged (the lookup's and the field's own checks are the plain ones).
-        self.ranged = (
-            self.bounds is not None
-            and type(lookup).prepare is Lookup.prepare
-            and keeps_ranged_ints(self.field)
-        )
-        #: The cache key of the statement, known after the first get.
-        self.select_key: Any = None
-        #: The statement cache of the last get's database and the statement found there:
-        #: the next get on that database takes it without hashing the key (a hit all the
-        #: same). It is the cache's own statement for this key, compiled for that database.
-        self.cache: StatementCache | None = None
-        self.compiled: CompiledSelect | None = None
-        #: Whether its parameters are ``[value, 2]`` as they are (no adapter on the value).
-        self.direct = False
-
-    @classmethod
-    def of(cls, model: type[Model], key: str) -> KeyGet:
-        """The get-by-key of *key* on *model*, or ``_NO_KEY_GET`` when *key* is not one."""
-        found = key_lookup(model, key)
-        if found is None:
-            return _NO_KEY_GET
-        return cls(model, key, *found)
-
-    async def get(self, queryset: QuerySet[Any], value: Any) -> Any:
-        """``queryset.get(key=value)``: the one instance, by the statement compiled once
-        when it can be bound; by the general get otherwise (``None``, an expression...)."""
-        given = value
-        bounds = self.bounds
-        if bounds is not None and type(value) is int and bounds[0] <= value <= bounds[1]:
-            if not self.ranged:
-                value = self.lookup.prepare(self.field, value, self.key)
-        elif value is None or isinstance(value, Expression):
-            return await queryset._get((), {self.key: value})
-        else:
-            lookup = self.lookup
-            if bounds is not None:  # an int out of the column's range, or not an int
-                clipped, value = lookup.clip(bounds, value)
-                if clipped is not lookup:
-                    if clipped.name == "in" and not value:
-                        return queryset._one([])  # no row can hold it: no statement is sent
-                    return await queryset._get((), {self.key: given})
-            value = lookup.prepare(self.field, value, self.key)
-        database = get_database()
-        statements = database.statements
-        compiled = self.compiled
-        if statements is self.cache and compiled is not None:
-            statements.hits += 1
-        else:
-            compiled = self._find(database, value)
-            if compiled is None:
-                return await queryset._get((), {self.key: given})
-        rows = await database.fetch(
-            compiled.sql,
-            [value, 2] if self.direct else compiled.params(_KeyBinds(value)),
-            read_only=True,
-            keeps_session=True,
-        )
-        result = compiled.build(rows)
-        if result:
-            mode = settings.RELATION_LOADING
-            if mode != "lazy":
-                join_peers(result, mode)
-            if len(result) == 1:
-                return result[0]
-        return queryset._one(result)
-
-    def _find(self, database: Any, value: Any) -> CompiledSelect | None:
-        """The statement of ``key = ? LIMIT 2`` from *database*'s cache (compiled there on
-        a miss), remembered with that cache; None when it is of another shape (the general
-        get must run it)."""
-        statements = database.statements
-        key = self.select_key
-        compiled: CompiledSelect | None = None if key is None else statements.get(key)
-        if compiled is None:
-            template = self.model._meta.query.replace(
-                where=(Condition(self.path, self.lookup, value),), order=(), limit=2
-            )
-            if key is None:
-                key = template.cache_key("select")
-                compiled = compiled_select(template, statements, database.dialect)
-            else:  # looked up already: one miss
-                compiled = compiler.compile_select(template, database.dialect)
-                statements.put(key, compiled)
-            if tuple(source for source, _ in compiled.binds) != _KEY_SOURCES:
-                return None
-            self.select_key = key
-        self.cache = statements
-        self.compiled = compiled
-        self.direct = all(adapt is None for _, adapt in compiled.binds)
-        return compiled
-
-
-#: Marks a key that is not a get-by-key (a lookup other than exact, a join...).
-_NO_KEY_GET = cast(KeyGet, object())
 
 
 #: The largest LIMIT / OFFSET both databases take (a signed 64-bit integer).

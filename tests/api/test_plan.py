@@ -536,6 +536,29 @@ def test_apply_adds_nothing_twice() -> None:
     assert plan.apply(once) is once
 
 
+def test_apply_gives_the_same_query_back_for_the_same_query() -> None:
+    plan = plan_of(PostDetail)
+    # The manager's all() shares one Query: a viewset's default get_queryset() each request.
+    assert Post.objects.all().query is Post.objects.all().query is Post._meta.query
+    first = plan.apply(Post.objects.all()).query
+    assert first.related == ("author",) and first.only is not None
+    assert plan.apply(Post.objects.all()).query is first
+    # An equal query built afresh (names and flags equal) gets the same planned query.
+    joined = plan.apply(Post.objects.select_related("author")).query
+    assert plan.apply(Post.objects.select_related("author")).query is joined
+    assert joined == first.replace(related=("author",))
+    # A filter's condition compares by identity: each filtered query is planned for itself.
+    one, two = Post.objects.filter(pk=1), Post.objects.filter(pk=2)
+    assert plan.apply(one).query.where == one.query.where
+    assert plan.apply(two).query.where == two.query.where
+    # A few queries are remembered; the oldest is planned again, to an equal query.
+    for pk in range(3, 8):
+        plan.apply(Post.objects.filter(pk=pk))
+    again = plan.apply(Post.objects.all()).query
+    assert again is not first and again == first
+    assert plan.apply(Post.objects.all()).query is again
+
+
 def test_describe_reads_as_the_queryset() -> None:
     text = plan_of(PostDetail).describe()
     assert text.startswith("PostDetail on Post:")

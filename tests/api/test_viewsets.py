@@ -23,6 +23,7 @@ from aksara.api.pagination import PageNumberPagination
 from aksara.api.serializers import SerializerMethodField
 from aksara.db import Database
 from aksara.debug import capture_queries
+from aksara.orm.query import Query
 from examples.blog.models import Post, User
 from examples.blog.seed import seed
 
@@ -201,6 +202,30 @@ async def test_slug_lookup(db: Database) -> None:
         response = await http.get("/api/slugs/post-2/")
         assert response.status_code == 200
         assert response.json()["id"] == 3
+        assert (await http.get("/api/slugs/abc-123/")).status_code == 404
+
+
+async def test_detail_reads_bind_the_key_into_the_planned_statement(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plan narrows the columns; get_queryset() returns the same query each request, so
+    # after the first read the plan is not applied again nor a condition built: the ORM's
+    # get by key binds the slug into the statement it compiled for the planned query.
+    await seed(users=1, posts=3, comments=0)
+    async with client() as http:
+        assert (await http.get("/api/slugs/post-0/")).status_code == 200
+
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("a detail read built a condition tree or copied the query")
+
+        monkeypatch.setattr("aksara.orm.queryset.condition", refused)
+        monkeypatch.setattr(Query, "replace", refused)
+        for slug, pk in (("post-2", 3), ("post-1", 2)):
+            async with capture_queries() as queries:
+                response = await http.get(f"/api/slugs/{slug}/")
+            assert response.status_code == 200
+            assert (response.json()["id"], response.json()["slug"]) == (pk, slug)
+            assert len(queries) == 1 and '"content"' not in queries[0].sql
         assert (await http.get("/api/slugs/abc-123/")).status_code == 404
 
 

@@ -24,7 +24,7 @@ from aksara.orm.compiler import (
     select_params,
     where_params,
 )
-from aksara.orm.queryset import compiled_select
+from aksara.orm.keyget import compiled_select
 from examples.blog.models import Post, User
 from tests.models import Category, Kitchen, Label
 from tests.orm.conftest import capture

@@ -2,7 +2,7 @@
 and the aggregates to annotate, derived once per serializer and field selection.
 
 ``plan.apply(queryset)`` adds the plan to a queryset and keeps what the queryset sets
-itself; it is one query copy, cheap enough for every request.
+itself; it is one query copy, made once for a query that comes back request after request.
 """
 
 from __future__ import annotations
@@ -167,6 +167,10 @@ class Plan:
         self.fields = tuple(fields)
         self.nested = nested
         self._levels: dict[type[Model], _Level] = {}
+        #: The last few queries applied to and their planned queries, newest last: the
+        #: same get_queryset() each request gets back the same planned Query object (which
+        #: the ORM's get-by-key shortcut recognises by identity).
+        self._applied: list[tuple[Query, Query]] = []
         model = getattr(serializer, "model", None)
         #: The model the plan was derived for (None until applied, for a plain Serializer).
         self.model: type[Model] | None = model
@@ -202,8 +206,19 @@ class Plan:
         """*queryset* with the plan added; its own select_related, prefetch_related,
         only/defer, annotations of the same name and relation_loading are kept."""
         query = queryset.query
+        applied = self._applied
+        planned = _remembered(applied, query)
+        if planned is None:
+            planned = self._planned(query)
+            if len(applied) == _APPLIED:
+                del applied[0]
+            applied.append((query, planned))
+        return queryset if planned is query else queryset.with_query(planned)
+
+    def _planned(self, query: Query) -> Query:
+        """*query* with the plan added (*query* itself when the plan changes nothing)."""
         if query.values is not None:
-            return queryset
+            return query
         level = self._levels.get(query.model) or self._level(query.model)
         if (
             not query.related
@@ -215,7 +230,7 @@ class Plan:
         ):
             # Nothing of its own to keep (the common get_queryset()): the changes are known.
             fresh = level.fresh
-            return queryset.with_query(query.replace(**fresh)) if fresh else queryset
+            return query.replace(**fresh) if fresh else query
         ours = level.checked
         changes: dict[str, Any] = {}
         if ours.related:
@@ -235,9 +250,7 @@ class Plan:
             changes["only"] = _with_prefetch_keys(ours.only, query)
         if ours.loading is not None and query.loading is None:
             changes["loading"] = ours.loading
-        if not changes:
-            return queryset
-        return queryset.with_query(query.replace(**changes))
+        return query.replace(**changes) if changes else query
 
     def describe(self, queryset: QuerySet[Any] | None = None) -> str:
         """The plan as the queryset it makes (of *queryset*, or of the serializer's model)."""
@@ -272,6 +285,23 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"<Plan {self.serializer.__name__} ({len(self.fields)} fields)>"
+
+
+#: How many queries a plan remembers applying (a viewset's get_queryset() or two).
+_APPLIED = 4
+
+
+def _remembered(applied: list[tuple[Query, Query]], query: Query) -> Query | None:
+    """The planned query remembered for *query*, or None."""
+    for seen, planned in applied:
+        if seen is query:
+            return planned
+    # An equal query plans the same: its nodes, aggregates and prefetches compare by
+    # identity, the rest (names, flags, row counts) by value.
+    for seen, planned in applied:
+        if seen == query:
+            return planned
+    return None
 
 
 def _nested_of(output: CompiledOutput) -> Nested:
