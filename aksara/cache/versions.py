@@ -91,6 +91,10 @@ class _Local:
 
 _locals: weakref.WeakKeyDictionary[Cache, _Local] = weakref.WeakKeyDictionary()
 _shas: dict[str, str] = {}
+# Per Redis cache: the tables each key's entry was stored with, as this process last saw
+# them, so that a hit is one plain MGET instead of a script call.
+_known: weakref.WeakKeyDictionary[Cache, dict[str, list[bytes]]] = weakref.WeakKeyDictionary()
+_KNOWN_LIMIT = 10_000
 # The global counter the last miss of this context saw, for begin() to reuse.
 _last_miss: ContextVar[tuple[Cache, int] | None] = ContextVar("aksara_cache_miss", default=None)
 
@@ -146,10 +150,18 @@ async def get_fresh(cache: Cache, key: str) -> tuple[bool, Any]:
     client = cache.redis
     if client is None:
         return await _get_local(cache, key)
+    known = _known_tables(cache)
+    names = known.get(key)
+    if names is not None:
+        found = await _get_known(cache, client, key, names)
+        if found is not None:
+            return found
     call = _evaluate(
         client, _GET, [cache.make_key(key), _counter_key(cache)], [_version_prefix(cache)]
     )
     payload, counter, *header = await cache.run(call, (None, b"-1"))
+    if header:
+        _remember(known, key, header[0].split(b"\t")[::2][:-1])
     if payload is None:
         cache.misses += 1
         _last_miss.set((cache, int(counter)))
@@ -165,6 +177,58 @@ async def get_fresh(cache: Cache, key: str) -> tuple[bool, Any]:
     if current_listeners():  # a tracked computation uses the value: it read those tables
         note_read(header[0].decode().split("\t")[::2][:-1])
     return True, value
+
+
+async def _get_known(
+    cache: Cache, client: Any, key: str, names: list[bytes]
+) -> tuple[bool, Any] | None:
+    """get_fresh() of an entry whose tables this process knows (it stored the entry, or
+    read it before): one plain MGET of the entry, the counter and those tables' versions,
+    compared here. None when the entry lists other tables (the script decides then)."""
+    prefix = _version_prefix(cache).encode()
+    reply = await cache.run(
+        client.mget(cache.make_key(key), _counter_key(cache), *[prefix + n for n in names]),
+        None,
+    )
+    if reply is None:
+        cache.misses += 1
+        _last_miss.set((cache, -1))
+        return False, None
+    entry, counter, *now = reply
+    if entry is not None and entry[:4] == b"AKV1":
+        size = int(entry[4:12])
+        header = entry[12 : 12 + size].split(b"\t")
+        if header[::2][:-1] != names:
+            return None
+        wanted = header[1::2]
+        if all((version or b"0") == wanted[index] for index, version in enumerate(now)):
+            cache.hits += 1
+            try:
+                value = cache.codec.decode(entry[12 + size :])
+            except CodecError as error:
+                cache.hits -= 1
+                cache.misses += 1
+                logger.warning("Cache %r: the entry %r is a miss: %s", cache.alias, key, error)
+                return False, None
+            if current_listeners():  # a tracked computation uses the value
+                note_read([name.decode() for name in names])
+            return True, value
+    cache.misses += 1
+    _last_miss.set((cache, int(counter or 0)))
+    return False, None
+
+
+def _known_tables(cache: Cache) -> dict[str, list[bytes]]:
+    known = _known.get(cache)
+    if known is None:
+        known = _known[cache] = {}
+    return known
+
+
+def _remember(known: dict[str, list[bytes]], key: str, names: list[bytes]) -> None:
+    if len(known) >= _KNOWN_LIMIT:
+        known.clear()  # a bound, not a cache policy: the script path rebuilds what is read
+    known[key] = names
 
 
 async def _get_local(cache: Cache, key: str) -> tuple[bool, Any]:
@@ -221,6 +285,8 @@ async def set_fresh(
     )
     stored = bool(await cache.run(call, 0))
     cache.sets += stored
+    if stored:
+        _remember(_known_tables(cache), key, [name.encode() for name in names])
     return stored
 
 

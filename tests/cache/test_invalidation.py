@@ -264,3 +264,29 @@ async def test_an_entry_used_by_a_tracked_computation_counts_as_read(
     await Comment.objects.all().delete()  # a table only the inner entry's queries read
     found, _ = await versions.get_fresh(any_cache, "outer")
     assert not found
+
+
+async def test_a_redis_hit_whose_tables_are_known_is_one_mget_and_agrees_with_the_script(
+    db: Database, redis_cache: Cache
+) -> None:
+    await seed()
+    assert await store(redis_cache)
+    known = versions._known_tables(redis_cache)
+    assert sorted(known[KEY]) == sorted(
+        name.encode() for name in ("*", "comments", "posts", "posts_tags", "tags", "users")
+    )
+    assert await fresh(redis_cache)  # the MGET path
+    await Tag.objects.filter(name="news").update(name="old news")
+    assert not await fresh(redis_cache)  # a version moved: stale on the MGET path too
+    assert await store(redis_cache)
+    # Another process stored the key with other tables: the script decides, and the
+    # tables it reports replace the ones this process knew.
+    known[KEY] = [b"*", b"users"]
+    assert await fresh(redis_cache)
+    assert b"comments" in known[KEY]
+    # This process never saw the key (a fresh worker): the script, then the MGET path.
+    del known[KEY]
+    assert await fresh(redis_cache)
+    assert KEY in known
+    await Comment.objects.filter(body="hi").update(body="changed")
+    assert not await fresh(redis_cache)
