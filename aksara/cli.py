@@ -1,8 +1,9 @@
-"""The ``aksara`` command: run the demo, manage the schema of a project's models and show
-the query plan of an API's viewsets.
+"""The ``aksara`` command: serve an app, run the demo, manage the schema of a project's
+models and show the query plan of an API's viewsets.
 
 A user's mistake (a module that cannot be imported or defines no models, a bad or
-unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1.
+unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1;
+a ``serve`` target that is no ASGI app ends so before the server starts, with status 2.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import inspect
 import os
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aksara
@@ -34,6 +38,18 @@ _DIALECTS: dict[str, type[Dialect]] = {
     dialect.name: dialect for dialect in (PostgresDialect, SQLiteDialect)
 }
 
+#: uvicorn's log levels, quietest first.
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+#: Longest wait, on SIGTERM, for in-flight requests before the lifespan closes pools anyway.
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+_MODELS_HINT = "pass the dotted name of the module defining your models, e.g. --models myapp.models"
+
+
+class _TargetError(ConfigurationError):
+    """A ``serve`` target that does not name an ASGI app (exit status 2)."""
+
 
 def _importable_from_working_directory() -> None:
     if os.getcwd() not in sys.path:
@@ -51,7 +67,7 @@ def _import_models(modules: Sequence[str]) -> None:
             )
 
 
-def _import(name: str) -> ModuleType:
+def _import(name: str, hint: str = _MODELS_HINT) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as error:
@@ -59,8 +75,7 @@ def _import(name: str) -> ModuleType:
         if missing and (name == missing or name.startswith(missing + ".")):
             raise ConfigurationError(
                 f"No module named {name!r} on the path (searched from {os.getcwd()}). Run the "
-                "command from your project's directory, or pass the dotted name of the module "
-                "defining your models, e.g. --models myapp.models."
+                f"command from your project's directory, or {hint}."
             ) from None
         raise ConfigurationError(
             f"Importing {name!r} failed: it imports {missing!r}, which is not installed."
@@ -181,6 +196,74 @@ def _plan(target: str, action: str, fields: str | None) -> str:
         raise ConfigurationError(" ".join(error.detail["fields"])) from None
 
 
+def _is_asgi_app(value: object) -> bool:
+    """True when *value* can be called as ``app(scope, receive, send)``."""
+    if not callable(value) or isinstance(value, type):
+        return False
+    try:
+        inspect.signature(value).bind(None, None, None)
+    except TypeError:
+        return False
+    except ValueError:  # a builtin without a signature: let the server decide
+        return True
+    return True
+
+
+def _serve_target(target: str) -> Any:
+    """The ASGI app that ``module:app`` names, imported here so that a mistake is one line
+    before any worker starts."""
+    module_name, colon, name = target.partition(":")
+    if not colon or not module_name or not name:
+        raise _TargetError(f"aksara serve takes module:app (e.g. myapp.main:app), got {target!r}.")
+    try:
+        module = _import(module_name, hint="pass the module defining the app, e.g. myapp.main:app")
+    except ConfigurationError as error:
+        raise _TargetError(str(error)) from None
+    app = getattr(module, name, None)
+    if not _is_asgi_app(app):
+        apps = sorted(key for key, value in vars(module).items() if _is_asgi_app(value))
+        found = (
+            f"{target} is a {type(app).__name__}, not an ASGI app (app(scope, receive, send))"
+            if hasattr(module, name)
+            else f"{module_name} has no attribute {name!r}"
+        )
+        raise _TargetError(f"{found}. ASGI apps there: {', '.join(apps) or 'none'}.")
+    return app
+
+
+def _serve(arguments: argparse.Namespace) -> None:
+    """Run uvicorn (uvloop, httptools) on the app; SIGTERM lets in-flight requests finish
+    and the app's lifespan close its pools and caches."""
+    _serve_target(arguments.app)
+    workers = arguments.workers
+    if workers is not None and workers < 1:
+        raise ConfigurationError(
+            f"--workers takes a number of processes, 1 or more, got {workers}."
+        )
+    if arguments.reload and workers not in (None, 1):
+        raise ConfigurationError("--reload runs one worker: drop --workers, or --reload.")
+    import uvicorn  # the other commands do without its import time
+
+    # uvicorn raises SIGTERM again once its graceful shutdown is done, which would end the
+    # process by the signal; the shutdown is complete by then, so the command exits 0.
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: None)
+    try:
+        uvicorn.run(
+            arguments.app,
+            host=arguments.host,
+            port=arguments.port,
+            workers=1 if arguments.reload else workers or os.cpu_count() or 1,
+            reload=arguments.reload,
+            log_level=arguments.log_level,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            timeout_graceful_shutdown=arguments.graceful_timeout,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _url(arguments: argparse.Namespace) -> str:
     """The database URL the command uses; a malformed one fails here, before any import."""
     url: str = arguments.database_url or settings.DATABASE_URL
@@ -191,6 +274,19 @@ def _url(arguments: argparse.Namespace) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aksara", description="Aksara's command line.")
     commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve an ASGI app with uvicorn")
+    serve.add_argument("app", help="module:app, e.g. myapp.main:app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, help="processes (default: one per CPU)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument("--log-level", choices=_LOG_LEVELS, default="info")
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=GRACEFUL_SHUTDOWN_SECONDS,
+        help=f"seconds in-flight requests get on shutdown (default: {GRACEFUL_SHUTDOWN_SECONDS})",
+    )
     demo = commands.add_parser("demo", help="seed a blog and run the performance guide's patterns")
     demo.add_argument("--database-url", default="sqlite:///demo.sqlite3")
     db = commands.add_parser("db", help="create or drop the tables of your models")
@@ -211,6 +307,8 @@ def _run(arguments: argparse.Namespace) -> None:
     _importable_from_working_directory()
     if arguments.command == "version":
         print(aksara.__version__)
+    elif arguments.command == "serve":
+        _serve(arguments)
     elif arguments.command == "demo":
         asyncio.run(_demo(_url(arguments)))
     elif arguments.command == "plan":
@@ -233,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AksaraError as error:
         message = _hide_password(str(error), getattr(arguments, "database_url", None))
         print(f"aksara: error: {message}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, _TargetError) else 1
     except KeyboardInterrupt:
         print("aksara: interrupted", file=sys.stderr)
         return 130
