@@ -151,3 +151,10 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     assert answer.json() == {"before": 5, "after": 5}
     log = (tmp_path / "server.log").read_text()
     assert "Application shutdown complete" in log
+
+
+def test_workers_must_be_one_or_more(in_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "examples.blog.app:app", "--workers", "0"]) == 1
+    assert "--workers takes a number of processes, 1 or more, got 0" in one_error_line(
+        capsys.readouterr().err
+    )
