@@ -17,7 +17,7 @@ from aksara.api import ModelSerializer, ReadOnlyModelViewSet, Response, Router, 
 from aksara.db import Database
 from aksara.exceptions import ConfigurationError
 from aksara.testing import assert_query_budget
-from examples.blog.models import Post, User
+from examples.blog.models import Comment, Post, User
 
 HERE = __file__
 
@@ -61,6 +61,11 @@ class PlainViewSet(ReadOnlyModelViewSet):
     @action(detail=False, max_queries=1)
     async def strict(self, request: Request) -> Response:
         return Response(await authors_one_by_one())
+
+    @action(detail=False, max_queries=2)
+    async def comment_counts(self, request: Request) -> Response:
+        posts = await Post.objects.order_by("id")
+        return Response([len(await post.comments.all()) for post in posts])
 
 
 router = Router()
@@ -156,6 +161,20 @@ async def test_the_helper_passes_and_fails_with_the_same_text(db: Database) -> N
         await assert_query_budget(http, "GET", "/api/plain/", max_queries=1)
         with pytest.raises(AssertionError, match=r"PlainViewSet\.list"):
             await assert_query_budget(http, "GET", "/api/plain/", max_queries=0)
+
+
+async def test_a_reverse_relation_read_per_row_suggests_prefetch_related(db: Database) -> None:
+    await make_posts(3)
+    user = await User.objects.get(pk=1)
+    await Comment.objects.create(post=await Post.objects.get(pk=2), author=user, body="Hi")
+    aksara.configure(DEBUG=True)
+    async with client() as http:
+        response = await http.get("/api/plain/comment_counts/")
+    text = response.json()["detail"]
+    assert response.status_code == 500
+    assert "GET /api/plain/comment_counts/ (PlainViewSet.comment_counts) ran 4 queries" in text
+    assert "Most repeated query (3 times): SELECT" in text and 'FROM "comments"' in text
+    assert 'Load the relation in the first query: queryset.prefetch_related("comments")' in text
 
 
 def test_budgets_are_validated() -> None:
