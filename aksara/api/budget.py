@@ -68,6 +68,7 @@ async def within_budget(work: Awaitable[Any], budget: int, route: Any, method: s
         return response
     message = budget_report(route.describe(method), queries, budget, viewset_model(route.viewset))
     if settings.DEBUG:
+        logger.error(message)
         return Response({"detail": message}, 500)
     logger.warning(message)
     return response

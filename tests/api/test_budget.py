@@ -122,7 +122,9 @@ async def test_over_budget_logs_a_warning_in_production(
     assert [r.levelname for r in caplog.records if r.name == "aksara.budget"] == ["WARNING"]
 
 
-async def test_over_budget_is_a_500_under_debug(db: Database) -> None:
+async def test_over_budget_is_a_500_under_debug(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     await make_posts(4)
     aksara.configure(DEBUG=True)
     async with client() as http:
@@ -130,6 +132,8 @@ async def test_over_budget_is_a_500_under_debug(db: Database) -> None:
     assert response.status_code == 500
     endpoint = "GET /api/budgeted/authors/ (BudgetedViewSet.authors)"
     assert_report(response.json()["detail"], endpoint, 5, 2)
+    assert budget_lines(caplog) == [response.json()["detail"]]
+    assert [r.levelname for r in caplog.records if r.name == "aksara.budget"] == ["ERROR"]
 
 
 async def test_the_setting_applies_and_action_budgets_override_it(
