@@ -239,6 +239,13 @@ def _max_body_bytes(value: Any) -> int:
     return result
 
 
+def _max_queries(value: Any) -> int | None:
+    result: int | None = _number(
+        "MAX_QUERIES_PER_REQUEST", value, integer=True, minimum=0, optional=True
+    )
+    return result
+
+
 def _optional_boolean(key: str) -> Callable[[Any], bool | None]:
     def check(value: Any) -> bool | None:
         if value is not None and not isinstance(value, bool):
@@ -262,6 +269,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SQL_CACHE_SIZE": _sql_cache_size,
     "MAX_BODY_BYTES": _max_body_bytes,
     "CACHE": _cache,
+    "MAX_QUERIES_PER_REQUEST": _max_queries,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -283,6 +291,8 @@ _DEFAULTS: dict[str, Any] = {
     "SQL_CACHE_SIZE": 4096,
     # The largest request body an API endpoint reads (1 MiB); a larger one is a 413.
     "MAX_BODY_BYTES": 1024 * 1024,
+    # The queries one API request may run (None: no budget); see aksara.api.budget.
+    "MAX_QUERIES_PER_REQUEST": None,
     # Per process, so nothing needs Redis to run; see aksara.cache.
     "CACHE": {"default": {"backend": "memory", **CACHE_DEFAULTS["memory"]}},
 }

@@ -22,10 +22,12 @@ from starlette.responses import Response as StarletteResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from aksara.api.budget import check_budget, within_budget
 from aksara.api.errors import MethodNotAllowed, NotFound
 from aksara.api.handlers import error_response
 from aksara.api.responses import Response
 from aksara.api.views import ViewSet, resolve
+from aksara.conf import settings
 from aksara.exceptions import ConfigurationError
 
 __all__ = ["Router", "ViewSetRoute"]
@@ -46,6 +48,8 @@ class _Handler(NamedTuple):
     action: str
     is_async: bool
     attributes: Mapping[str, Any]
+    #: The action's query budget, else the viewset's; None: the setting's.
+    budget: int | None
 
 
 class ViewSetRoute(BaseRoute):
@@ -72,10 +76,15 @@ class ViewSetRoute(BaseRoute):
         self.param = lookup[0] if lookup else None
         self.slash = "/" if path.endswith("/") else ""
         self.handlers: dict[str, _Handler] = {}
+        attributes = attributes or {}
+        budget = check_budget(
+            attributes.get("max_queries", getattr(viewset, "max_queries", None)),
+            f"{viewset.__name__}.max_queries",
+        )
         for method, action_name in mapping.items():
             function = getattr(viewset, action_name)
             handler = _Handler(
-                function, action_name, inspect.iscoroutinefunction(function), attributes or {}
+                function, action_name, inspect.iscoroutinefunction(function), attributes, budget
             )
             self.handlers[method] = handler
             if method == "GET":
@@ -110,7 +119,15 @@ class ViewSetRoute(BaseRoute):
         if scope.get(_SLASH_MISMATCH):
             response = self._slash_response(scope)
         elif handler is not None:
-            response = await self._dispatch(handler, scope, receive)
+            budget = handler.budget
+            if budget is None:
+                budget = settings.MAX_QUERIES_PER_REQUEST
+            if budget is None:
+                response = await self._dispatch(handler, scope, receive)
+            else:
+                response = await within_budget(
+                    self._dispatch(handler, scope, receive), budget, self, scope["method"]
+                )
             if method == "HEAD":
                 response.body = b""
         elif method == "OPTIONS":
@@ -140,6 +157,12 @@ class ViewSetRoute(BaseRoute):
         if isinstance(result, StarletteResponse):
             return result
         return Response(result)
+
+    def describe(self, method: str) -> str:
+        """The endpoint *method* reaches here: ``GET /api/posts/ (PostViewSet.list)``."""
+        handler = self.handlers.get(method)
+        action = handler.action if handler is not None else "?"
+        return f"{method} {self.path} ({self.viewset.__name__}.{action})"
 
     def _options_response(self) -> Response:
         title = self.viewset.__name__.removesuffix("ViewSet")

@@ -94,6 +94,9 @@ class ViewSet:
     basename: str | None = None
     #: Whether the route serves one object (detail) or the list.
     detail: bool | None = None
+    #: The queries one request may run (``@action(max_queries=...)`` overrides it; None: the
+    #: ``MAX_QUERIES_PER_REQUEST`` setting). Over it: a warning, or a 500 under DEBUG.
+    max_queries: int | None = None
 
     #: The ``@action`` methods, found once when the class is built.
     _extra_actions: ClassVar[tuple[Callable[..., Any], ...]] = ()

@@ -107,3 +107,19 @@ class NPlusOneMiddleware:
         with listen(capture.record):
             await self.app(scope, receive, send)
         warn_repeats(capture, self.threshold, f"{scope.get('method', '')} {scope.get('path', '')}")
+
+
+def suggest_loading(shape: str, model: Any) -> str | None:
+    """The ``select_related`` / ``prefetch_related`` call of *model*'s queryset that would
+    load in one query the relation a repeated *shape* reads row by row, if there is one."""
+    meta = getattr(model, "_meta", None)
+    if meta is None:
+        return None
+    source = shape.partition(" WHERE ")[0]
+    for key in meta.foreign_keys:
+        if f'FROM "{key.related_model._meta.table_name}"' in source:
+            return f'.select_related("{key.name}")'
+    for name, key in meta.reverse_relations.items():
+        if f'FROM "{key.model._meta.table_name}"' in source:
+            return f'.prefetch_related("{name}")'
+    return None
