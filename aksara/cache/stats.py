@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["CacheStats"]
+__all__ = ["CacheStats", "count_cache_reads", "request_counts"]
+
+#: [hits, misses] of the current request while its Server-Timing is measured, else None.
+request_counts: ContextVar[list[int] | None] = ContextVar("aksara_cache_reads", default=None)
+
+
+@contextmanager
+def count_cache_reads() -> Iterator[list[int]]:
+    """Count the hits and misses of every cache read in this context: ``[hits, misses]``."""
+    counts = [0, 0]
+    token = request_counts.set(counts)
+    try:
+        yield counts
+    finally:
+        request_counts.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
