@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from aksara.cache.stats import count_cache_reads
+from aksara.cache.stats import count_cache_reads, count_reads_per_request
 from aksara.db.events import QueryEvent, listen
 
 __all__ = ["ServerTimingMiddleware", "access_logger"]
@@ -41,6 +41,7 @@ class ServerTimingMiddleware:
     def __init__(
         self, app: ASGIApp, *, headers: bool = True, query_count: bool = False, log: bool = True
     ) -> None:
+        count_reads_per_request()
         self.app = app
         self.headers = headers
         self.query_count = query_count

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from aksara.cache.codec import CacheValueError, Codec, CodecError, codec
-from aksara.cache.stats import CacheStats, request_counts
+from aksara.cache.stats import CacheStats
 
 __all__ = ["Cache"]
 
@@ -45,7 +45,7 @@ class Cache:
         self.codec: Codec = codec
         self.timeout: float | None = None
         self._prefix: str = self.key_prefix + ":"
-        self._hits = self._misses = self.sets = self.deletes = self.errors = 0
+        self.hits = self.misses = self.sets = self.deletes = self.errors = 0
         self._down_until = 0.0
         self._failing = False
         self._logged_at = -math.inf
@@ -66,33 +66,7 @@ class Cache:
 
     def reset_stats(self) -> None:
         """Set the counters back to zero."""
-        self._hits = self._misses = self.sets = self.deletes = self.errors = 0
-
-    # Every read bumps these (and takes one back when a found entry proves stale); the
-    # setters also count for the request being measured by count_cache_reads().
-    @property
-    def hits(self) -> int:
-        """Reads that found a value."""
-        return self._hits
-
-    @hits.setter
-    def hits(self, value: int) -> None:
-        counts = request_counts.get()
-        if counts is not None:
-            counts[0] += value - self._hits
-        self._hits = value
-
-    @property
-    def misses(self) -> int:
-        """Reads that found nothing (or a stale or undecodable entry)."""
-        return self._misses
-
-    @misses.setter
-    def misses(self, value: int) -> None:
-        counts = request_counts.get()
-        if counts is not None:
-            counts[1] += value - self._misses
-        self._misses = value
+        self.hits = self.misses = self.sets = self.deletes = self.errors = 0
 
     # --- values ----------------------------------------------------------------------------
 
