@@ -32,6 +32,8 @@ EXCLUDED_TYPES = (
     "application/zstd",
     "application/octet-stream",
     "application/pdf",
+    # Server-sent events: each event must reach the client now, not when a block fills.
+    "text/event-stream",
 )
 
 

@@ -66,7 +66,16 @@ async def stream(request: Request) -> Response:
     return StreamingResponse(chunks(), media_type="text/plain", headers={"Vary": "Cookie"})
 
 
+async def events(request: Request) -> Response:
+    def chunks() -> Iterator[bytes]:
+        for n in range(50):
+            yield f"data: event {n} of a stream of server-sent events\n\n".encode()
+
+    return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
 ROUTES = [
+    Route("/events", events),
     Route("/big", big),
     Route("/small", small),
     Route("/image", image),
@@ -127,7 +136,7 @@ async def test_brotli_off_by_setting_serves_gzip() -> None:
     assert json.loads(gzip.decompress(response.content)) == BIG
 
 
-@pytest.mark.parametrize("path", ["/small", "/image", "/woff2", "/encoded", "/partial"])
+@pytest.mark.parametrize("path", ["/small", "/image", "/woff2", "/encoded", "/partial", "/events"])
 async def test_left_alone(client: httpx.AsyncClient, path: str) -> None:
     aksara.settings.reset()  # the fixture's app keeps its compression
     direct = httpx.ASGITransport(app=Aksara(routes=ROUTES))
