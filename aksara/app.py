@@ -16,6 +16,7 @@ from aksara.cache.registry import caches
 from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
 from aksara.debug.nplusone import NPlusOneMiddleware
+from aksara.middleware import CompressionMiddleware, ServerTimingMiddleware
 
 if TYPE_CHECKING:
     from aksara.api.routing import Router
@@ -27,7 +28,8 @@ class Aksara(Starlette):
     """An ASGI app whose lifespan opens the database pool and the caches at startup and
     closes them at shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
-    unrouted method included, are answered as JSON ``{"detail": ...}``."""
+    unrouted method included, are answered as JSON ``{"detail": ...}``. ``COMPRESSION``,
+    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built."""
 
     def __init__(
         self,
@@ -38,7 +40,7 @@ class Aksara(Starlette):
         exception_handlers: Mapping[Any, Any] | None = None,
         **options: Any,
     ) -> None:
-        stack = [Middleware(NPlusOneMiddleware), *(middleware or ())]
+        stack = [*_optional_middleware(), Middleware(NPlusOneMiddleware), *(middleware or ())]
         super().__init__(
             debug=settings.DEBUG if debug is None else debug,
             routes=routes,
@@ -64,3 +66,25 @@ class Aksara(Starlette):
                 await caches.close_all()
         finally:
             await disconnect()
+
+
+def _optional_middleware() -> list[Middleware]:
+    """Compression and timing, installed only when their settings are on: off, a request
+    pays nothing for them."""
+    stack: list[Middleware] = []
+    compression = settings.COMPRESSION
+    if compression is not None:
+        stack.append(Middleware(CompressionMiddleware, **compression))
+    timing = settings.SERVER_TIMING
+    if timing is None:
+        timing = settings.DEBUG
+    if timing or settings.ACCESS_LOG:
+        stack.append(
+            Middleware(
+                ServerTimingMiddleware,
+                headers=timing,
+                query_count=settings.DEBUG,
+                log=True,
+            )
+        )
+    return stack

@@ -18,6 +18,7 @@ from aksara.exceptions import ConfigurationError, suggest
 __all__ = [
     "CACHE_BACKENDS",
     "CACHE_DEFAULTS",
+    "COMPRESSION_DEFAULTS",
     "POOL_DEFAULTS",
     "RELATION_LOADING_MODES",
     "Settings",
@@ -255,6 +256,36 @@ def _optional_boolean(key: str) -> Callable[[Any], bool | None]:
     return check
 
 
+COMPRESSION_DEFAULTS: dict[str, Any] = {"minimum_size": 500, "level": 6, "brotli": True}
+
+
+def _compression(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"COMPRESSION must be None or a dict such as {COMPRESSION_DEFAULTS!r}, got {value!r}."
+        )
+    options = dict(COMPRESSION_DEFAULTS)
+    for key, item in value.items():
+        if key not in COMPRESSION_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown COMPRESSION key {key!r}.{suggest(key, COMPRESSION_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(COMPRESSION_DEFAULTS))}."
+            )
+        label = f"COMPRESSION[{key!r}]"
+        if key == "brotli":
+            item = _boolean(label)(item)
+        elif key == "level":
+            item = _number(label, item, integer=True, minimum=1, optional=False)
+            if item > 9:
+                raise ConfigurationError(f"{label} must be an integer from 1 to 9, got {item!r}.")
+        else:
+            item = _number(label, item, integer=True, minimum=0, optional=False)
+        options[key] = item
+    return options
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -270,6 +301,9 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "MAX_BODY_BYTES": _max_body_bytes,
     "CACHE": _cache,
     "MAX_QUERIES_PER_REQUEST": _max_queries,
+    "COMPRESSION": _compression,
+    "SERVER_TIMING": _optional_boolean("SERVER_TIMING"),
+    "ACCESS_LOG": _boolean("ACCESS_LOG"),
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -295,6 +329,13 @@ _DEFAULTS: dict[str, Any] = {
     "MAX_QUERIES_PER_REQUEST": None,
     # Per process, so nothing needs Redis to run; see aksara.cache.
     "CACHE": {"default": {"backend": "memory", **CACHE_DEFAULTS["memory"]}},
+    # None: responses are not compressed (a proxy in front often does it); a dict turns on
+    # gzip, and brotli for clients that accept it (see aksara.middleware.compression).
+    "COMPRESSION": None,
+    # None: follow DEBUG. The Server-Timing header and the access log line.
+    "SERVER_TIMING": None,
+    # One line per request on the "aksara.access" logger (also on with SERVER_TIMING).
+    "ACCESS_LOG": False,
 }
 
 

@@ -2,10 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["CacheStats"]
+__all__ = ["CacheStats", "count_cache_reads", "count_reads_per_request", "request_counts"]
+
+#: [hits, misses] of the current request while its Server-Timing is measured, else None.
+request_counts: ContextVar[list[int] | None] = ContextVar("aksara_cache_reads", default=None)
+
+
+def _counted(name: str, index: int) -> property:
+    """A ``hits``/``misses`` attribute that also bumps the measured request's count."""
+
+    def get(cache: Any) -> int:
+        value: int = cache.__dict__[name]
+        return value
+
+    def set_(cache: Any, value: int) -> None:
+        counts = request_counts.get()
+        if counts is not None:
+            counts[index] += value - cache.__dict__.get(name, 0)
+        cache.__dict__[name] = value
+
+    return property(get, set_)
+
+
+def count_reads_per_request() -> None:
+    """Make every cache's ``hits`` and ``misses`` also count for count_cache_reads().
+
+    Installed once, by the first app that measures requests: until then a cache read bumps
+    plain attributes (20 ns) instead of these (150 ns)."""
+    from aksara.cache.backends.base import Cache
+
+    if not isinstance(vars(Cache).get("hits"), property):
+        Cache.hits = _counted("hits", 0)  # type: ignore[assignment]
+        Cache.misses = _counted("misses", 1)  # type: ignore[assignment]
+
+
+@contextmanager
+def count_cache_reads() -> Iterator[list[int]]:
+    """Count the hits and misses of every cache read in this context: ``[hits, misses]``
+    (once count_reads_per_request() is installed)."""
+    counts = [0, 0]
+    token = request_counts.set(counts)
+    try:
+        yield counts
+    finally:
+        request_counts.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
