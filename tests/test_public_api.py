@@ -13,6 +13,7 @@ PACKAGES = [
     "aksara.api",
     "aksara.cache",
     "aksara.cache.backends",
+    "aksara.checks",
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",
