@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from starlette.middleware import Middleware
 from starlette.requests import Request
 
 import aksara
@@ -22,6 +23,7 @@ from aksara.checks import (
     Status,
     check_secret_key,
     exit_status,
+    is_indexed,
     render_json,
     render_text,
     run_checks,
@@ -32,6 +34,7 @@ from aksara.db import Database
 from examples.blog.app import app as blog_app
 from examples.blog.models import Post, User
 from examples.blog.seed import GUIDE_SLUG, seed_api
+from tests.api.input_models import Essay
 from tests.test_cli import in_project, one_error_line
 from tests.test_serve import seeded_project
 
@@ -248,6 +251,17 @@ async def test_the_blog_example_passes_all_but_its_documented_warnings(db: Datab
     assert all(finding.status is Status.PASS for finding in by_check(findings, "n_plus_one"))
 
 
+def test_an_index_counts_when_it_leads_with_the_field() -> None:
+    post = Post._meta.get_field
+    assert is_indexed(post("id")) and is_indexed(post("slug"))  # primary key, db_index
+    assert is_indexed(post("author"))  # a foreign key is indexed by default
+    assert is_indexed(post("is_published"))  # the first field of a Meta index
+    assert is_indexed(User._meta.get_field("email"))  # unique
+    assert not is_indexed(post("view_count"))
+    assert is_indexed(Essay._meta.get_field("writer"))  # leads unique_together
+    assert not is_indexed(Essay._meta.get_field("title"))  # second in it: no help alone
+
+
 def test_the_secret_key_is_checked_when_the_project_has_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -317,3 +331,34 @@ def test_a_bad_target_is_one_line_and_status_2(
     assert "aksara check takes module:app" in one_error_line(capsys.readouterr().err)
     assert main(["check", "examples.blog.app:app", "--workers", "0"]) == 1
     assert "--workers takes a number of processes" in one_error_line(capsys.readouterr().err)
+
+
+class RaisingMiddleware:
+    """Fails every request outside any viewset: Starlette answers 500, then re-raises."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raise RuntimeError("the middleware is broken")
+        await self.app(scope, receive, send)
+
+
+class BrokenViewSet(CarefulViewSet):
+    async def list(self, request: Request) -> Response:
+        raise RuntimeError("the list is broken")
+
+
+async def test_an_endpoint_that_fails_is_a_failure_with_its_answer(db: Database) -> None:
+    await make_posts(1)
+    findings = await run_checks(app_of(broken=BrokenViewSet), workers=1)
+    listing, detail = by_check(findings, "n_plus_one")
+    assert listing.status is Status.FAIL
+    assert "GET /api/broken/ (BrokenViewSet.list): 0 queries; answered 500: {" in listing.message
+    assert detail.status is Status.PASS  # found in the table: the list showed nothing
+    app = app_of(careful=CarefulViewSet)
+    app.user_middleware.append(Middleware(RaisingMiddleware))
+    raised = by_check(await run_checks(app, workers=1), "n_plus_one")[0]
+    assert raised.status is Status.FAIL
+    assert raised.message.endswith("answered 500: RuntimeError: the middleware is broken.")

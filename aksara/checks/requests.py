@@ -85,7 +85,10 @@ async def _probe(app: Any, route: ViewSetRoute, path: str) -> tuple[Finding, byt
         # The app's own N+1 middleware (under DEBUG) would warn too: this report says it.
         warnings.simplefilter("ignore", NPlusOneWarning)
         async with capture_queries() as queries:
-            status, body = await get(app, path)
+            try:
+                status, body = await get(app, path)
+            except Exception as error:  # re-raised by Starlette's error middleware after its 500
+                status, body = 500, f"{type(error).__name__}: {error}".encode()
     return _judge(route, path, status, body, list(queries)), body
 
 
