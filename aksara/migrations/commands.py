@@ -1,0 +1,281 @@
+"""The migration commands, from Python: ``makemigrations``, ``migrate``, ``showmigrations``,
+``sqlmigrate`` and the ``--check`` of CI. ``aksara.cli`` only parses their arguments."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.migration import MigrationContext
+from alembic.script import Script
+from alembic.util import exc as alembic_errors
+from sqlalchemy.engine import Connection as SAConnection
+
+from aksara.conf import settings
+from aksara.db.connections import get_database
+from aksara.db.database import Database
+from aksara.db.url import parse_url
+from aksara.migrations.autogen import Decisions
+from aksara.migrations.connection import migration_connection
+from aksara.migrations.errors import MigrationError
+from aksara.migrations.metadata import model_metadata
+from aksara.migrations.project import (
+    MigrationRun,
+    alembic_config,
+    ensure_folder,
+    script_directory,
+)
+from aksara.orm.models import Model
+from aksara.orm.registry import registry
+
+__all__ = [
+    "MigrationState",
+    "check_migrations",
+    "make_migrations",
+    "migrate",
+    "show_migrations",
+    "sql_migrate",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationState:
+    """One revision of the folder and whether the database has it applied."""
+
+    revision: str
+    message: str
+    applied: bool
+    down_revision: str | None
+
+
+def _folder(path: str | Path | None) -> Path:
+    return Path(path if path is not None else settings.MIGRATIONS["path"])
+
+
+def project_models(modules: Sequence[str] | None = None) -> list[type[Model]]:
+    """The models migrations manage: those of *modules* (default: ``MIGRATIONS["models"]``),
+    imported here; every registered model when no module is named."""
+    names = list(modules) if modules is not None else list(settings.MIGRATIONS["models"])
+    if not names:
+        return [model for model in registry.models() if not model._meta.abstract]
+    for name in names:
+        importlib.import_module(name)
+    chosen = [
+        model
+        for model in registry.models()
+        if not model._meta.abstract
+        and any(
+            model.__module__ == name or model.__module__.startswith(name + ".") for name in names
+        )
+    ]
+    if not chosen:
+        raise MigrationError(
+            f"The modules {', '.join(names)} define no models: name the modules defining "
+            "your Model subclasses in MIGRATIONS['models'] (or --models)."
+        )
+    return chosen
+
+
+def _run(database: Database, models: Sequence[str] | None, **options: Any) -> MigrationRun:
+    metadata = model_metadata(project_models(models))
+    return MigrationRun(metadata, parse_url(database.url).backend, database=database, **options)
+
+
+async def _on_connection(
+    database: Database, run: MigrationRun, work: Callable[[], Any], *, lock: bool = False
+) -> Any:
+    async with migration_connection(database.url, lock=lock) as runner:
+
+        def call(connection: SAConnection) -> Any:
+            run.connection = connection
+            try:
+                return work()
+            except alembic_errors.CommandError as error:
+                raise MigrationError(str(error)) from error
+
+        return await runner.run(call)
+
+
+async def make_migrations(
+    message: str = "",
+    *,
+    empty: bool = False,
+    renames: Sequence[str] = (),
+    allow_drop: bool = False,
+    prompt: Callable[[str], bool] | None = None,
+    concurrently: bool = False,
+    path: str | Path | None = None,
+    models: Sequence[str] | None = None,
+    database: Database | None = None,
+) -> Path | None:
+    """Write a revision for the difference between the models and the database (which must
+    have every revision applied); return its file, or None when nothing changed.
+
+    The folder is created on first use. ``renames`` (``table.old:new``) and ``prompt``
+    decide drop + add pairs that may be renames; without either, they are refused.
+    """
+    database = database or get_database()
+    folder = ensure_folder(_folder(path))
+    decisions = Decisions(list(renames), allow_drop, prompt, concurrently, empty)
+    run = _run(database, models, decisions=decisions)
+    config = alembic_config(folder, run)
+    text = message or ("empty" if empty else "auto")
+
+    def write() -> Any:
+        return command.revision(config, message=text, autogenerate=not empty)
+
+    script = await _on_connection(database, run, write)
+    if isinstance(script, list):
+        script = script[0] if script else None
+    return Path(script.path) if isinstance(script, Script) else None
+
+
+async def check_migrations(
+    *,
+    path: str | Path | None = None,
+    models: Sequence[str] | None = None,
+    database: Database | None = None,
+) -> list[str]:
+    """The differences between the models and the migrations, as applied to the database
+    (which must be up to date); an empty list when they agree."""
+    database = database or get_database()
+    run = _run(database, models)
+    config = alembic_config(_folder(path), run)
+
+    def check() -> list[str]:
+        try:
+            command.check(config)
+        except alembic_errors.AutogenerateDiffsDetected as error:
+            return [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+        return []
+
+    found: list[str] = await _on_connection(database, run, check)
+    return found
+
+
+def _direction(config: Any, connection: SAConnection, target: str) -> str:
+    if target in ("zero", "base"):
+        return "downgrade"
+    scripts = script_directory(config.get_main_option("script_location"))
+    current = MigrationContext.configure(connection).get_current_heads()
+    if not current or target in ("head", "heads"):
+        return "upgrade"
+    try:
+        wanted = scripts.get_revision(target)
+    except alembic_errors.CommandError as error:
+        raise MigrationError(f"No revision {target!r} in the migrations folder: {error}") from error
+    below = {
+        revision.revision
+        for head in current
+        for revision in scripts.iterate_revisions(head, "base")
+        if revision is not None
+    }
+    return "downgrade" if wanted.revision in below and wanted.revision not in current else "upgrade"
+
+
+async def migrate(
+    target: str = "heads",
+    *,
+    allow_drop: bool = False,
+    path: str | Path | None = None,
+    models: Sequence[str] | None = None,
+    database: Database | None = None,
+) -> list[str]:
+    """Apply the revisions up to *target* (default: all), or go back down to it (``zero``:
+    before the first); return the revisions the database is at afterwards.
+
+    On PostgreSQL an advisory lock makes concurrent runs wait, so each revision runs once;
+    each revision runs in its own transaction, so a failed one leaves the previous state.
+    """
+    database = database or get_database()
+    run = _run(database, models, allow_drop=allow_drop)
+    config = alembic_config(_folder(path), run)
+
+    def apply() -> list[str]:
+        connection = run.connection
+        direction = _direction(config, connection, target)
+        if connection.in_transaction():
+            connection.commit()
+        if direction == "downgrade":
+            command.downgrade(config, "base" if target == "zero" else target)
+        else:
+            command.upgrade(config, target)
+        if connection.in_transaction():
+            connection.commit()
+        return list(MigrationContext.configure(connection).get_current_heads())
+
+    heads: list[str] = await _on_connection(database, run, apply, lock=True)
+    return heads
+
+
+async def show_migrations(
+    *, path: str | Path | None = None, database: Database | None = None
+) -> list[MigrationState]:
+    """Every revision of the folder, oldest first, with whether the database has it."""
+    database = database or get_database()
+    folder = _folder(path)
+    alembic_config(folder, MigrationRun(model_metadata([]), ""))  # the folder must exist
+    scripts = script_directory(folder)
+
+    def read(connection: SAConnection) -> set[str]:
+        heads = MigrationContext.configure(connection).get_current_heads()
+        applied = set()
+        for head in heads:
+            for revision in scripts.iterate_revisions(head, "base"):
+                if revision is not None:
+                    applied.add(revision.revision)
+        return applied
+
+    async with migration_connection(database.url) as runner:
+        applied = await runner.run(read)
+    revisions = list(scripts.walk_revisions())
+    revisions.reverse()
+    return [
+        MigrationState(
+            script.revision,
+            script.doc or "",
+            script.revision in applied,
+            script.down_revision if isinstance(script.down_revision, str | None) else None,
+        )
+        for script in revisions
+    ]
+
+
+def sql_migrate(
+    revision: str,
+    *,
+    dialect: str | None = None,
+    downgrade: bool = False,
+    path: str | Path | None = None,
+) -> str:
+    """The SQL of *revision* (from its parent; ``downgrade``: back to its parent) for
+    *dialect* (default: DATABASE_URL's), without connecting to a database."""
+    folder = _folder(path)
+    name = dialect or parse_url(settings.DATABASE_URL).backend
+    run = MigrationRun(model_metadata([]), name)
+    config = alembic_config(folder, run)
+    scripts = script_directory(folder)
+    try:
+        script = scripts.get_revision(revision)
+    except alembic_errors.CommandError as error:
+        raise MigrationError(str(error)) from error
+    if script is None:
+        raise MigrationError(f"No revision {revision!r} in {folder}.")
+    parent = script.down_revision if isinstance(script.down_revision, str) else None
+    span = (
+        f"{script.revision}:{parent or 'base'}"
+        if downgrade
+        else f"{parent or 'base'}:{script.revision}"
+    )
+    try:
+        if downgrade:
+            command.downgrade(config, span, sql=True)
+        else:
+            command.upgrade(config, span, sql=True)
+    except alembic_errors.CommandError as error:
+        raise MigrationError(str(error)) from error
+    return "".join(run.sql)
