@@ -56,31 +56,50 @@ def _folder(path: str | Path | None) -> Path:
     return Path(path if path is not None else settings.MIGRATIONS["path"])
 
 
-def project_models(modules: Sequence[str] | None = None) -> list[type[Model]]:
-    """The models migrations manage: those of *modules* (default: ``MIGRATIONS["models"]``),
-    imported here; every registered model when no module is named."""
+def project_models(modules: Sequence[str | type[Model]] | None = None) -> list[type[Model]]:
+    """The models migrations manage: those defined in *modules* (names, imported here when
+    no model of theirs is registered yet; model classes are taken as they are, with their
+    join tables), by default ``MIGRATIONS["models"]``, or every registered model."""
     names = list(modules) if modules is not None else list(settings.MIGRATIONS["models"])
+    known = [model for model in registry.models() if not model._meta.abstract]
     if not names:
-        return [model for model in registry.models() if not model._meta.abstract]
-    for name in names:
-        importlib.import_module(name)
-    chosen = [
-        model
-        for model in registry.models()
-        if not model._meta.abstract
-        and any(
-            model.__module__ == name or model.__module__.startswith(name + ".") for name in names
+        if not known:
+            raise MigrationError(
+                "No models are defined: name the modules defining your Model subclasses in "
+                "MIGRATIONS['models'] (or --models myapp.models)."
+            )
+        return known
+    classes: list[type[Model]] = [name for name in names if not isinstance(name, str)]
+    prefixes = [name for name in names if isinstance(name, str)]
+    for name in prefixes:
+        if not any(_within(model, name) for model in known):
+            importlib.import_module(name)
+    chosen = []
+    for model in registry.models():
+        if model._meta.abstract:
+            continue
+        through = any(
+            relation.through is model
+            for owner in classes
+            for relation in owner._meta.many_relations.values()
         )
-    ]
+        if model in classes or through or any(_within(model, name) for name in prefixes):
+            chosen.append(model)
     if not chosen:
         raise MigrationError(
-            f"The modules {', '.join(names)} define no models: name the modules defining "
-            "your Model subclasses in MIGRATIONS['models'] (or --models)."
+            f"{', '.join(map(str, names))} define no models: name the modules defining your "
+            "Model subclasses in MIGRATIONS['models'] (or --models)."
         )
     return chosen
 
 
-def _run(database: Database, models: Sequence[str] | None, **options: Any) -> MigrationRun:
+def _within(model: type[Model], module: str) -> bool:
+    return model.__module__ == module or model.__module__.startswith(module + ".")
+
+
+def _run(
+    database: Database, models: Sequence[str | type[Model]] | None, **options: Any
+) -> MigrationRun:
     metadata = model_metadata(project_models(models))
     return MigrationRun(metadata, parse_url(database.url).backend, database=database, **options)
 
@@ -109,7 +128,7 @@ async def make_migrations(
     prompt: Callable[[str], bool] | None = None,
     concurrently: bool = False,
     path: str | Path | None = None,
-    models: Sequence[str] | None = None,
+    models: Sequence[str | type[Model]] | None = None,
     database: Database | None = None,
 ) -> Path | None:
     """Write a revision for the difference between the models and the database (which must
@@ -137,7 +156,7 @@ async def make_migrations(
 async def check_migrations(
     *,
     path: str | Path | None = None,
-    models: Sequence[str] | None = None,
+    models: Sequence[str | type[Model]] | None = None,
     database: Database | None = None,
 ) -> list[str]:
     """The differences between the models and the migrations, as applied to the database
@@ -182,7 +201,7 @@ async def migrate(
     *,
     allow_drop: bool = False,
     path: str | Path | None = None,
-    models: Sequence[str] | None = None,
+    models: Sequence[str | type[Model]] | None = None,
     database: Database | None = None,
 ) -> list[str]:
     """Apply the revisions up to *target* (default: all), or go back down to it (``zero``:
