@@ -37,6 +37,8 @@ class Decisions:
     concurrently: bool = False
     #: Write a revision even when nothing changed (for a data step).
     empty: bool = False
+    #: The SQLAlchemy dialect of the database compared with (set by the environment).
+    dialect: Any = None
 
     def parsed_renames(self) -> list[tuple[str | None, str, str]]:
         """``(table or None, old, new)`` of each rename."""
@@ -67,45 +69,69 @@ class RenameColumnOp(ops.AlterColumnOp):
         )
 
 
-def _same_kind(drop: ops.DropColumnOp, add: ops.AddColumnOp) -> bool:
-    old = getattr(drop.to_column().type, "kind", None)
-    return old is None or old == getattr(add.column.type, "kind", None)
+def _same_kind(drop: ops.DropColumnOp, add: ops.AddColumnOp, dialect: Any) -> bool:
+    """True when the dropped column's type is the added one's, parameters aside (SQLite
+    keeps both a String and a Text in TEXT)."""
+    if dialect is None:
+        return True
+    old = drop.to_column().type.compile(dialect=dialect).partition("(")[0]
+    return old == add.column.type.compile(dialect=dialect).partition("(")[0]
+
+
+def _rename(
+    table: str, drop: ops.DropColumnOp, add: ops.AddColumnOp, dialect: Any
+) -> RenameColumnOp:
+    before = drop.to_column()
+    rename = RenameColumnOp(
+        table,
+        drop.column_name,
+        modify_name=add.column.name,
+        existing_type=before.type,
+        existing_nullable=before.nullable,
+    )
+    if before.nullable != add.column.nullable:
+        rename.modify_nullable = add.column.nullable
+    if dialect is not None and before.type.compile(dialect=dialect) != add.column.type.compile(
+        dialect=dialect
+    ):
+        rename.modify_type = add.column.type
+    return rename
 
 
 def _renamed_columns(
     table: ops.ModifyTableOps, decisions: Decisions, asked: list[str]
 ) -> list[ops.MigrateOperation]:
+    """The table's operations with drop + add pairs turned into renames where decided:
+    ``--rename`` first, then the prompt; an undecided pair of one type is *asked* about."""
     drops = [o for o in table.ops if isinstance(o, ops.DropColumnOp)]
     adds = [o for o in table.ops if isinstance(o, ops.AddColumnOp)]
-    if not drops or not adds:
-        return list(table.ops)
+    name = table.table_name
     replaced: dict[int, ops.MigrateOperation | None] = {}
     wanted = decisions.parsed_renames()
+
+    def pair(drop: ops.DropColumnOp, add: ops.AddColumnOp) -> None:
+        replaced[id(drop)] = None
+        replaced[id(add)] = _rename(name, drop, add, decisions.dialect)
+
+    for drop in drops:
+        for add in adds:
+            said = any(
+                t in (None, name) and o == drop.column_name and n == add.column.name
+                for t, o, n in wanted
+            )
+            if said and id(add) not in replaced and id(drop) not in replaced:
+                pair(drop, add)
     for drop in drops:
         for add in adds:
             if id(add) in replaced or id(drop) in replaced:
                 continue
-            name, old, new = table.table_name, drop.column_name, add.column.name
-            said = any(t in (None, name) and o == old and n == new for t, o, n in wanted)
-            question = f"Was {name}.{old} renamed to {name}.{new}?"
-            if not said and _same_kind(drop, add) and decisions.prompt is not None:
-                said = decisions.prompt(question)
-                if not said:
-                    continue
-            if said:
-                before = drop.to_column()
-                rename = RenameColumnOp(
-                    name,
-                    old,
-                    modify_name=new,
-                    existing_type=add.column.type,
-                    existing_nullable=before.nullable,
-                )
-                if before.nullable != add.column.nullable:
-                    rename.modify_nullable = add.column.nullable
-                replaced[id(drop)] = None
-                replaced[id(add)] = rename
-            elif _same_kind(drop, add) and not decisions.allow_drop:
+            if not _same_kind(drop, add, decisions.dialect):
+                continue
+            old, new = drop.column_name, add.column.name
+            if decisions.prompt is not None:
+                if decisions.prompt(f"Was {name}.{old} renamed to {name}.{new}?"):
+                    pair(drop, add)
+            elif not decisions.allow_drop:
                 asked.append(
                     f"{name}: column {old!r} dropped and {new!r} added: if renamed, pass "
                     f"--rename {name}.{old}:{new}"
@@ -215,7 +241,7 @@ def _with_fills(
             if isinstance(inner, ops.AddColumnOp) and not inner.column.nullable:
                 has, value = _default_of(inner.column)
                 if has:
-                    column = inner.column.copy()
+                    column = inner.column._copy()
                     column.nullable = True
                     pending.append(ops.AddColumnOp(operation.table_name, column))
                     fills.append(

@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 from aksara.conf import mask_url
 from aksara.db.url import parse_url
 from aksara.migrations.errors import MigrationError
+from aksara.migrations.rebuild import MIGRATION_FLAG, install
 
 __all__ = ["MIGRATION_LOCK_KEY", "migration_connection", "sqlalchemy_url"]
 
@@ -98,6 +99,7 @@ async def migration_connection(url: str, *, lock: bool = False) -> AsyncIterator
     """A connection for Alembic on *url*; ``lock`` holds the PostgreSQL advisory lock of
     ``migrate`` (waiting for another process that holds it) until the block ends."""
     backend = parse_url(url).backend
+    install()
     engine = create_async_engine(
         sqlalchemy_url(url), async_creator=_creator(url), poolclass=NullPool
     )
@@ -114,6 +116,7 @@ async def migration_connection(url: str, *, lock: bool = False) -> AsyncIterator
         event.listen(engine.sync_engine, "commit", commit)
     try:
         async with engine.connect() as connection:
+            (await connection.get_raw_connection()).info[MIGRATION_FLAG] = True
             runner = _Runner(connection, backend)
             if lock and backend == "postgresql":
                 await connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")

@@ -55,6 +55,9 @@ down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
+#: The models' columns after this revision: Aksara writes the next revision from them.
+${aksara_schema}
+
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
@@ -104,6 +107,7 @@ def alembic_config(path: str | Path, run: MigrationRun) -> Config:
         )
     config = Config(cmd_opts=argparse.Namespace(quiet=True))  # Aksara reports, not Alembic
     config.set_main_option("script_location", str(folder))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(folder / "versions"))
     config.attributes["aksara"] = run
     return config
@@ -113,5 +117,6 @@ def script_directory(path: str | Path) -> ScriptDirectory:
     """The revisions of the folder at *path*."""
     config = Config()
     config.set_main_option("script_location", str(path))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(Path(path) / "versions"))
     return ScriptDirectory.from_config(config)

@@ -119,10 +119,12 @@ class Column(TypeDecorator[Any], SchemaType):
         return found
 
     def _set_table(self, column: SAColumn[Any], table: Table) -> None:
+        # A SQLite rebuild makes the table under a temporary name first.
+        name = table.name.removeprefix("_alembic_tmp_")
         for suffix, sql in self.checks(column.name):
             CheckConstraint(
                 text(sql),
-                name=identifier(table.name, column.name, suffix=suffix),
+                name=identifier(name, column.name, suffix=suffix),
                 _create_rule=functools.partial(_only_on_sqlite),
                 _type_bound=True,
             )._set_parent_with_dispatch(table)
