@@ -296,12 +296,22 @@ def _with_guards(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOper
 def _concurrent(
     operations: list[ops.MigrateOperation], created: set[str]
 ) -> list[ops.MigrateOperation]:
-    return [
-        ConcurrentIndexOp(o)
-        if isinstance(o, ops.CreateIndexOp) and o.table_name not in created
-        else o
-        for o in operations
-    ]
+    """Index creations on existing tables taken out of their table's changes, to run
+    ``CONCURRENTLY`` after them (outside the transaction, on PostgreSQL)."""
+    result: list[ops.MigrateOperation] = []
+    for operation in operations:
+        if isinstance(operation, ops.CreateIndexOp) and operation.table_name not in created:
+            result.append(ConcurrentIndexOp(operation))
+            continue
+        if not isinstance(operation, ops.ModifyTableOps) or operation.table_name in created:
+            result.append(operation)
+            continue
+        indexes = [o for o in operation.ops if isinstance(o, ops.CreateIndexOp)]
+        operation.ops = [o for o in operation.ops if not isinstance(o, ops.CreateIndexOp)]
+        if operation.ops:
+            result.append(operation)
+        result.extend(ConcurrentIndexOp(index) for index in indexes)
+    return result
 
 
 def process_operations(script: ops.MigrationScript, decisions: Decisions, tables: Any) -> None:

@@ -34,7 +34,7 @@ run_environment()
 SCRIPT_TEMPLATE = '''"""${message}
 
 Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
+Revises: ${(down_revision or "nothing: the first revision") | comma,n}
 Create Date: ${create_date}
 
 A data step runs Aksara queries in this revision's transaction:
