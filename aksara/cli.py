@@ -410,6 +410,8 @@ def _run(arguments: argparse.Namespace) -> None:
             end="",
         )
     elif arguments.command in ("makemigrations", "migrate", "showmigrations"):
+        if getattr(arguments, "models", None):
+            _import_models(arguments.models)  # before the loop runs, with clear errors
         asyncio.run(_migrations(arguments))
     elif arguments.action == "sql":
         name = arguments.dialect or parse_url(_url(arguments)).backend
