@@ -15,13 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+from alembic.autogenerate import renderers
+from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
 
 from aksara.migrations.errors import UnsafeMigrationError
 from aksara.migrations.ops import CheckEmptyOp, ConcurrentIndexOp, FillNullsOp
+from aksara.migrations.types import Column
 from aksara.orm.field import NOT_PROVIDED
 
-__all__ = ["Decisions", "RenameColumnOp", "process_operations"]
+__all__ = ["Decisions", "RenameColumnOp", "RenameTableOp", "process_operations"]
 
 
 @dataclass
@@ -67,6 +71,18 @@ class RenameColumnOp(ops.AlterColumnOp):
             existing_nullable=self.existing_nullable,
             existing_server_default=self.existing_server_default,
         )
+
+
+class RenameTableOp(ops.RenameTableOp):
+    """A table rename that Alembic's ``rename_table`` op can reverse."""
+
+    def reverse(self) -> RenameTableOp:
+        return RenameTableOp(self.new_table_name, self.table_name)
+
+
+@renderers.dispatch_for(RenameTableOp)
+def _render_rename_table(context: AutogenContext, operation: RenameTableOp) -> str:
+    return f"op.rename_table({operation.table_name!r}, {operation.new_table_name!r})"
 
 
 def _same_kind(drop: ops.DropColumnOp, add: ops.AddColumnOp, dialect: Any) -> bool:
@@ -165,10 +181,20 @@ def _renamed_tables(
                 if not said:
                     continue
             if said:
-                position = result.index(drop)
-                result[position] = ops.RenameTableOp(old, new)
                 result.remove(create)
-                result[position + 1 : position + 1] = _renamed_table_parts(drop, create)
+                # Autogenerate drops the old table's indexes and makes the new one's: after
+                # the rename, the old ones are dropped under the new table's name.
+                changes = {
+                    o.table_name: o
+                    for o in result
+                    if isinstance(o, ops.ModifyTableOps) and o.table_name in (old, new)
+                }
+                result = [o for o in result if o not in changes.values()]
+                position = result.index(drop)
+                result[position : position + 1] = [
+                    RenameTableOp(old, new),
+                    *_renamed_table_parts(drop, create, changes.get(old), changes.get(new)),
+                ]
             elif not decisions.allow_drop:
                 asked.append(
                     f"table {old!r} dropped and {new!r} created: if renamed, pass "
@@ -178,28 +204,53 @@ def _renamed_tables(
 
 
 def _renamed_table_parts(
-    drop: ops.DropTableOp, create: ops.CreateTableOp
+    drop: ops.DropTableOp,
+    create: ops.CreateTableOp,
+    old_indexes: ops.ModifyTableOps | None,
+    new_indexes: ops.ModifyTableOps | None,
 ) -> list[ops.MigrateOperation]:
-    """What follows ``rename_table``: the indexes and constraints under their new names."""
-    old = drop.to_table()
-    new = create.to_table()
+    """What follows ``rename_table``: indexes, constraints and CHECKs under the new name."""
+    name = create.table_name
     parts: list[ops.MigrateOperation] = []
-    inner: list[ops.MigrateOperation] = []
-    for index in old.indexes:
-        if index.name:
-            parts.append(ops.DropIndexOp(index.name, table_name=new.name))
-    for constraint in old.constraints:
-        if _named(constraint):
+    for operation in old_indexes.ops if old_indexes is not None else ():
+        if isinstance(operation, ops.DropIndexOp):
+            index = operation._reverse
+            back = None
+            if index is not None:
+                back = ops.CreateIndexOp(
+                    index.index_name, name, index.columns, unique=index.unique, **index.kw
+                )
+            parts.append(ops.DropIndexOp(operation.index_name, table_name=name, _reverse=back))
+    # The old table's constraints as they are once the table has its new name.
+    moved = drop.to_table().to_metadata(sa.MetaData(), name=name)
+    new = create.to_table()
+    inner: list[ops.MigrateOperation] = [
+        ops.DropConstraintOp.from_constraint(constraint)
+        for constraint in moved.constraints
+        if _named(constraint)
+    ]
+    inner.extend(
+        ops.AddConstraintOp.from_constraint(constraint)
+        for constraint in new.constraints
+        if _named(constraint)
+    )
+    # SQLite's CHECKs are named after the table: the columns that have some are rebuilt.
+    for column in new.columns:
+        kind = column.type
+        if isinstance(kind, Column) and kind.checks(column.name):
             inner.append(
-                ops.DropConstraintOp(str(constraint.name), new.name, type_=_kind(constraint))
+                ops.AlterColumnOp(
+                    name,
+                    column.name,
+                    modify_type=kind,
+                    existing_type=kind,
+                    existing_nullable=column.nullable,
+                )
             )
-    for constraint in new.constraints:
-        if _named(constraint):
-            inner.append(ops.AddConstraintOp.from_constraint(constraint))
     if inner:
-        parts.append(ops.ModifyTableOps(new.name, inner))
-    for index in new.indexes:
-        parts.append(ops.CreateIndexOp.from_index(index))
+        parts.append(ops.ModifyTableOps(name, inner))
+    if new_indexes is not None:
+        parts.append(new_indexes)
     return parts
 
 
@@ -207,11 +258,6 @@ def _named(constraint: Any) -> bool:
     """A constraint a table rename must rename: named, neither the key nor a type's check."""
     kind = type(constraint).__name__
     return bool(constraint.name) and kind != "PrimaryKeyConstraint" and not constraint._type_bound
-
-
-def _kind(constraint: Any) -> str:
-    name = type(constraint).__name__
-    return {"UniqueConstraint": "unique", "ForeignKeyConstraint": "foreignkey"}.get(name, "check")
 
 
 def _default_of(column: Any) -> tuple[bool, Any]:

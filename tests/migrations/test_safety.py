@@ -147,3 +147,37 @@ async def test_concurrent_index_and_offline_sql(new_database: Any, tmp_path: Pat
     assert isinstance(first, str)
     sql = migrations.sql_migrate(first, dialect="postgresql", path=folder)
     assert "CREATE TABLE mt_articles" in sql and "VARCHAR(100)" in sql
+
+
+async def test_a_table_rename_keeps_its_rows(new_database: Any, tmp_path: Path) -> None:
+    from aksara import Model, fields
+    from tests.migrations.helpers import created_catalogue, differences, module_name
+
+    def note(table: str) -> list[type[Model]]:
+        module = module_name()
+
+        class Note(Model):
+            __module__ = module
+            title = fields.String(max_length=40, unique=True)
+            views = fields.Integer(default=0, db_index=True)
+
+            class Meta:
+                table_name = table
+
+        return [Note]
+
+    url, folder = await new_database(), tmp_path / "migrations"
+    async with aksara.connect(url):
+        first = note("mt_notes")
+        await migrations.make_migrations(path=folder, models=first)
+        await migrations.migrate(path=folder, models=first)
+        await first[0].objects.create(title="kept")
+        second = note("mt_memos")
+        with pytest.raises(migrations.UnsafeMigrationError, match="--rename mt_notes:mt_memos"):
+            await migrations.make_migrations(path=folder, models=second)
+        await migrations.make_migrations(path=folder, models=second, renames=["mt_notes:mt_memos"])
+        await migrations.migrate(path=folder, models=second)
+        assert await migrations.check_migrations(path=folder, models=second) == []
+        assert [m.title for m in await second[0].objects.all()] == ["kept"]
+    reference = await new_database()
+    assert differences(await catalogue(url), await created_catalogue(reference, second)) == []
