@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.script import Script
 from alembic.util import exc as alembic_errors
 from sqlalchemy.engine import Connection as SAConnection
+from sqlalchemy.exc import DBAPIError
 
 from aksara.conf import settings
 from aksara.db.connections import get_database
@@ -115,6 +116,12 @@ async def _on_connection(
                 return work()
             except alembic_errors.CommandError as error:
                 raise MigrationError(str(error)) from error
+            except DBAPIError as error:
+                raise MigrationError(
+                    f"The database refused a statement: {error.orig}. The revision it belongs "
+                    "to was rolled back; the database is at the revision before it. "
+                    f"(Statement: {error.statement})"
+                ) from error
 
         return await runner.run(call)
 
@@ -315,5 +322,11 @@ def sql_migrate(
         else:
             command.upgrade(config, span, sql=True)
     except alembic_errors.CommandError as error:
+        if name == "sqlite" and "live database" in str(error):
+            raise MigrationError(
+                f"Revision {script.revision} rebuilds a SQLite table, which reads the table "
+                "from the database; sqlmigrate connects to none. Show it with --dialect "
+                "postgresql, or apply it to a copy of the database."
+            ) from error
         raise MigrationError(str(error)) from error
     return "".join(run.sql)

@@ -181,3 +181,36 @@ async def test_a_table_rename_keeps_its_rows(new_database: Any, tmp_path: Path) 
         assert [m.title for m in await second[0].objects.all()] == ["kept"]
     reference = await new_database()
     assert differences(await catalogue(url), await created_catalogue(reference, second)) == []
+
+
+ORPHAN = """
+from alembic import op
+
+revision = "0fa0"
+down_revision = "{parent}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("INSERT INTO mt_articles (title, views, published, author_id) VALUES ('x', 0, false, 999)")
+
+
+def downgrade():
+    pass
+"""
+
+
+async def test_a_revision_leaving_broken_foreign_keys_is_rolled_back(
+    new_database: Any, tmp_path: Path
+) -> None:
+    url, folder = await new_database(), tmp_path / "migrations"
+    async with aksara.connect(url):
+        models = await _first(folder, url)
+        parent = script_directory(folder).get_current_head()
+        (folder / "versions" / "0fa0_orphan.py").write_text(ORPHAN.format(parent=parent))
+        with pytest.raises(migrations.MigrationError, match="foreign key"):
+            await migrations.migrate(path=folder, models=models)
+        assert await aksara.get_database().fetchval("SELECT count(*) FROM mt_articles") == 0
+        states = await migrations.show_migrations(path=folder)
+        assert [s.applied for s in states] == [True, False]
