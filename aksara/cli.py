@@ -1,5 +1,7 @@
 """The ``aksara`` command: serve an app, run the demo, manage the schema of a project's
-models and show the query plan of an API's viewsets.
+models (``db``, and migrations: ``makemigrations``, ``migrate``, ``showmigrations``,
+``sqlmigrate``, implemented in :mod:`aksara.migrations`) and show the query plan of an
+API's viewsets.
 
 A user's mistake (a module that cannot be imported or defines no models, a bad or
 unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1;

@@ -18,7 +18,10 @@ failure in the data step rolls back the schema change too. On PostgreSQL and on 
 (where Aksara begins each revision with ``BEGIN IMMEDIATE``) DDL is transactional, so this
 is all or nothing; a revision that builds an index ``CONCURRENTLY`` is not. ``atomic()``
 blocks inside a data step become savepoints. Models are today's classes, not the schema
-of the revision's time: a data step that must outlive model changes uses SQL.
+of the revision's time: a data step that must outlive model changes uses SQL. Call
+``run_data`` between, not inside, ``batch_alter_table`` blocks: SQLite applies a batch when
+its block ends. Writes of a data step do not bump the cache's table versions (a deploy that
+migrates starts its processes, and their caches, afterwards).
 """
 
 from __future__ import annotations
