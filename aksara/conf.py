@@ -19,6 +19,7 @@ __all__ = [
     "CACHE_BACKENDS",
     "CACHE_DEFAULTS",
     "COMPRESSION_DEFAULTS",
+    "MIGRATIONS_DEFAULTS",
     "POOL_DEFAULTS",
     "RELATION_LOADING_MODES",
     "Settings",
@@ -286,6 +287,40 @@ def _compression(value: Any) -> dict[str, Any] | None:
     return options
 
 
+#: The keys of the MIGRATIONS setting, with their defaults.
+MIGRATIONS_DEFAULTS: dict[str, Any] = {"path": "migrations", "models": []}
+
+
+def _migrations(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"MIGRATIONS must be a dict such as {{'path': 'migrations', 'models': "
+            f"['myapp.models']}}, got {value!r}."
+        )
+    options = dict(MIGRATIONS_DEFAULTS)
+    for key, item in value.items():
+        if key not in MIGRATIONS_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown MIGRATIONS key {key!r}.{suggest(key, MIGRATIONS_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(MIGRATIONS_DEFAULTS))}."
+            )
+        if key == "path" and (not isinstance(item, str | os.PathLike) or not str(item)):
+            raise ConfigurationError(f"MIGRATIONS['path'] must be a directory path, got {item!r}.")
+        if key == "models":
+            if isinstance(item, str):
+                item = [item]
+            if not isinstance(item, list | tuple) or not all(
+                isinstance(name, str) and name for name in item
+            ):
+                raise ConfigurationError(
+                    "MIGRATIONS['models'] must be a list of module names such as "
+                    f"['myapp.models'], got {item!r}."
+                )
+            item = list(item)
+        options[key] = str(item) if key == "path" else item
+    return options
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -304,6 +339,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "COMPRESSION": _compression,
     "SERVER_TIMING": _optional_boolean("SERVER_TIMING"),
     "ACCESS_LOG": _boolean("ACCESS_LOG"),
+    "MIGRATIONS": _migrations,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -336,6 +372,8 @@ _DEFAULTS: dict[str, Any] = {
     "SERVER_TIMING": None,
     # One line per request on the "aksara.access" logger (also on with SERVER_TIMING).
     "ACCESS_LOG": False,
+    # Where `aksara makemigrations` writes revisions, and the modules defining the models.
+    "MIGRATIONS": dict(MIGRATIONS_DEFAULTS),
 }
 
 

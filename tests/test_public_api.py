@@ -17,6 +17,7 @@ PACKAGES = [
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",
+    "aksara.migrations",
     "aksara.orm",
 ]
 #: Submodules that are public names of their package (``from aksara.api import serializers``).
