@@ -16,6 +16,7 @@ PACKAGES = [
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",
+    "aksara.monitoring",
     "aksara.orm",
 ]
 #: Submodules that are public names of their package (``from aksara.api import serializers``).
