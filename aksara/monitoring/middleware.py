@@ -1,10 +1,10 @@
 """ASGI middleware feeding the Prometheus metrics of each request, serving ``/metrics`` to
 those allowed, and logging the query profile of a request slower than ``SLOW_REQUEST_MS``.
 
-Per request it costs one query listener (``list.append``), a cached lookup of the label
-children of (route, method, status) and a few increments; the report of a slow request
-and the N+1 check (only for requests with ``N_PLUS_ONE_THRESHOLD`` queries or more) are
-built only when they apply.
+Per request it costs one query listener (``list.append``), a cached lookup of the tallies
+of (route, method, status) and a few additions to them (see aksara.monitoring.metrics);
+the report of a slow request and the N+1 check (only for requests with
+``N_PLUS_ONE_THRESHOLD`` queries or more) are built only when they apply.
 """
 
 from __future__ import annotations
@@ -18,10 +18,19 @@ from starlette.responses import Response as TextResponse
 from aksara.api.budget import request_overruns
 from aksara.api.responses import Response
 from aksara.conf import settings
-from aksara.db.events import QueryEvent, listen
+from aksara.db.events import QueryEvent, add_listener, remove_listener
+from aksara.db.stats import DURATION_BUCKETS_MS
 from aksara.debug.nplusone import normalize_sql
 from aksara.monitoring.access import MetricsAccess
-from aksara.monitoring.metrics import CONTENT_TYPE, AksaraMetrics, get_metrics, render_metrics
+from aksara.monitoring.metrics import (
+    CONTENT_TYPE,
+    LATENCY_BUCKETS,
+    QUERY_COUNT_BUCKETS,
+    AksaraMetrics,
+    PendingHistogram,
+    get_metrics,
+    render_metrics,
+)
 from aksara.monitoring.slow import format_request_profile, slow_request_logger
 
 __all__ = ["UNMATCHED_ROUTE", "MonitoringMiddleware"]
@@ -34,15 +43,20 @@ _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 class _Children:
-    """The label children of one (route, method, status), resolved once."""
+    """The tallies and label children of one (route, method, status), resolved once."""
 
     __slots__ = ("budget_overruns", "latency", "n_plus_one", "queries", "requests", "slow")
 
     def __init__(self, metrics: AksaraMetrics, route: str, method: str, status: int) -> None:
         code = str(status)
-        self.requests = metrics.requests.labels(method, route, code)
-        self.latency = metrics.latency.labels(method, route, code)
-        self.queries = metrics.queries.labels(method, route)
+        self.requests = metrics.pending_counter(metrics.requests, method, route, code)
+        self.latency = metrics.pending_histogram(
+            metrics.latency, LATENCY_BUCKETS, method, route, code
+        )
+        self.queries = metrics.pending_histogram(
+            metrics.queries, QUERY_COUNT_BUCKETS, method, route
+        )
+        # Rare events: counted at once.
         self.slow = metrics.slow_queries.labels(method, route)
         self.n_plus_one = metrics.n_plus_one.labels(method, route)
         self.budget_overruns = metrics.budget_overruns.labels(method, route)
@@ -67,7 +81,7 @@ class MonitoringMiddleware:
         self.slow_query_ms: float | None = settings.SLOW_QUERY_MS
         self.n_plus_one_threshold: int = settings.N_PLUS_ONE_THRESHOLD
         self._children: dict[tuple[int, str, int], _Children] = {}
-        self._durations: dict[str, Any] = {}
+        self._durations: dict[str, PendingHistogram] = {}
         self._templates: dict[int, str] = {}
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
@@ -81,31 +95,32 @@ class MonitoringMiddleware:
         events: list[QueryEvent] = []
         overruns: list[str] = []
         status = 500
-        recorded = False
+        finished = 0.0
 
         async def send_measured(message: MutableMapping[str, Any]) -> None:
-            nonlocal status, recorded
+            nonlocal status, finished
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
-            elif kind == "http.response.body" and not message.get("more_body") and not recorded:
+            elif kind == "http.response.body" and not finished and not message.get("more_body"):
                 # Counted before the last byte leaves: a scrape after the response sees it.
-                recorded = True
-                self._record(scope, status, perf_counter() - started, events, overruns)
+                finished = perf_counter()
+                self._record(scope, status, finished - started, events, overruns)
             await send(message)
 
-        token = request_overruns.set(overruns)
+        listening = add_listener(events.append)
+        budgets = request_overruns.set(overruns)
         try:
-            with listen(events.append):
-                await self.app(scope, receive, send_measured)
+            await self.app(scope, receive, send_measured)
         finally:
-            request_overruns.reset(token)
-            elapsed = perf_counter() - started
-            if not recorded:
-                self._record(scope, status, elapsed, events, overruns)
+            request_overruns.reset(budgets)
+            remove_listener(listening)
+            if not finished:
+                finished = perf_counter()
+                self._record(scope, status, finished - started, events, overruns)
             slow = self.slow_request_ms
-            if slow is not None and elapsed * 1000 >= slow:
-                self._log_slow(scope, status, elapsed, events)
+            if slow is not None and (finished - started) * 1000 >= slow:
+                self._log_slow(scope, status, finished - started, events)
 
     def _record(
         self,
@@ -127,7 +142,7 @@ class MonitoringMiddleware:
         if children is None:
             template = self._template(scope, route)
             children = self._children[key] = _Children(metrics, template, method, status)
-        children.requests.inc()
+        children.requests.amount += 1
         children.latency.observe(elapsed)
         count = 0
         slow = 0
@@ -140,8 +155,10 @@ class MonitoringMiddleware:
             duration = event.duration
             child = durations.get(event.database)
             if child is None:
-                child = durations[event.database] = metrics.query_duration.labels(event.database)
-            child.observe(duration / 1000)
+                child = durations[event.database] = metrics.pending_histogram(
+                    metrics.query_duration, DURATION_BUCKETS_MS, event.database, scale=0.001
+                )
+            child.observe(duration)
             if slow_ms is not None and duration >= slow_ms:
                 slow += 1
         children.queries.observe(count)

@@ -104,8 +104,9 @@ def _is_alive(pid: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def collecting_metrics(interval: float = REFRESH_SECONDS) -> AsyncIterator[None]:
-    """While a serving process runs: refresh its pool gauges and cache counters every
-    *interval* seconds; at the end, in multiprocess mode, mark the process dead."""
+    """While a serving process runs: hand its requests' tallies to prometheus_client and
+    refresh its pool gauges and cache counters every *interval* seconds; at the end, flush
+    them a last time and, in multiprocess mode, mark the process dead."""
     metrics = get_metrics()
 
     async def refresh_forever() -> None:
@@ -123,6 +124,7 @@ async def collecting_metrics(interval: float = REFRESH_SECONDS) -> AsyncIterator
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        metrics.flush()  # the last requests' figures
         if is_multiprocess():
             from prometheus_client import multiprocess
 

@@ -1,5 +1,6 @@
 """Metrics across worker processes: ``aksara serve --workers 2`` with METRICS on gives the
-workers one metrics directory, so a scrape of either reports every request of both; a
+workers one metrics directory, so a scrape of either reports every request of both (once
+each has handed its figures over: every second); a
 killed worker's live gauges are dropped; the directory goes when the server stops."""
 
 from __future__ import annotations
@@ -100,7 +101,13 @@ def test_two_workers_report_one_set_of_figures(
     (directory,) = directories
     assert directory and Path(directory).is_dir()
 
-    # Every scrape, whichever worker serves it, counts the requests of both.
+    # Each worker hands its figures over every second: then every scrape, whichever
+    # worker serves it, counts the requests of both.
+    wait_for(
+        lambda: value(scrape(base), "aksara_http_requests_total", **REQUESTS) == sent,
+        f"{sent} requests counted",
+        log,
+    )
     for _ in range(6):
         assert value(scrape(base), "aksara_http_requests_total", **REQUESTS) == sent
     # Each worker's pool figures are summed: both pools, open since startup.
