@@ -1,9 +1,11 @@
 """What monitoring costs a request: METRICS and SLOW_REQUEST_MS off against on.
 
-    python -m benchmarks.bench_metrics [--posts 1000] [--rounds 300] [--number 50]
-                                       [--multiprocess]
+    python -m benchmarks.bench_metrics [--posts 200] [--rounds 300] [--number 50]
+                                       [--multiprocess] [--postgresql]
 
-The blog example is seeded (``seed_api``) on a temporary SQLite file, and the ASGI app is
+The blog example is seeded (``seed_api``) on a temporary SQLite file (``--postgresql``: a
+database of its own on ``$AKSARA_BENCH_POSTGRES_URL``'s server, dropped at the end: no
+driver thread between the event loop and the database), and the ASGI app is
 called directly (no HTTP client: its cost would hide the middleware's) for the detail
 endpoint ``/api/posts/abc-123/`` (two queries) and a ``/ping`` route without queries, with
 each configuration in turn, alternating, *rounds* rounds of *number* requests each. Figures
@@ -23,9 +25,13 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -35,6 +41,7 @@ from aksara import Aksara
 from examples.blog.app import router
 from examples.blog.seed import GUIDE_SLUG, seed_api
 
+POSTGRES_URL = os.environ.get("AKSARA_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 PATHS = {"detail (2 queries)": f"/api/posts/{GUIDE_SLUG}/", "/ping (no query)": "/ping"}
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "off": {"METRICS": None, "SLOW_REQUEST_MS": None},
@@ -86,10 +93,30 @@ async def call(app: Aksara, path: str) -> int:
     return status
 
 
-async def run(posts: int, rounds: int, number: int) -> dict[str, dict[str, tuple[float, float]]]:
+@asynccontextmanager
+async def database(postgresql: bool) -> AsyncIterator[str]:
+    """The URL of an empty database for the run, removed afterwards."""
+    if not postgresql:
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite:///{Path(directory) / 'blog.sqlite3'}"
+        return
+    name = f"aksara_bench_metrics_{os.getpid()}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def run(
+    posts: int, rounds: int, number: int, postgresql: bool
+) -> dict[str, dict[str, tuple[float, float]]]:
     """(median, best) µs per request for each path and configuration."""
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite:///{Path(directory) / 'blog.sqlite3'}"
+    async with database(postgresql) as url:
         aksara.configure(DATABASE_URL=url)
         async with aksara.connect(url):
             await aksara.create_tables()
@@ -116,17 +143,23 @@ async def run(posts: int, rounds: int, number: int) -> dict[str, dict[str, tuple
 def main() -> None:
     logging.getLogger("aksara.db.slow").setLevel(logging.ERROR)  # a loaded machine's noise
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--posts", type=int, default=1_000)
+    parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--number", type=int, default=50)
     parser.add_argument("--multiprocess", action="store_true")
+    parser.add_argument("--postgresql", action="store_true")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as metrics_directory:
         if arguments.multiprocess:  # before prometheus_client is first imported
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory
-        results = asyncio.run(run(arguments.posts, arguments.rounds, arguments.number))
+        results = asyncio.run(
+            run(arguments.posts, arguments.rounds, arguments.number, arguments.postgresql)
+        )
     mode = "multiprocess" if arguments.multiprocess else "in-memory"
-    print(f"In-process ASGI, µs per request ({arguments.rounds} rounds; {mode} values)")
+    backend = "PostgreSQL" if arguments.postgresql else "SQLite"
+    print(
+        f"In-process ASGI on {backend}, µs per request ({arguments.rounds} rounds; {mode} values)"
+    )
     for label, figures in results.items():
         print(f"\n{label:<28} {'median':>8} {'+':>6} {'best':>8} {'+':>6}")
         base_median, base_best = figures["off"]
