@@ -1,7 +1,7 @@
 """ASGI middleware feeding the Prometheus metrics of each request, serving ``/metrics`` to
 those allowed, and logging the query profile of a request slower than ``SLOW_REQUEST_MS``.
 
-Per request it costs one query listener (``list.append``), a cached lookup of the tallies
+Per request it costs one query listener, a cached lookup of the tallies
 of (route, method, status) and a few additions to them (see aksara.monitoring.metrics);
 the report of a slow request and the N+1 check (only for requests with
 ``N_PLUS_ONE_THRESHOLD`` queries or more) are built only when they apply.
@@ -62,6 +62,21 @@ class _Children:
         self.budget_overruns = metrics.budget_overruns.labels(method, route)
 
 
+class _Queries:
+    """The request's query events; a task the request started and left running keeps the
+    listener, so recording stops when the request ends."""
+
+    __slots__ = ("events", "open")
+
+    def __init__(self) -> None:
+        self.events: list[QueryEvent] = []
+        self.open = True
+
+    def record(self, event: QueryEvent) -> None:
+        if self.open:
+            self.events.append(event)
+
+
 class MonitoringMiddleware:
     """Request metrics and ``/metrics`` when *metrics* (the validated ``METRICS`` dict) is
     given; the slow-request log when *slow_request_ms* is."""
@@ -92,7 +107,8 @@ class MonitoringMiddleware:
             await self._serve_metrics(scope, receive, send)
             return
         started = perf_counter()
-        events: list[QueryEvent] = []
+        queries = _Queries()
+        events = queries.events
         overruns: list[str] = []
         status = 500
         finished = 0.0
@@ -103,18 +119,21 @@ class MonitoringMiddleware:
             if kind == "http.response.start":
                 status = message["status"]
             elif kind == "http.response.body" and not finished and not message.get("more_body"):
-                # Counted before the last byte leaves: a scrape after the response sees it.
+                # Tallied before the last byte leaves: a scrape of this process after the
+                # response sees it.
                 finished = perf_counter()
+                queries.open = False
                 self._record(scope, status, finished - started, events, overruns)
             await send(message)
 
-        listening = add_listener(events.append)
+        listening = add_listener(queries.record)
         budgets = request_overruns.set(overruns)
         try:
             await self.app(scope, receive, send_measured)
         finally:
             request_overruns.reset(budgets)
             remove_listener(listening)
+            queries.open = False
             if not finished:
                 finished = perf_counter()
                 self._record(scope, status, finished - started, events, overruns)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -49,6 +50,20 @@ async def cached(request: Request) -> JSONResponse:
     return JSONResponse({"value": await cache.get("monitoring-key")})
 
 
+#: Rows counted by /background's task after its response went out.
+COUNTED_AFTER: list[int] = []
+
+
+async def with_background_task(request: Request) -> JSONResponse:
+    """One query for the response, another in a background task run after it is sent."""
+
+    async def count_again() -> None:
+        COUNTED_AFTER.append(await Post.objects.count())
+
+    posts = await Post.objects.count()
+    return JSONResponse({"posts": posts}, background=BackgroundTask(count_again))
+
+
 async def broken(request: Request) -> JSONResponse:
     raise RuntimeError("boom")
 
@@ -56,7 +71,13 @@ async def broken(request: Request) -> JSONResponse:
 def build_app() -> Aksara:
     budget_router = Router(prefix="/budget")
     budget_router.register("posts", BudgetViewSet)
-    app = Aksara(routes=[Route("/cached", cached), Route("/broken", broken)])
+    app = Aksara(
+        routes=[
+            Route("/cached", cached),
+            Route("/broken", broken),
+            Route("/background", with_background_task),
+        ]
+    )
     app.include_router(blog_router)
     app.include_router(budget_router)
     return app
@@ -196,3 +217,17 @@ async def test_an_unknown_method_is_one_label_value(app: Aksara, db: Database) -
         text = await scrape(client)
     assert "BREW" not in text and "PROPFIND" not in text
     assert value(text, "aksara_http_requests_total", method="OTHER", route="/cached", status="405")
+
+
+async def test_queries_after_the_response_are_not_the_requests(app: Aksara, db: Database) -> None:
+    route = {"method": "GET", "route": "/background"}
+    COUNTED_AFTER.clear()
+    async with client_for(app) as client:
+        before = await scrape(client)
+        response = await client.get("/background")
+        after = await scrape(client)
+    (counted,) = COUNTED_AFTER  # the background query did run
+    assert counted == response.json()["posts"]
+    for name in ("count", "sum"):
+        sample = f"aksara_http_request_queries_{name}"
+        assert value(after, sample, **route) - value(before, sample, **route) == 1
