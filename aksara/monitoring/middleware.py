@@ -14,6 +14,7 @@ from time import perf_counter
 from typing import Any
 
 from starlette.responses import Response as TextResponse
+from starlette.routing import Match
 
 from aksara.api.budget import request_overruns
 from aksara.api.responses import Response
@@ -156,6 +157,8 @@ class MonitoringMiddleware:
         if method not in _METHODS:
             method = "OTHER"
         route = scope.get("route")
+        if route is None and "endpoint" in scope:
+            route = _matched_route(scope)
         key = (id(route), method, status)
         children = self._children.get(key)
         if children is None:
@@ -208,6 +211,8 @@ class MonitoringMiddleware:
     ) -> None:
         queries = [event for event in events if not event.is_transaction_control]
         route = scope.get("route")
+        if route is None and "endpoint" in scope:
+            route = _matched_route(scope)
         template = self._template(scope, route)
         name = f"{scope['method']} {scope['path']}"
         report = format_request_profile(name, template, status, elapsed * 1000, queries)
@@ -244,6 +249,33 @@ def _templates(routes: Iterable[Any], prefix: str) -> dict[int, str]:
             found.update(_templates(inner, prefix + path))
         found[id(route)] = prefix + path
     return found
+
+
+def _matched_route(scope: MutableMapping[str, Any]) -> Any:
+    """The route a request matched, found again, for a Starlette that does not set
+    ``scope["route"]`` (before 1.x): the innermost route or mount matched, else None."""
+    routes = getattr(scope.get("app"), "routes", ())
+    # Routing moved root_path under the mounts it went through: match from the top again.
+    probe = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+    matched = None
+    while True:
+        found: tuple[Any, Any] | None = None
+        for candidate in routes:
+            match, child = candidate.matches(probe)
+            if match is Match.FULL:
+                found = (candidate, child)
+                break
+            if match is Match.PARTIAL and found is None:
+                found = (candidate, child)  # the router's choice unless a full match follows
+        if found is None:
+            return matched  # the mount the request went into, as Starlette 1 reports it
+        route, child = found
+        matched = route
+        inner = getattr(route, "routes", None)
+        if inner is None or hasattr(route, "endpoint"):
+            return route
+        probe.update(child)
+        routes = inner
 
 
 def _repeated_shapes(events: list[QueryEvent], threshold: int) -> int:
