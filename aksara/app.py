@@ -17,6 +17,7 @@ from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
 from aksara.debug.nplusone import NPlusOneMiddleware
 from aksara.middleware import CompressionMiddleware, ServerTimingMiddleware
+from aksara.monitoring import MonitoringMiddleware, collecting_metrics
 
 if TYPE_CHECKING:
     from aksara.api.routing import Router
@@ -29,7 +30,8 @@ class Aksara(Starlette):
     closes them at shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
     unrouted method included, are answered as JSON ``{"detail": ...}``. ``COMPRESSION``,
-    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built."""
+    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built, and so
+    do ``METRICS`` (Prometheus metrics at ``/metrics``) and ``SLOW_REQUEST_MS``."""
 
     def __init__(
         self,
@@ -61,7 +63,11 @@ class Aksara(Starlette):
         try:
             await caches.open_all()
             try:
-                yield
+                if settings.METRICS is None:
+                    yield
+                else:
+                    async with collecting_metrics():
+                        yield
             finally:
                 await caches.close_all()
         finally:
@@ -69,9 +75,14 @@ class Aksara(Starlette):
 
 
 def _optional_middleware() -> list[Middleware]:
-    """Compression and timing, installed only when their settings are on: off, a request
-    pays nothing for them."""
+    """Monitoring, compression and timing, installed only when their settings are on: off,
+    a request pays nothing for them."""
     stack: list[Middleware] = []
+    metrics, slow_request_ms = settings.METRICS, settings.SLOW_REQUEST_MS
+    if metrics is not None or slow_request_ms is not None:
+        stack.append(
+            Middleware(MonitoringMiddleware, metrics=metrics, slow_request_ms=slow_request_ms)
+        )
     compression = settings.COMPRESSION
     if compression is not None:
         stack.append(Middleware(CompressionMiddleware, **compression))

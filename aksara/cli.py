@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import inspect
 import os
@@ -32,6 +33,7 @@ from aksara.conf import mask_url, settings
 from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
 from aksara.db.url import parse_url
 from aksara.exceptions import AksaraError, ConfigurationError, DatabaseError
+from aksara.monitoring import multiprocess_metrics
 from aksara.orm.models import Model
 from aksara.orm.registry import registry
 from aksara.orm.schema import create_tables, drop_tables, schema_sql
@@ -250,22 +252,30 @@ def _serve(arguments: argparse.Namespace) -> None:
         raise ConfigurationError("--reload runs one worker: drop --workers, or --reload.")
     import uvicorn  # the other commands do without its import time
 
+    processes = 1 if arguments.reload else workers or os.cpu_count() or 1
+    # Workers are spawned, so they import prometheus_client after the directory is named.
+    metrics = (
+        multiprocess_metrics()
+        if processes > 1 and settings.METRICS is not None
+        else contextlib.nullcontext()
+    )
     # uvicorn raises SIGTERM again once its graceful shutdown is done, which would end the
     # process by the signal; the shutdown is complete by then, so the command exits 0.
     previous = signal.signal(signal.SIGTERM, lambda number, frame: None)
     try:
-        uvicorn.run(
-            arguments.app,
-            host=arguments.host,
-            port=arguments.port,
-            workers=1 if arguments.reload else workers or os.cpu_count() or 1,
-            reload=arguments.reload,
-            log_level=arguments.log_level,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            timeout_graceful_shutdown=arguments.graceful_timeout,
-        )
+        with metrics:
+            uvicorn.run(
+                arguments.app,
+                host=arguments.host,
+                port=arguments.port,
+                workers=processes,
+                reload=arguments.reload,
+                log_level=arguments.log_level,
+                loop="uvloop",
+                http="httptools",
+                lifespan="on",
+                timeout_graceful_shutdown=arguments.graceful_timeout,
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
 

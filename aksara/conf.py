@@ -8,6 +8,7 @@ is read or configured, so a misspelt key or a bad value fails at once with the v
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ __all__ = [
     "CACHE_BACKENDS",
     "CACHE_DEFAULTS",
     "COMPRESSION_DEFAULTS",
+    "METRICS_DEFAULTS",
     "MIGRATIONS_DEFAULTS",
     "POOL_DEFAULTS",
     "RELATION_LOADING_MODES",
@@ -321,6 +323,65 @@ def _migrations(value: Any) -> dict[str, Any]:
     return options
 
 
+#: The keys of the METRICS setting; with neither a token nor networks only loopback may scrape.
+METRICS_DEFAULTS: dict[str, Any] = {"path": "/metrics", "token": None, "allowed_networks": None}
+_LOOPBACK_NETWORKS = ["127.0.0.1/32", "::1/128"]
+
+
+def _metrics(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "METRICS must be None or a dict such as "
+            f"{{'path': '/metrics', 'token': '...', 'allowed_networks': ['10.0.0.0/8']}}, "
+            f"got {value!r}."
+        )
+    options = dict(METRICS_DEFAULTS)
+    for key, item in value.items():
+        if key not in METRICS_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown METRICS key {key!r}.{suggest(key, METRICS_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(METRICS_DEFAULTS))}."
+            )
+        options[key] = item
+    path = options["path"]
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigurationError(
+            f"METRICS['path'] must be a path such as '/metrics', got {path!r}."
+        )
+    token = options["token"]
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ConfigurationError(
+            f"METRICS['token'] must be None or a non-empty string, got {token!r}."
+        )
+    networks = options["allowed_networks"]
+    if networks is None:
+        networks = [] if token is not None else list(_LOOPBACK_NETWORKS)
+    if isinstance(networks, str) or not isinstance(networks, (list, tuple)):
+        raise ConfigurationError(
+            f"METRICS['allowed_networks'] must be a list of networks such as ['10.0.0.0/8'], "
+            f"got {networks!r}."
+        )
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"METRICS['allowed_networks'] holds {network!r}, which is not a network such "
+                "as '10.0.0.0/8' or '::1/128'."
+            ) from None
+    options["allowed_networks"] = [str(network) for network in networks]
+    return options
+
+
+def _slow_request_ms(value: Any) -> float | None:
+    result: float | None = _number(
+        "SLOW_REQUEST_MS", value, integer=False, minimum=0, optional=True
+    )
+    return result
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -340,6 +401,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SERVER_TIMING": _optional_boolean("SERVER_TIMING"),
     "ACCESS_LOG": _boolean("ACCESS_LOG"),
     "MIGRATIONS": _migrations,
+    "METRICS": _metrics,
+    "SLOW_REQUEST_MS": _slow_request_ms,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -374,6 +437,12 @@ _DEFAULTS: dict[str, Any] = {
     "ACCESS_LOG": False,
     # Where `aksara makemigrations` writes revisions, and the modules defining the models.
     "MIGRATIONS": dict(MIGRATIONS_DEFAULTS),
+    # None: no /metrics endpoint. A dict serves Prometheus metrics, to a bearer token or the
+    # allowed networks (loopback alone when neither is given); see aksara.monitoring.
+    "METRICS": None,
+    # None: off. A request slower than this (ms) logs its query profile on
+    # "aksara.slow_requests".
+    "SLOW_REQUEST_MS": None,
 }
 
 

@@ -18,6 +18,7 @@ PACKAGES = [
     "aksara.db.dialects",
     "aksara.debug",
     "aksara.migrations",
+    "aksara.monitoring",
     "aksara.orm",
 ]
 #: Submodules that are public names of their package (``from aksara.api import serializers``).
