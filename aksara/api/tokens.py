@@ -1,0 +1,96 @@
+"""The token endpoints: ``POST {prefix}/token/`` trades a username and password for an
+access and a refresh token, ``POST {prefix}/token/refresh/`` a refresh token for a new
+access token. ``router.register("token", TokenViewSet, basename="token")`` serves them.
+
+Passwords are checked (argon2, in a worker thread) only here; every other request verifies
+the access token's signature, which costs microseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from aksara.api.authentication import authenticate_credentials
+from aksara.api.body import read_json_body
+from aksara.api.errors import AuthenticationFailed, ParseError, ValidationFailed
+from aksara.api.permissions import AllowAny
+from aksara.api.responses import Response
+from aksara.api.views import ViewSet, action
+from aksara.auth.models import get_user_model, load_user
+from aksara.auth.tokens import ACCESS, REFRESH, InvalidToken, get_token_codec
+
+__all__ = ["TokenViewSet", "issue_tokens"]
+
+
+def issue_tokens(user: Any) -> dict[str, str]:
+    """A new access and refresh token for *user*: ``{"access": ..., "refresh": ...}``."""
+    codec = get_token_codec()
+    return {"access": codec.encode(user.pk, ACCESS), "refresh": codec.encode(user.pk, REFRESH)}
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await read_json_body(request)
+    try:
+        body = orjson.loads(raw) if isinstance(raw, bytes) else raw
+    except orjson.JSONDecodeError as error:
+        raise ParseError(f"JSON parse error: {error}") from None
+    if not isinstance(body, dict):
+        raise ParseError("Send a JSON object.")
+    return body
+
+
+def _required(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    for name in names:
+        value = body.get(name)
+        if value is None or value == "":
+            errors[name] = ["This field is required."]
+        elif not isinstance(value, str):
+            errors[name] = ["Not a valid string."]
+        else:
+            values[name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+class TokenViewSet(ViewSet):
+    """Obtain (``POST /token/``) and refresh (``POST /token/refresh/``) JWTs. Open to
+    everyone whatever the ``AUTHENTICATION`` and ``PERMISSIONS`` settings say."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    async def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """``{"username": ..., "password": ...}`` -> ``{"access": ..., "refresh": ...}``;
+        the user model's ``USERNAME_FIELD`` (``"email"``...) is accepted for username."""
+        body = await _json_object(request)
+        field = get_user_model().USERNAME_FIELD
+        name = field if field in body else "username"
+        values = _required(body, (name, "password"))
+        user = await authenticate_credentials(values[name], values["password"])
+        if user is None:
+            raise AuthenticationFailed("No active account found with the given credentials.")
+        user.last_login = dt.datetime.now(dt.UTC)
+        await user.save(update_fields=["last_login"])
+        return Response(issue_tokens(user))
+
+    @action(detail=False, methods=["post"])
+    async def refresh(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """``{"refresh": ...}`` -> ``{"access": ...}`` while the refresh token is valid and
+        its user active."""
+        values = _required(await _json_object(request), ("refresh",))
+        codec = get_token_codec()
+        try:
+            claims = codec.decode(values["refresh"], REFRESH)
+        except InvalidToken as error:
+            raise AuthenticationFailed(str(error)) from None
+        user = await load_user(claims["sub"])
+        if user is None:
+            raise AuthenticationFailed("User not found or inactive.")
+        return Response({"access": codec.encode(user.pk, ACCESS)})
