@@ -31,7 +31,7 @@ from aksara.api.permissions import (
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
-from aksara.api.tokens import TokenViewSet
+from aksara.api.tokens import SessionViewSet, TokenViewSet
 from aksara.api.viewsets import (
     GenericViewSet,
     ModelViewSet,
@@ -66,6 +66,7 @@ __all__ = [
     "Serializer",
     "SerializerMethodField",
     "SessionAuthentication",
+    "SessionViewSet",
     "TokenAuthentication",
     "TokenViewSet",
     "UnsupportedMediaType",

@@ -28,9 +28,11 @@ __all__ = [
     "BasicAuthentication",
     "SessionAuthentication",
     "TokenAuthentication",
+    "authenticate_credentials",
     "authorization_header",
     "login",
     "logout",
+    "new_csrf_token",
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -198,11 +200,16 @@ def enforce_csrf(request: Request, expected: str) -> None:
         raise PermissionDenied("CSRF failed: CSRF token incorrect.")
 
 
-def login(response: StarletteResponse, user: Any) -> str:
+def new_csrf_token() -> str:
+    """A fresh random CSRF token."""
+    return secrets.token_urlsafe(32)
+
+
+def login(response: StarletteResponse, user: Any, csrf_token: str | None = None) -> str:
     """Start a session for *user*: set the signed session cookie (HttpOnly) and the CSRF
-    cookie on *response*; returns the CSRF token."""
+    cookie on *response*; returns the CSRF token (*csrf_token*, or a new one)."""
     options = settings.SESSION
-    csrf = secrets.token_urlsafe(32)
+    csrf = csrf_token or new_csrf_token()
     value = _serializer().dumps({"u": str(user.pk), "h": _fingerprint(user), "c": csrf})
     common: dict[str, Any] = {
         "max_age": options["max_age"],

@@ -1,6 +1,8 @@
-"""The token endpoints: ``POST {prefix}/token/`` trades a username and password for an
-access and a refresh token, ``POST {prefix}/token/refresh/`` a refresh token for a new
-access token. ``router.register("token", TokenViewSet, basename="token")`` serves them.
+"""The login endpoints. Tokens: ``POST {prefix}/token/`` trades a username and password
+for an access and a refresh token, ``POST {prefix}/token/refresh/`` a refresh token for a
+new access token (``router.register("token", TokenViewSet, basename="token")``). Sessions:
+``POST {prefix}/session/`` sets the session cookies, ``POST {prefix}/session/logout/``
+deletes them (``router.register("session", SessionViewSet, basename="session")``).
 
 Passwords are checked (argon2, in a worker thread) only here; every other request verifies
 the access token's signature, which costs microseconds.
@@ -14,7 +16,13 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from aksara.api.authentication import authenticate_credentials
+from aksara.api.authentication import (
+    SessionAuthentication,
+    authenticate_credentials,
+    login,
+    logout,
+    new_csrf_token,
+)
 from aksara.api.body import read_json_body
 from aksara.api.errors import AuthenticationFailed, ParseError, ValidationFailed
 from aksara.api.permissions import AllowAny
@@ -23,7 +31,7 @@ from aksara.api.views import ViewSet, action
 from aksara.auth.models import get_user_model, load_user
 from aksara.auth.tokens import ACCESS, REFRESH, InvalidToken, get_token_codec
 
-__all__ = ["TokenViewSet", "issue_tokens"]
+__all__ = ["SessionViewSet", "TokenViewSet", "issue_tokens"]
 
 
 def issue_tokens(user: Any) -> dict[str, str]:
@@ -59,6 +67,19 @@ def _required(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+async def _log_in(request: Request) -> Any:
+    body = await _json_object(request)
+    field = get_user_model().USERNAME_FIELD
+    name = field if field in body else "username"
+    values = _required(body, (name, "password"))
+    user = await authenticate_credentials(values[name], values["password"])
+    if user is None:
+        raise AuthenticationFailed("No active account found with the given credentials.")
+    user.last_login = dt.datetime.now(dt.UTC)
+    await user.save(update_fields=["last_login"])
+    return user
+
+
 class TokenViewSet(ViewSet):
     """Obtain (``POST /token/``) and refresh (``POST /token/refresh/``) JWTs. Open to
     everyone whatever the ``AUTHENTICATION`` and ``PERMISSIONS`` settings say."""
@@ -69,16 +90,7 @@ class TokenViewSet(ViewSet):
     async def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """``{"username": ..., "password": ...}`` -> ``{"access": ..., "refresh": ...}``;
         the user model's ``USERNAME_FIELD`` (``"email"``...) is accepted for username."""
-        body = await _json_object(request)
-        field = get_user_model().USERNAME_FIELD
-        name = field if field in body else "username"
-        values = _required(body, (name, "password"))
-        user = await authenticate_credentials(values[name], values["password"])
-        if user is None:
-            raise AuthenticationFailed("No active account found with the given credentials.")
-        user.last_login = dt.datetime.now(dt.UTC)
-        await user.save(update_fields=["last_login"])
-        return Response(issue_tokens(user))
+        return Response(issue_tokens(await _log_in(request)))
 
     @action(detail=False, methods=["post"])
     async def refresh(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -94,3 +106,26 @@ class TokenViewSet(ViewSet):
         if user is None:
             raise AuthenticationFailed("User not found or inactive.")
         return Response({"access": codec.encode(user.pk, ACCESS)})
+
+
+class SessionViewSet(ViewSet):
+    """Log in (``POST /session/``: sets the signed session cookie and the ``csrftoken``
+    cookie, answers ``{"csrf_token": ...}``) and out (``POST /session/logout/``)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    async def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """``{"username": ..., "password": ...}`` -> the session cookies."""
+        user = await _log_in(request)
+        csrf = new_csrf_token()
+        response = Response({"csrf_token": csrf})
+        login(response, user, csrf)
+        return response
+
+    @action(detail=False, methods=["post"], authentication_classes=[SessionAuthentication])
+    async def logout(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete the session cookies (a session's logout needs its CSRF token)."""
+        response = Response(status=204)
+        logout(response)
+        return response
