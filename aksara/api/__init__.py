@@ -5,6 +5,7 @@ from aksara.api.authentication import (
     BaseAuthentication,
     BasicAuthentication,
     SessionAuthentication,
+    StatelessTokenAuthentication,
     TokenAuthentication,
 )
 from aksara.api.errors import (
@@ -67,6 +68,7 @@ __all__ = [
     "SerializerMethodField",
     "SessionAuthentication",
     "SessionViewSet",
+    "StatelessTokenAuthentication",
     "TokenAuthentication",
     "TokenViewSet",
     "UnsupportedMediaType",

@@ -27,7 +27,9 @@ __all__ = [
     "BaseAuthentication",
     "BasicAuthentication",
     "SessionAuthentication",
+    "StatelessTokenAuthentication",
     "TokenAuthentication",
+    "TokenUser",
     "authenticate_credentials",
     "authorization_header",
     "login",
@@ -100,6 +102,40 @@ class TokenAuthentication(BaseAuthentication):
 
     def openapi_security_scheme(self) -> tuple[str, dict[str, Any]]:
         return "tokenAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class TokenUser:
+    """The user a token names, built from its claims without a query (``pk``, and
+    ``is_staff`` when the token says so): what :class:`StatelessTokenAuthentication` gives."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        subject: str = claims["sub"]
+        self.pk: Any = int(subject) if subject.isascii() and subject.isdigit() else subject
+        self.id = self.pk
+        self.is_staff = bool(claims.get("is_staff", False))
+        self.claims = claims
+
+    def __eq__(self, other: object) -> bool:
+        return getattr(other, "pk", None) == self.pk and getattr(other, "is_authenticated", False)
+
+    def __hash__(self) -> int:
+        return hash(self.pk)
+
+    def __repr__(self) -> str:
+        return f"TokenUser(pk={self.pk!r})"
+
+
+class StatelessTokenAuthentication(TokenAuthentication):
+    """:class:`TokenAuthentication` without reading the user: ``request.user`` is a
+    :class:`TokenUser` made from the claims. No query per request, but a user deactivated
+    or deleted keeps access until the token expires (``TOKEN["access_ttl"]``)."""
+
+    async def _user(self, claims: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        return TokenUser(claims), claims
 
 
 class BasicAuthentication(BaseAuthentication):

@@ -37,7 +37,12 @@ __all__ = ["SessionViewSet", "TokenViewSet", "issue_tokens"]
 def issue_tokens(user: Any) -> dict[str, str]:
     """A new access and refresh token for *user*: ``{"access": ..., "refresh": ...}``."""
     codec = get_token_codec()
-    return {"access": codec.encode(user.pk, ACCESS), "refresh": codec.encode(user.pk, REFRESH)}
+    # Read by StatelessTokenAuthentication's TokenUser, which never loads the user.
+    claims = {"is_staff": True} if getattr(user, "is_staff", False) else {}
+    return {
+        "access": codec.encode(user.pk, ACCESS, **claims),
+        "refresh": codec.encode(user.pk, REFRESH),
+    }
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -105,7 +110,7 @@ class TokenViewSet(ViewSet):
         user = await load_user(claims["sub"])
         if user is None:
             raise AuthenticationFailed("User not found or inactive.")
-        return Response({"access": codec.encode(user.pk, ACCESS)})
+        return Response({"access": issue_tokens(user)["access"]})
 
 
 class SessionViewSet(ViewSet):

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -18,9 +19,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import aksara
-from aksara.api import IsAuthenticated, ReadOnlyModelViewSet, TokenAuthentication, TokenViewSet
+from aksara.api import (
+    IsAdminUser,
+    IsAuthenticated,
+    ReadOnlyModelViewSet,
+    StatelessTokenAuthentication,
+    TokenAuthentication,
+    TokenViewSet,
+)
+from aksara.api.authentication import TokenUser
 from aksara.auth.tokens import ACCESS, InvalidToken, get_token_codec
 from aksara.db import Database
+from aksara.debug import capture_queries
 from aksara.exceptions import ConfigurationError
 from examples.blog.models import User
 from examples.blog.serializers import UserSerializer
@@ -245,3 +255,34 @@ def test_a_short_hmac_signing_key_is_refused() -> None:
     configure(TOKEN={"signing_key": "short"})
     with pytest.raises(ConfigurationError, match="at least 32"):
         get_token_codec()
+
+
+class StatelessProfiles(ProfileViewSet):
+    authentication_classes = [StatelessTokenAuthentication]
+    permission_classes = [IsAdminUser]
+
+
+async def test_stateless_tokens_name_the_user_without_a_query(db: Database) -> None:
+    configure()
+    ann = await make_user("ann@example.com")
+    async with serve(("profiles", StatelessProfiles)) as client:
+        # IsAdminUser reads is_staff from the token: the blog's users have none.
+        refused = await client.get("/api/profiles/", headers=bearer(ann))
+        assert refused.status_code == 403
+        assert await refused_anyway(client, "e30.e30.e30") == 401
+    staff = TokenUser({"sub": "7", "is_staff": True})
+    assert staff.pk == 7 and staff.is_staff and staff.is_authenticated
+    assert TokenUser({"sub": "abc"}).pk == "abc" and not TokenUser({"sub": "abc"}).is_staff
+    assert staff == SimpleNamespace(pk=7, is_authenticated=True)
+    claims = get_token_codec().decode(
+        bearer(SimpleNamespace(pk=3, is_staff=True))["Authorization"].split()[1], ACCESS
+    )
+    assert claims["is_staff"] is True
+    async with capture_queries() as queries:
+        user, _ = await StatelessTokenAuthentication()._user({"sub": str(ann.pk)})
+    assert user.pk == ann.pk and len(queries) == 0
+
+
+async def refused_anyway(client: httpx.AsyncClient, token: str) -> int:
+    response = await client.get("/api/profiles/", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code
