@@ -63,9 +63,9 @@ class BaseAuthentication:
         """The ``WWW-Authenticate`` value of a 401; None makes refusals 403s."""
         return None
 
-    def openapi_security_scheme(self) -> tuple[str, dict[str, Any]]:
-        """The name and OpenAPI ``securityScheme`` object describing this scheme."""
-        raise NotImplementedError
+    # Subclasses describe themselves to the OpenAPI schema with
+    # ``openapi_security_scheme() -> (name, securityScheme object)``; a class without one
+    # is left out of the schema's security section.
 
 
 class TokenAuthentication(BaseAuthentication):
@@ -101,6 +101,7 @@ class TokenAuthentication(BaseAuthentication):
         return f'{settings.TOKEN["keywords"][0]} realm="api"'
 
     def openapi_security_scheme(self) -> tuple[str, dict[str, Any]]:
+        """``tokenAuth``: HTTP bearer, JWT."""
         return "tokenAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
@@ -169,6 +170,7 @@ class BasicAuthentication(BaseAuthentication):
         return 'Basic realm="api"'
 
     def openapi_security_scheme(self) -> tuple[str, dict[str, Any]]:
+        """``basicAuth``: HTTP basic."""
         return "basicAuth", {"type": "http", "scheme": "basic"}
 
 
@@ -209,6 +211,7 @@ class SessionAuthentication(BaseAuthentication):
         return user, None
 
     def openapi_security_scheme(self) -> tuple[str, dict[str, Any]]:
+        """``sessionAuth``: an API key in the session cookie."""
         return "sessionAuth", {
             "type": "apiKey",
             "in": "cookie",

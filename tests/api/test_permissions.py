@@ -351,3 +351,16 @@ def test_bad_class_settings_are_refused() -> None:
     aksara.configure(PERMISSIONS=["aksara.api.permissions.Nope"])
     with pytest.raises(ConfigurationError, match="cannot be imported"):
         is_guarded(Open, {})
+
+
+def test_authentication_classes_describe_their_openapi_scheme() -> None:
+    assert TokenAuthentication().openapi_security_scheme() == (
+        "tokenAuth",
+        {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    )
+    assert BasicAuthentication().openapi_security_scheme() == (
+        "basicAuth",
+        {"type": "http", "scheme": "basic"},
+    )
+    name, scheme = SessionAuthentication().openapi_security_scheme()
+    assert (name, scheme["in"], scheme["name"]) == ("sessionAuth", "cookie", "aksara_session")
