@@ -323,7 +323,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--requests", type=int, default=500, help="per side per round")
-    parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a new SQLite file; a database of its own: its tables are made anew",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return parser.parse_args(argv)
 
