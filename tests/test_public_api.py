@@ -14,6 +14,7 @@ PACKAGES = [
     "aksara.auth",
     "aksara.cache",
     "aksara.cache.backends",
+    "aksara.checks",
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",

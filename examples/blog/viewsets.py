@@ -121,10 +121,13 @@ class CommentViewSet(ModelViewSet):
 
 
 class TagViewSet(ModelViewSet):
-    """Tags: anyone reads them, anyone signed in adds or changes one."""
+    """Tags, a page of 100 (the vocabulary is small, but no list endpoint is unbounded):
+    anyone reads them, anyone signed in adds or changes one."""
 
     authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticatedOrReadOnly]
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
+    pagination_class = PageNumberPagination
+    page_size = 100
     ordering = ["name"]
