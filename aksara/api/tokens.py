@@ -16,8 +16,10 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from aksara.api.access import resolve_classes
 from aksara.api.authentication import (
     SessionAuthentication,
+    TokenAuthentication,
     authenticate_credentials,
     login,
     logout,
@@ -30,8 +32,9 @@ from aksara.api.responses import Response
 from aksara.api.views import ViewSet, action
 from aksara.auth.models import get_user_model, load_user
 from aksara.auth.tokens import ACCESS, REFRESH, InvalidToken, get_token_codec
+from aksara.conf import settings
 
-__all__ = ["SessionViewSet", "TokenViewSet", "issue_tokens"]
+__all__ = ["SessionViewSet", "TokenViewSet", "issue_tokens", "signs"]
 
 
 def issue_tokens(user: Any) -> dict[str, str]:
@@ -134,3 +137,18 @@ class SessionViewSet(ViewSet):
         response = Response(status=204)
         logout(response)
         return response
+
+
+def signs(viewset: type[Any]) -> bool:
+    """Whether *viewset* issues or verifies what ``SECRET_KEY`` signs: tokens or session
+    cookies (its own authentication classes, or the ``AUTHENTICATION`` setting's)."""
+    if issubclass(viewset, (TokenViewSet, SessionViewSet)):
+        return True
+    classes = getattr(viewset, "authentication_classes", None)
+    if classes is None:
+        classes = settings.AUTHENTICATION
+    signing = (TokenAuthentication, SessionAuthentication)
+    return any(
+        isinstance(cls, type) and issubclass(cls, signing)
+        for cls in resolve_classes(classes, "AUTHENTICATION")
+    )
