@@ -11,6 +11,7 @@ import pytest
 PACKAGES = [
     "aksara",
     "aksara.api",
+    "aksara.auth",
     "aksara.cache",
     "aksara.cache.backends",
     "aksara.checks",

@@ -1,8 +1,16 @@
 """Aksara's REST layer: routers, viewsets, serializers and pagination on Starlette."""
 
 from aksara.api import serializers
+from aksara.api.authentication import (
+    BaseAuthentication,
+    BasicAuthentication,
+    SessionAuthentication,
+    StatelessTokenAuthentication,
+    TokenAuthentication,
+)
 from aksara.api.errors import (
     APIError,
+    AuthenticationFailed,
     FieldSelectionError,
     MethodNotAllowed,
     NotAuthenticated,
@@ -14,9 +22,17 @@ from aksara.api.errors import (
     ValidationFailed,
 )
 from aksara.api.explain import explain_plan
+from aksara.api.permissions import (
+    AllowAny,
+    BasePermission,
+    IsAdminUser,
+    IsAuthenticated,
+    IsAuthenticatedOrReadOnly,
+)
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
+from aksara.api.tokens import SessionViewSet, TokenViewSet
 from aksara.api.viewsets import (
     GenericViewSet,
     ModelViewSet,
@@ -27,8 +43,16 @@ from aksara.api.viewsets import (
 
 __all__ = [
     "APIError",
+    "AllowAny",
+    "AuthenticationFailed",
+    "BaseAuthentication",
+    "BasePermission",
+    "BasicAuthentication",
     "FieldSelectionError",
     "GenericViewSet",
+    "IsAdminUser",
+    "IsAuthenticated",
+    "IsAuthenticatedOrReadOnly",
     "MethodNotAllowed",
     "ModelSerializer",
     "ModelViewSet",
@@ -42,6 +66,11 @@ __all__ = [
     "Router",
     "Serializer",
     "SerializerMethodField",
+    "SessionAuthentication",
+    "SessionViewSet",
+    "StatelessTokenAuthentication",
+    "TokenAuthentication",
+    "TokenViewSet",
     "UnsupportedMediaType",
     "ValidationFailed",
     "ViewSet",

@@ -22,6 +22,7 @@ from starlette.responses import Response as StarletteResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from aksara.api.access import ANONYMOUS, is_guarded
 from aksara.api.budget import check_budget, within_budget
 from aksara.api.errors import MethodNotAllowed, NotFound
 from aksara.api.handlers import error_response
@@ -92,6 +93,8 @@ class ViewSetRoute(BaseRoute):
         self.allowed = sorted({*self.handlers, "OPTIONS"})
         # Called only when a viewset defines it: the default does nothing.
         self.initial = None if viewset.initial is ViewSet.initial else viewset.initial
+        # Decided once: a viewset that checks nothing pays nothing per request.
+        self.guarded = is_guarded(viewset, attributes)
         self.regex = re.compile(_path_regex(path, lookup, reserved))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -147,6 +150,13 @@ class ViewSetRoute(BaseRoute):
         for key, value in handler.attributes.items():
             setattr(view, key, value)
         try:
+            if self.guarded:
+                view.access_checked = True
+                await view.perform_authentication(request)
+                await view.check_permissions(request)
+            else:
+                scope.setdefault("user", ANONYMOUS)
+                scope.setdefault("auth", None)
             if self.initial is not None:
                 await resolve(self.initial(view, request))
             result = handler.function(view, request, **params)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from aksara import Aksara
-from aksara.api import Router
+from aksara.api import Router, TokenViewSet
 from examples.blog.viewsets import CommentViewSet, PostViewSet, TagViewSet, UserViewSet
 
 __all__ = ["app", "router"]
@@ -14,6 +14,8 @@ router.register("posts", PostViewSet)
 router.register("users", UserViewSet)
 router.register("comments", CommentViewSet)
 router.register("tags", TagViewSet)
+# POST /api/token/ {"email": ..., "password": ...} and POST /api/token/refresh/ {"refresh": ...}
+router.register("token", TokenViewSet, basename="token")
 
 app = Aksara()
 app.include_router(router)

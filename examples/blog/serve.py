@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +21,7 @@ import uvicorn
 
 import aksara
 from examples.blog.models import Post
-from examples.blog.seed import GUIDE_SLUG, seed_api
+from examples.blog.seed import DEMO_PASSWORD, GUIDE_SLUG, seed_api
 
 #: The blog's migrations folder and models module.
 MIGRATIONS = {
@@ -70,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--migrate", action="store_true", help="with --no-seed: apply missing migrations first"
     )
     arguments = parser.parse_args(argv)
-    aksara.configure(DATABASE_URL=arguments.database_url)
+    # Tokens are signed with SECRET_KEY: from the environment, or one for this run.
+    secret = os.environ.get("AKSARA_SECRET_KEY") or secrets.token_urlsafe(50)
+    aksara.configure(DATABASE_URL=arguments.database_url, SECRET_KEY=secret)
     base = f"http://{arguments.host}:{arguments.port}"
     if not arguments.no_seed:
         count = asyncio.run(prepare(arguments.database_url, posts=arguments.posts))
@@ -81,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"The blog API is at {base}/api/ - try:")
     for path in TRY:
         print(f"  {base}{path}")
+    print(
+        f"Log in as any seeded user (user0@example.com ... password {DEMO_PASSWORD!r}):\n"
+        f"  curl -X POST {base}/api/token/ -H 'Content-Type: application/json' "
+        f"""-d '{{"email": "user0@example.com", "password": "{DEMO_PASSWORD}"}}'\n"""
+        f"  then send 'Authorization: Bearer <access>' to write posts and comments "
+        f"({base}/api/users/me/ says who you are)."
+    )
     print("Ctrl+C stops it. The guide's patterns, bad vs good: .venv/bin/aksara demo", flush=True)
     from examples.blog.app import app
 

@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 97311f19c160
+Revision ID: a329814e9575
 Revises: nothing: the first revision
-Create Date: 2026-11-29 19:59:21.434211
+Create Date: 2026-11-29 20:29:10.195214
 
 A data step runs Aksara queries in this revision's transaction:
     from aksara.migrations import run_data
@@ -17,7 +17,7 @@ from alembic import op
 from aksara.migrations import ops as aksara_ops
 from aksara.migrations import types as aksara_types
 
-revision = "97311f19c160"
+revision = "a329814e9575"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -51,6 +51,7 @@ aksara_schema = {
         "is_active": ("boolean", {}),
         "last_login": ("datetime", {}),
         "name": ("string", {"max_length": 100}),
+        "password": ("string", {"max_length": 128}),
     },
 }
 
@@ -85,6 +86,12 @@ def upgrade() -> None:
             sa.Identity(always=False),
             autoincrement=True,
             nullable=False,
+        ),
+        sa.Column(
+            "password",
+            aksara_types.Column("string", max_length=128),
+            autoincrement=False,
+            nullable=True,
         ),
         sa.Column(
             "name",
