@@ -1,6 +1,6 @@
 """The peer HTTP benchmark in one command.
 
-    python -m benchmarks.http [--rounds 3] [--duration 2.5] [--stacks floor,aksara,...]
+    python -m benchmarks.http [--rounds 3] [--duration 3] [--stacks floor,aksara,...]
                               [--endpoints list,detail,...] [--out DIR] [--quick]
 
 Seeds PostgreSQL at ``--pg-url`` (the database is created when missing; its blog, world
@@ -40,8 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     endpoints = ",".join(endpoint.name for endpoint in ENDPOINTS)
     parser.add_argument("--endpoints", default=endpoints, help="%(default)s")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=2.5, help="seconds per stack a round")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds per stack first")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per stack a round")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds per stack first")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--pool-size", type=int, default=10)
@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 1 s")
     arguments = parser.parse_args(argv)
     if arguments.quick:
-        arguments.rounds, arguments.duration, arguments.warmup = 1, 1.0, 0.0
+        arguments.rounds, arguments.duration, arguments.warmup = 1, 1, 0
     arguments.stacks = arguments.stacks.split(",")
     unknown = [name for name in arguments.stacks if name not in harness.STACKS]
     if unknown:
