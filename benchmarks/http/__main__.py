@@ -88,6 +88,8 @@ def format_report(results: dict[str, Any]) -> str:
     )
     for stack, reason in results["skipped"].items():
         lines.append(f"skipped {stack}: {reason}")
+    for stack in results["server_logs"]:
+        lines.append(f"{stack} failed requests under load: its server's log is in results.json")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from benchmarks.http.endpoints import Endpoint, script
 
 __all__ = ["STACKS", "Stack", "reset", "run", "start_stacks", "summarise"]
 
+_SETTLE_SECONDS = 1.0
 #: Every stack, the floor first (the ratios are to it).
 STACKS = ("floor", "aksara", "fastapi_sqlalchemy", "fastapi_tortoise", "django_drf")
 
@@ -37,6 +39,8 @@ class Stack:
     server: bench_http.Server | None = None
     skipped: str | None = None
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The end of the server's output, kept when a request failed under load.
+    log_tail: str | None = None
 
 
 def _environment(arguments: argparse.Namespace) -> dict[str, str]:
@@ -116,11 +120,20 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
                     for stack in running[shift:] + running[:shift]:
                         _measure(stack, endpoint, scripts[endpoint.name], arguments, warm)
                     if endpoint.creates:
+                        time.sleep(_SETTLE_SECONDS)  # requests wrk left in flight finish
                         asyncio.run(reset(arguments.pg_url))
         finally:
             for stack in running:
                 assert stack.server is not None
                 bench_http.stop(stack.server)
+                failed = any(
+                    sample["status_errors"] or sample["socket_errors"]
+                    for samples in stack.samples.values()
+                    for sample in samples
+                )
+                if failed:
+                    lines = stack.server.log.read_text(errors="replace").splitlines()
+                    stack.log_tail = "\n".join(lines[-40:])
     return summarise(stacks, endpoints, arguments)
 
 
@@ -181,5 +194,6 @@ def summarise(
         },
         "labels": {endpoint.name: endpoint.label for endpoint in endpoints},
         "skipped": {stack.name: stack.skipped for stack in stacks if stack.skipped},
+        "server_logs": {stack.name: stack.log_tail for stack in stacks if stack.log_tail},
         "results": table,
     }

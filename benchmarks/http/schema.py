@@ -96,9 +96,12 @@ async def seed(database_url: str) -> list[str]:
 
 
 async def reset_posts(connection: asyncpg.Connection) -> int:
-    """Delete the posts a create endpoint added past the seed; return how many."""
+    """Delete the posts a create endpoint added past the seed; return how many. The id
+    sequence goes back to the highest id left (a request still finishing may add one)."""
     status = await connection.execute("DELETE FROM posts WHERE id > $1", data.N_POSTS)
     await connection.execute(
-        "SELECT setval(pg_get_serial_sequence('posts', 'id'), $1)", data.N_POSTS
+        "SELECT setval(pg_get_serial_sequence('posts', 'id'),"
+        " GREATEST((SELECT MAX(id) FROM posts), $1))",
+        data.N_POSTS,
     )
     return int(status.split()[-1])
