@@ -33,11 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
-import aksara
 import examples.blog.models  # noqa: F401 - registers the blog's tables
-from benchmarks import bench_orm, data
+from benchmarks import bench_orm
+from benchmarks.http.schema import seed_blog
 
 __all__ = ["APPS", "LUA", "LUA_DONE", "Server", "load", "main", "run", "seed", "start", "stop"]
 
@@ -207,17 +205,7 @@ def load(
 async def seed(database_url: str) -> int:
     """Make and seed the blog tables at *database_url*; return the number of posts."""
     await bench_orm._ensure_pg_database(database_url)
-    dataset = data.generate(comments=0)
-    async with aksara.connect(database_url):
-        await aksara.drop_tables()
-        await aksara.create_tables()
-    connection = await asyncpg.connect(database_url)
-    try:
-        await bench_orm._pg_init(connection)  # Aksara's codecs: JSON values as objects
-        await bench_orm._seed_postgres(connection, dataset)
-    finally:
-        await connection.close()
-    return len(dataset.posts)
+    return len(await seed_blog(database_url, comments=0))
 
 
 def run(arguments: argparse.Namespace) -> dict[str, Any]:
