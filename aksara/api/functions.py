@@ -3,7 +3,7 @@
 What the function returns is the response when it is one (an HTML page, a redirect, a
 ``Response`` with its own status), else data sent as a JSON ``Response``. Errors raised in
 it (``NotFound``, ``ValidationFailed``, a missing object) are answered as the app's JSON
-errors. HEAD follows GET.
+errors. HEAD follows GET. ``MAX_QUERIES_PER_REQUEST`` holds for them as for viewsets.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Route
 
+from aksara.api.budget import within_budget
 from aksara.api.responses import Response
+from aksara.conf import settings
 
 __all__ = ["HTTP_METHODS", "function_route"]
 
@@ -38,9 +40,9 @@ def function_route(
             f"{', '.join(HTTP_METHODS)}."
         )
     is_async = inspect.iscoroutinefunction(function)
+    described = _Described(path, function)
 
-    @functools.wraps(function)
-    async def endpoint(request: Request) -> StarletteResponse:
+    async def respond(request: Request) -> StarletteResponse:
         result = function(request)
         if is_async or inspect.isawaitable(result):
             result = await result
@@ -48,4 +50,28 @@ def function_route(
             return result
         return Response(result)
 
+    @functools.wraps(function)
+    async def endpoint(request: Request) -> StarletteResponse:
+        budget = settings.MAX_QUERIES_PER_REQUEST
+        if budget is None:
+            return await respond(request)
+        response: StarletteResponse = await within_budget(
+            respond(request), budget, described, request.method
+        )
+        return response
+
     return Route(path, endpoint, methods=chosen, name=name or function.__name__)
+
+
+class _Described:
+    """What a query budget report says of a function endpoint."""
+
+    viewset = None
+
+    def __init__(self, path: str, function: Callable[..., Any]) -> None:
+        self.path = path
+        self.function = function
+
+    def describe(self, method: str) -> str:
+        """``GET /api/stats (stats)``."""
+        return f"{method} {self.path} ({self.function.__qualname__})"

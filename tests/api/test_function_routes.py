@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -9,8 +10,11 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+import aksara
 from aksara import Aksara
 from aksara.api import NotFound, Response, Router, ViewSet
+from aksara.db import Database
+from examples.blog.models import User
 
 
 class ItemViewSet(ViewSet):
@@ -108,3 +112,35 @@ def test_bad_paths_and_methods_are_refused() -> None:
         async def trace(request: Request) -> None: ...
 
     assert router.functions == []
+
+
+async def test_the_query_budget_holds_for_function_endpoints(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    for number in range(3):
+        await User.objects.create(name=f"U{number}", email=f"u{number}@example.com")
+    router = Router(prefix="/api")
+
+    @router.get("/names")
+    async def names(request: Request) -> list[str]:
+        return [(await User.objects.get(pk=pk)).name for pk in (1, 2, 3)]
+
+    app = Aksara()
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    caplog.set_level(logging.WARNING)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        assert (await http.get("/api/names")).json() == ["U0", "U1", "U2"]
+        assert not [r for r in caplog.records if r.name == "aksara.budget"]
+        aksara.configure(MAX_QUERIES_PER_REQUEST=2)
+        warned = await http.get("/api/names")
+        assert warned.json() == ["U0", "U1", "U2"]
+        [record] = [r for r in caplog.records if r.name == "aksara.budget"]
+        report = "GET /api/names (test_the_query_budget_holds_for_function_endpoints.<locals>."
+        assert record.levelname == "WARNING"
+        assert report in record.getMessage()
+        assert "ran 3 queries, budget 2." in record.getMessage()
+        aksara.configure(DEBUG=True)
+        refused = await http.get("/api/names")
+    assert refused.status_code == 500
+    assert "Query budget exceeded: GET /api/names" in refused.json()["detail"]
