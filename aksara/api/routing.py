@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from starlette.datastructures import URLPath
 from starlette.requests import Request
@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from aksara.api.access import ANONYMOUS, is_guarded
 from aksara.api.budget import check_budget, within_budget
 from aksara.api.errors import MethodNotAllowed, NotFound
+from aksara.api.functions import function_route
 from aksara.api.handlers import error_response
 from aksara.api.responses import Response
 from aksara.api.views import ViewSet, resolve
@@ -40,6 +41,7 @@ _DETAIL_METHODS = (
     ("PATCH", "partial_update"),
     ("DELETE", "destroy"),
 )
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 #: Set in the scope by a route that matched but for its trailing slash.
 _SLASH_MISMATCH = "aksara.slash_mismatch"
 
@@ -238,13 +240,51 @@ def _route_path(scope: Scope) -> str:
 
 class Router:
     """Routes for viewsets: ``router = Router(prefix="/api")``,
-    ``router.register("posts", PostViewSet)``, then ``app.include_router(router)``."""
+    ``router.register("posts", PostViewSet)``, then ``app.include_router(router)``; and for
+    plain functions: ``@router.get("/health")`` on ``async def health(request)``."""
 
     def __init__(self, prefix: str = "/api", trailing_slash: bool = True) -> None:
         stripped = prefix.strip("/")
         self.prefix = f"/{stripped}" if stripped else ""
         self.trailing_slash = trailing_slash
         self.registry: list[tuple[str, type[ViewSet], str]] = []
+        #: The function endpoints: (path under the prefix, function, methods, name).
+        self.functions: list[tuple[str, Callable[..., Any], tuple[str, ...], str | None]] = []
+
+    def route(
+        self, path: str, *, methods: Sequence[str] = ("GET",), name: str | None = None
+    ) -> Callable[[_Function], _Function]:
+        """Decorator serving ``function(request)`` at ``<router prefix><path>`` for
+        *methods*; a result that is no response is sent as a JSON ``Response``."""
+        if not path.startswith("/"):
+            raise ValueError(f"A route path starts with '/': {path!r}.")
+
+        def register(function: _Function) -> _Function:
+            function_route(self.prefix + path, function, methods, name)  # checks the methods
+            self.functions.append((path, function, tuple(methods), name))
+            return function
+
+        return register
+
+    def get(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.get("/db")``: serve a function endpoint for GET (and HEAD)."""
+        return self.route(path, methods=("GET",), name=name)
+
+    def post(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.post("/items")``: serve a function endpoint for POST."""
+        return self.route(path, methods=("POST",), name=name)
+
+    def put(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.put("/items/{key}")``: serve a function endpoint for PUT."""
+        return self.route(path, methods=("PUT",), name=name)
+
+    def patch(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.patch("/items/{key}")``: serve a function endpoint for PATCH."""
+        return self.route(path, methods=("PATCH",), name=name)
+
+    def delete(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.delete("/items/{key}")``: serve a function endpoint for DELETE."""
+        return self.route(path, methods=("DELETE",), name=name)
 
     def register(self, prefix: str, viewset: type[ViewSet], basename: str | None = None) -> None:
         """Serve *viewset* under ``<router prefix>/<prefix>/``; routes are named
@@ -262,8 +302,11 @@ class Router:
 
     @property
     def routes(self) -> list[BaseRoute]:
-        """The Starlette routes of every registered viewset."""
-        routes: list[BaseRoute] = []
+        """The Starlette routes of every function endpoint and registered viewset."""
+        routes: list[BaseRoute] = [
+            function_route(self.prefix + path, function, methods, name)
+            for path, function, methods, name in self.functions
+        ]
         for prefix, viewset, basename in self.registry:
             routes.extend(self.get_routes(prefix, viewset, basename))
         return routes
