@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 STACKS = ("fastapi_sqlalchemy", "fastapi_tortoise", "django_drf")
 DATABASE_NAME = f"aksara_peer_stacks_{os.getpid()}"
 READY_SECONDS = 30.0
+JSON_HEADERS = {"Content-Type": "application/json"}
 ADDITIONAL_FORTUNE = "Additional fortune added at request time."
 FORTUNES = [
     (1, "fortune: No such file or directory"),
@@ -309,6 +310,16 @@ def test_create_validates_and_answers_201_with_the_new_post(
     orphan = httpx.post(f"{servers[stack]}/api/posts/", json={**new, "author": 99_999})
     assert orphan.status_code == 400
     assert set(orphan.json()) == {"author"}
+    # Every field in error is named at once, the unknown author too.
+    wrong = httpx.post(f"{servers[stack]}/api/posts/", json={**invalid, "author": 99_999})
+    assert set(wrong.json()) == {"title", "slug", "author"}
+    for payload in ([1], {**new, "author": True}):
+        refused = httpx.post(f"{servers[stack]}/api/posts/", json=payload)
+        assert refused.status_code == 400
+        assert set(refused.json()) in ({"non_field_errors"}, {"author"})
+    garbled = httpx.post(f"{servers[stack]}/api/posts/", content=b"{", headers=JSON_HEADERS)
+    assert garbled.status_code == 400
+    assert garbled.json()["detail"].startswith("JSON parse error")
     count = _run(_fetch(database, "SELECT count(*) FROM posts WHERE slug = $1", slug))[0][0]
     assert count == 1
 
