@@ -44,7 +44,8 @@ PAGE_SIZE = 20
 FEED_SIZE = 100
 WORLD_ROWS = 10_000
 ADDITIONAL_FORTUNE = "Additional fortune added at request time."
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "fastapi_templates")
+# The fortunes page every stack renders (the common subset of Jinja2 and Django syntax).
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 
 def _now() -> dt.datetime:

@@ -53,7 +53,8 @@ def from_environment() -> dict[str, Any]:
         "TEMPLATES": [
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "DIRS": [Path(__file__).parent / "templates"],
+                # The fortunes page every stack renders, in Django's template syntax too.
+                "DIRS": [Path(__file__).parents[2] / "templates"],
             }
         ],
         "USE_TZ": True,
