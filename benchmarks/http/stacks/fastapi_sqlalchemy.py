@@ -321,7 +321,7 @@ def app() -> FastAPI:
 
     @api.get("/api/posts/")
     async def list_posts(request: Request, session: Session, page: int = 1) -> PostPage:
-        published = Post.is_published.is_(True)
+        published = Post.is_published
         count = await session.scalar(select(func.count()).select_from(Post).where(published))
         last = max((count or 0) + PAGE_SIZE - 1, PAGE_SIZE) // PAGE_SIZE
         if not 1 <= page <= last:
