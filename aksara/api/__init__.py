@@ -10,6 +10,7 @@ from aksara.api.errors import (
     ParseError,
     PayloadTooLarge,
     PermissionDenied,
+    Throttled,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -17,6 +18,12 @@ from aksara.api.explain import explain_plan
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
+from aksara.api.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    ScopedRateThrottle,
+    UserRateThrottle,
+)
 from aksara.api.viewsets import (
     GenericViewSet,
     ModelViewSet,
@@ -27,6 +34,8 @@ from aksara.api.viewsets import (
 
 __all__ = [
     "APIError",
+    "AnonRateThrottle",
+    "BaseThrottle",
     "FieldSelectionError",
     "GenericViewSet",
     "MethodNotAllowed",
@@ -40,9 +49,12 @@ __all__ = [
     "ReadOnlyModelViewSet",
     "Response",
     "Router",
+    "ScopedRateThrottle",
     "Serializer",
     "SerializerMethodField",
+    "Throttled",
     "UnsupportedMediaType",
+    "UserRateThrottle",
     "ValidationFailed",
     "ViewSet",
     "action",

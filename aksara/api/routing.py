@@ -92,6 +92,9 @@ class ViewSetRoute(BaseRoute):
         self.allowed = sorted({*self.handlers, "OPTIONS"})
         # Called only when a viewset defines it: the default does nothing.
         self.initial = None if viewset.initial is ViewSet.initial else viewset.initial
+        # Throttles known per class are looked up per request only to see whether there are
+        # any (a cached tuple); a class deciding per request is always asked.
+        self.custom_throttling = viewset.has_custom_throttling()
         self.regex = re.compile(_path_regex(path, lookup, reserved))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -149,6 +152,8 @@ class ViewSetRoute(BaseRoute):
         try:
             if self.initial is not None:
                 await resolve(self.initial(view, request))
+            if self.custom_throttling or view.resolve_throttle_classes():
+                await view.check_throttles(request)
             result = handler.function(view, request, **params)
             if handler.is_async or inspect.iscoroutine(result):
                 result = await result
