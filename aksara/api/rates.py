@@ -9,6 +9,10 @@ On Redis one Lua script reads both windows, decides and counts the request, atom
 one round trip, so every worker and machine sharing the Redis shares the count. On the memory
 backend the same steps run without a suspension point in between, so they are atomic within
 the process, whose counts are its own. Requests that are refused are not counted, as DRF does.
+
+The estimate takes the previous window's requests as spread evenly over it. A client that
+spent a small quota early (``"1/hour"`` at 0:10) is therefore refused until that window has
+slid out entirely (2:00), up to one period longer than an exact log of timestamps would say.
 """
 
 from __future__ import annotations
@@ -107,12 +111,18 @@ async def count_request(cache: Cache, key: str, rate: Rate, now: float) -> Windo
             return None
         allowed, current, previous = (int(value) for value in answer)
     else:
-        found = await cache.get_many([current_key, previous_key])
-        current, previous = int(found.get(current_key, 0)), int(found.get(previous_key, 0))
+        # The backend's own byte operations under the cache's guard: throttle counters are
+        # not the cache's hits and misses, which measure what it serves (and Server-Timing
+        # reports per request).
+        current_key, previous_key = cache.make_key(current_key), cache.make_key(previous_key)
+        found = await cache.run(cache._get_many([current_key, previous_key]), None)
+        if found is None:
+            return None
+        current, previous = (int(data) if data else 0 for data in found)
         allowed = previous * weight + current + 1 <= rate.requests
         if allowed:
             current += 1
-            await cache.set(current_key, current, ttl)
+            await cache.run(cache._set(current_key, str(current).encode(), ttl), False)
     if allowed:
         return WindowCount(True, 0.0)
     return WindowCount(False, wait_time(rate, elapsed, current, previous))

@@ -168,7 +168,15 @@ def client(app: ASGIApp, address: str = "10.0.0.1") -> httpx.AsyncClient:
 
 async def main(redis_url: str, prefix: str, requests: int, now: float) -> dict[str, int]:
     aksara.configure(
-        CACHE={"default": {"backend": "redis", "url": redis_url, "key_prefix": prefix}},
+        CACHE={
+            "default": {
+                "backend": "redis",
+                "url": redis_url,
+                "key_prefix": prefix,
+                # Generous: a timeout would let a request through (fail open) uncounted.
+                "timeout_ms": 5000,
+            }
+        },
         THROTTLE_RATES={"anon": "30/min"},
     )
     clock.now = now
