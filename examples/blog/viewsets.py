@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aksara import Count
-from aksara.api import ModelViewSet
+from aksara.api import AnonRateThrottle, ModelViewSet
 from aksara.api.pagination import PageNumberPagination
+from aksara.api.rates import parse_rate
 from aksara.api.serializers import Serializer
 from examples.blog.models import Comment, Post, Tag, User
 from examples.blog.serializers import (
@@ -18,10 +20,29 @@ from examples.blog.serializers import (
     UserSerializer,
 )
 
+#: Anonymous requests each client address may send: ``BLOG_ANON_RATE`` ("off": no limit).
+#: Generous, so that a load test from one machine does not trip it.
+ANON_RATE = os.environ.get("BLOG_ANON_RATE", "6000/min")
+if ANON_RATE != "off":
+    parse_rate(ANON_RATE)  # a bad value fails at import, not on the first request
+
+
+class AnonReadThrottle(AnonRateThrottle):
+    """Anonymous requests by client address, at ``BLOG_ANON_RATE``; logged-in users are not
+    counted. Set ``THROTTLE_CACHE`` to a Redis cache to count across workers."""
+
+    rate = ANON_RATE
+
+
+#: The throttles of every blog viewset.
+THROTTLES: list[type[AnonRateThrottle]] = [] if ANON_RATE == "off" else [AnonReadThrottle]
+
 
 class PostViewSet(ModelViewSet):
     """Posts by slug (``/api/posts/abc-123/``): a light list, the detail with its author's
     name and comment count, and the whole post as the body of a write."""
+
+    throttle_classes = THROTTLES
 
     model = Post
     pagination_class = PageNumberPagination
@@ -59,6 +80,8 @@ class PostViewSet(ModelViewSet):
 class UserViewSet(ModelViewSet):
     """The blog's users."""
 
+    throttle_classes = THROTTLES
+
     queryset = User.objects.all()
     serializer_class = UserSerializer
     pagination_class = PageNumberPagination
@@ -69,6 +92,8 @@ class UserViewSet(ModelViewSet):
 class CommentViewSet(ModelViewSet):
     """Comments, filtered by post or author (``?post=1``)."""
 
+    throttle_classes = THROTTLES
+
     queryset = Comment.objects.all()
     serializer_class = CommentSerializer
     pagination_class = PageNumberPagination
@@ -78,6 +103,8 @@ class CommentViewSet(ModelViewSet):
 
 class TagViewSet(ModelViewSet):
     """Tags."""
+
+    throttle_classes = THROTTLES
 
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
