@@ -109,7 +109,7 @@ async def count_request(cache: Cache, key: str, rate: Rate, now: float) -> Windo
         )
         if answer is None:
             return None
-        allowed, current, previous = (int(value) for value in answer)
+        allowed, current, previous = answer
     else:
         # The backend's own byte operations under the cache's guard: throttle counters are
         # not the cache's hits and misses, which measure what it serves (and Server-Timing
@@ -118,7 +118,8 @@ async def count_request(cache: Cache, key: str, rate: Rate, now: float) -> Windo
         found = await cache.run(cache._get_many([current_key, previous_key]), None)
         if found is None:
             return None
-        current, previous = (int(data) if data else 0 for data in found)
+        current = int(found[0]) if found[0] else 0
+        previous = int(found[1]) if found[1] else 0
         allowed = previous * weight + current + 1 <= rate.requests
         if allowed:
             current += 1
