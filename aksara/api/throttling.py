@@ -44,8 +44,15 @@ __all__ = [
 
 
 def request_user(request: Request) -> Any:
-    """The request's user when authentication set one (``scope["user"]``), else None."""
-    return request.scope.get("user")
+    """The request's user when authentication set one (``request.user``, that is
+    ``scope["user"]``, or ``request.state.user``), else None."""
+    scope = request.scope
+    user = scope.get("user")
+    if user is None:
+        state = scope.get("state")
+        if state:
+            user = state.get("user")
+    return user
 
 
 def client_address(request: Request) -> str:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 import aksara
 from aksara.api import AnonRateThrottle, Router, Throttled, ViewSet
 from aksara.api.rates import Rate, count_request, parse_rate, wait_time
+from aksara.api.throttling import request_user
 from aksara.cache import Cache, caches
 from aksara.exceptions import ConfigurationError
 from tests.api import throttle_app
@@ -91,6 +92,13 @@ def test_a_scope_without_a_rate_is_a_configuration_error() -> None:
     aksara.configure(THROTTLE_RATES={"user": "5/min"})
     with pytest.raises(ConfigurationError, match=r"scope 'anon'.*Scopes with a rate: user"):
         AnonRateThrottle().get_rate()
+
+
+def test_the_user_is_read_from_the_scope_or_the_state() -> None:
+    user = throttle_app.User(5)
+    assert request_user(Request({"type": "http", "user": user})) is user
+    assert request_user(Request({"type": "http", "state": {"user": user}})) is user
+    assert request_user(Request({"type": "http"})) is None
 
 
 def test_wait_times_follow_the_sliding_window() -> None:
