@@ -11,8 +11,10 @@ before each run:
 - ``redis``: the same throttle counting in Redis (one ``EVALSHA`` round trip per request).
 
 The rate is never reached, so every request runs the counter and is allowed. The report
-gives the median µs per request of each, the throttle's share (the difference to ``none``),
-and the median of ``check_throttles()`` alone, awaited directly on one viewset instance.
+gives the median wall and CPU µs (this process's only, not the Redis server's) per request of
+each, the throttle's cost (the difference to ``none``) and share of the request, and the
+same for ``check_throttles()`` alone, awaited directly on one viewset instance, beside a bare
+``GET`` on the same Redis client (the floor of any Redis round trip).
 The Redis keys live under a prefix of the run's own and are deleted after.
 """
 
@@ -99,13 +101,18 @@ async def send(message: dict[str, Any]) -> None:
         raise RuntimeError(f"The benchmark request was answered {message['status']}.")
 
 
-def timed(calls: int, function: Callable[[int], Awaitable[Any]]) -> Callable[[], Awaitable[float]]:
-    async def run() -> float:
+def timed(
+    calls: int, function: Callable[[int], Awaitable[Any]]
+) -> Callable[[], Awaitable[tuple[float, float]]]:
+    """A run of *calls* awaits of *function*: (wall µs, this process's CPU µs) per call."""
+
+    async def run() -> tuple[float, float]:
         gc.collect()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for number in range(calls):
             await function(number)
-        return (time.perf_counter() - start) / calls * 1e6
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return wall / calls * 1e6, cpu / calls * 1e6
 
     return run
 
@@ -152,24 +159,32 @@ async def measure(repeat: int, requests: int) -> None:
         runs[f"check_throttles, {name}"] = timed(
             requests, lambda n, view=view: view.check_throttles(request)
         )
+    client = caches["throttle_redis"].redis
+    runs["bare Redis GET (floor)"] = timed(requests, lambda n: client.get("missing"))
     for side in runs.values():  # warm-up
         await side()
-    samples: dict[str, list[float]] = {name: [] for name in runs}
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     for round_number in range(repeat):
         order = list(runs.items())
         if round_number % 2:
             order.reverse()
         for name, side in order:
             samples[name].append(await side())
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    floor = medians["request, none"]
-    print(f"{'side':<24} {'µs':>8} {'throttle µs':>12} {'share':>7}")
-    for name, median in medians.items():
+    medians = {
+        name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+        for name, values in samples.items()
+    }
+    floor, floor_cpu = medians["request, none"]
+    print(f"{'side':<24} {'wall µs':>8} {'throttle':>9} {'share':>6} {'CPU µs':>8} {'throttle':>9}")
+    for name, (wall, cpu) in medians.items():
         if name.startswith("request"):
-            cost = median - floor
-            print(f"{name:<24} {median:>8.1f} {cost:>12.1f} {cost / median:>6.0%}")
+            cost, cpu_cost = wall - floor, cpu - floor_cpu
+            print(
+                f"{name:<24} {wall:>8.1f} {cost:>9.1f} {cost / wall:>6.0%} "
+                f"{cpu:>8.1f} {cpu_cost:>9.1f}"
+            )
         else:
-            print(f"{name:<24} {median:>8.1f}")
+            print(f"{name:<24} {wall:>8.1f} {'':>9} {'':>6} {cpu:>8.1f}")
 
 
 def main() -> None:
