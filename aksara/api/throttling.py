@@ -232,8 +232,11 @@ class ThrottleMixin:
     #: The ``THROTTLE_RATES`` key that ``ScopedRateThrottle`` counts this viewset under.
     throttle_scope: ClassVar[str | None] = None
 
-    # (the declaration the classes were resolved from, the classes), per viewset class.
-    _throttle_resolution: ClassVar[tuple[object, tuple[type[BaseThrottle], ...]] | None] = None
+    # (the class, the declaration its classes were resolved from, those classes): a
+    # subclass finds its parent's entry and resolves its own.
+    _throttle_resolution: ClassVar[tuple[type, object, tuple[type[BaseThrottle], ...]] | None] = (
+        None
+    )
 
     @classmethod
     def resolve_throttle_classes(cls) -> tuple[type[BaseThrottle], ...]:
@@ -241,12 +244,11 @@ class ThrottleMixin:
         declared = cls.throttle_classes
         if declared is None:
             declared = settings.THROTTLES
-        resolution = cls.__dict__.get("_throttle_resolution")
-        if resolution is not None and resolution[0] is declared:
-            resolved: tuple[type[BaseThrottle], ...] = resolution[1]
-            return resolved
+        resolution = cls._throttle_resolution
+        if resolution is not None and resolution[0] is cls and resolution[1] is declared:
+            return resolution[2]
         classes = tuple(_import(item) for item in declared)
-        cls._throttle_resolution = (declared, classes)
+        cls._throttle_resolution = (cls, declared, classes)
         return classes
 
     def get_throttles(self) -> list[BaseThrottle]:
