@@ -40,7 +40,7 @@ def test_every_blog_viewset_throttles_anonymous_requests_at_a_generous_default()
     ):
         assert viewset.resolve_throttle_classes() == (viewsets.AnonReadThrottle,)
     if "BLOG_ANON_RATE" not in os.environ:
-        assert viewsets.AnonReadThrottle().get_rate() == (6000, 60)
+        assert viewsets.AnonReadThrottle().get_rate() == (2000, 1)
 
 
 async def test_anonymous_reads_are_throttled_by_address(
