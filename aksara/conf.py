@@ -494,6 +494,53 @@ def _password_hasher(value: Any) -> dict[str, Any]:
     return options
 
 
+_THROTTLE_RATE = re.compile(r"^\s*[1-9]\d*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$")
+_THROTTLE_RATE_FORM = (
+    '"<requests>/<period>" with a period of s, sec, second, m, min, minute, h, hour, d or day '
+    '(e.g. "100/min", "10/s", "1000/hour", "5000/day"), or None for no limit'
+)
+
+
+def _throttles(value: Any) -> tuple[Any, ...]:
+    # Imported when first used (aksara.api.throttling): conf sits below the api layer.
+    items = value if isinstance(value, (list, tuple)) else None
+    if items is None or not all(isinstance(item, (type, str)) for item in items):
+        raise ConfigurationError(
+            "THROTTLES must be a list of throttle classes or dotted paths to them, e.g. "
+            f"['aksara.api.throttling.AnonRateThrottle']; got {value!r}."
+        )
+    return tuple(items)
+
+
+def _throttle_rates(value: Any) -> dict[str, str | None]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f'THROTTLE_RATES must be a dict of scope -> rate, e.g. {{"anon": "100/min"}}; '
+            f"got {value!r}."
+        )
+    for scope, rate in value.items():
+        if not isinstance(scope, str) or not (
+            rate is None or (isinstance(rate, str) and _THROTTLE_RATE.match(rate))
+        ):
+            raise ConfigurationError(
+                f"THROTTLE_RATES[{scope!r}] is {rate!r}: write it as {_THROTTLE_RATE_FORM}."
+            )
+    return dict(value)
+
+
+def _throttle_cache(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(
+            f"THROTTLE_CACHE must be the alias of a cache in the CACHE setting, got {value!r}."
+        )
+    return value
+
+
+def _num_proxies(value: Any) -> int:
+    result: int = _number("NUM_PROXIES", value, integer=True, minimum=0, optional=False)
+    return result
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -522,6 +569,10 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "TOKEN": _token,
     "SESSION": _session,
     "PASSWORD_HASHER": _password_hasher,
+    "THROTTLES": _throttles,
+    "THROTTLE_RATES": _throttle_rates,
+    "THROTTLE_CACHE": _throttle_cache,
+    "NUM_PROXIES": _num_proxies,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -576,6 +627,15 @@ _DEFAULTS: dict[str, Any] = {
     "SESSION": dict(SESSION_DEFAULTS),
     # argon2id parameters (RFC 9106's second recommendation by default).
     "PASSWORD_HASHER": dict(PASSWORD_HASHER_DEFAULTS),
+    # The throttles of every viewset without throttle_classes (see aksara.api.throttling).
+    "THROTTLES": (),
+    # Each throttle scope's rate: {"anon": "100/min", "user": "1000/hour", "<scope>": ...}.
+    "THROTTLE_RATES": {},
+    # The cache alias holding throttle counters (Redis: shared by every worker and machine).
+    "THROTTLE_CACHE": "default",
+    # Proxies in front of the app that append to X-Forwarded-For (0: the socket's peer is
+    # the client address throttles count by).
+    "NUM_PROXIES": 0,
 }
 
 

@@ -18,6 +18,7 @@ from aksara.api.errors import (
     ParseError,
     PayloadTooLarge,
     PermissionDenied,
+    Throttled,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -32,6 +33,12 @@ from aksara.api.permissions import (
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
+from aksara.api.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    ScopedRateThrottle,
+    UserRateThrottle,
+)
 from aksara.api.tokens import SessionViewSet, TokenViewSet
 from aksara.api.viewsets import (
     GenericViewSet,
@@ -44,9 +51,11 @@ from aksara.api.viewsets import (
 __all__ = [
     "APIError",
     "AllowAny",
+    "AnonRateThrottle",
     "AuthenticationFailed",
     "BaseAuthentication",
     "BasePermission",
+    "BaseThrottle",
     "BasicAuthentication",
     "FieldSelectionError",
     "GenericViewSet",
@@ -64,14 +73,17 @@ __all__ = [
     "ReadOnlyModelViewSet",
     "Response",
     "Router",
+    "ScopedRateThrottle",
     "Serializer",
     "SerializerMethodField",
     "SessionAuthentication",
     "SessionViewSet",
     "StatelessTokenAuthentication",
+    "Throttled",
     "TokenAuthentication",
     "TokenViewSet",
     "UnsupportedMediaType",
+    "UserRateThrottle",
     "ValidationFailed",
     "ViewSet",
     "action",

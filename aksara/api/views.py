@@ -20,6 +20,7 @@ from aksara.api.access import AccessMixin
 from aksara.api.errors import NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
 from aksara.api.querystring import parse_value
+from aksara.api.throttling import ThrottleMixin
 from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
 from aksara.orm.models import Model
 from aksara.orm.paths import resolve_path
@@ -80,7 +81,7 @@ def action(
     return decorate
 
 
-class ViewSet(AccessMixin):
+class ViewSet(AccessMixin, ThrottleMixin):
     """A set of endpoints on one resource; the router routes the actions it defines
     (``list``, ``create``, ``retrieve``, ``update``, ``partial_update``, ``destroy`` and
     ``@action`` methods). ``self.request``, ``self.action`` and ``self.kwargs`` are set.
