@@ -209,7 +209,10 @@ class Database:
         log_queries: bool = False,
         slow_query_handler: Callable[[SlowQuery], Any] | None = None,
         sql_cache_size: int | None = None,
+        alias: str = "default",
     ) -> None:
+        #: The name of this database in ``DATABASES`` (``"default"`` for DATABASE_URL).
+        self.alias = alias
         self.url = url
         self.pool_options = pool
         self.backend: Backend = _make_backend(url, pool)
@@ -443,7 +446,7 @@ class Database:
         """Tell the listeners, the query log and the slow-query report, when one applies."""
         listeners = _listeners.get()
         if listeners:
-            event = QueryEvent(sql, params, duration, rows, self.name)
+            event = QueryEvent(sql, params, duration, rows, self.name, alias=self.alias)
             for listener in listeners:
                 listener(event)
         if self.log_queries:
@@ -462,7 +465,7 @@ class Database:
             log_query(sql, params, duration, 0, error=result, known=self.statements.secrets)
         listeners = _listeners.get()
         if listeners:
-            event = QueryEvent(sql, params, duration, 0, self.name, result)
+            event = QueryEvent(sql, params, duration, 0, self.name, result, self.alias)
             for listener in listeners:
                 listener(event)
         return result
@@ -494,4 +497,4 @@ class Database:
             await asyncio.shield(self.backend.release(connection))
 
     def __repr__(self) -> str:
-        return f"<Database {self.name} {mask_url(self.url)!r} open={self._opened}>"
+        return f"<Database {self.alias} {self.name} {mask_url(self.url)!r} open={self._opened}>"
