@@ -286,7 +286,7 @@ def _compression(value: Any) -> dict[str, Any] | None:
     return options
 
 
-_DATABASE_KEYS = ("url", "pool", "max_lag")
+_DATABASE_KEYS = ("url", "pool", "max_lag", "pgbouncer")
 
 
 def _databases(value: Any) -> dict[str, dict[str, Any]] | None:
@@ -318,7 +318,14 @@ def _databases(value: Any) -> dict[str, dict[str, Any]] | None:
         max_lag = _number(
             f'{label}["max_lag"]', entry.get("max_lag"), integer=False, minimum=0, optional=True
         )
-        databases[alias] = {"url": url, "pool": pool, "max_lag": max_lag}
+        pgbouncer = entry.get("pgbouncer", False)
+        if not isinstance(pgbouncer, bool):
+            raise ConfigurationError(
+                f'{label}["pgbouncer"] must be True or False, got {pgbouncer!r}.'
+            )
+        if pgbouncer and url.startswith("sqlite"):
+            raise ConfigurationError(f'{label}["pgbouncer"] applies to PostgreSQL URLs only.')
+        databases[alias] = {"url": url, "pool": pool, "max_lag": max_lag, "pgbouncer": pgbouncer}
     return databases
 
 

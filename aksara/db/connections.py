@@ -83,6 +83,7 @@ class Databases:
             entry["url"],
             entry["pool"],
             alias=alias,
+            pgbouncer=entry.get("pgbouncer", False),
             slow_query_ms=settings.SLOW_QUERY_MS,
             log_queries=settings.LOG_QUERIES or settings.DEBUG,
             slow_query_handler=settings.SLOW_QUERY_HANDLER,
@@ -145,15 +146,16 @@ def get_database(alias: str = "default") -> Database:
     return databases[alias]
 
 
-def db_for_read(model: Any, using: str | None = None, **hints: Any) -> Database:
+def db_for_read(model: Any, using: str | None = None) -> Database:
     """The database a read of *model* goes to: *using* when given, else as routed."""
+    # Every get's path: one database and no router costs two global reads.
+    if using is None and _routing is None and _default is not None:
+        return _default
     if using is not None:
         return databases[using]
     default = _default if _default is not None else get_database()
     routing = _routing
-    if routing is None:
-        return default
-    return routing.read(model, default, **hints)
+    return default if routing is None else routing.read(model, default)
 
 
 def db_for_write(model: Any, using: str | None = None, **hints: Any) -> Database:

@@ -182,7 +182,7 @@ def current_binding() -> Binding | None:
     return _binding.get()
 
 
-def _make_backend(url: str, pool: dict[str, Any]) -> Backend:
+def _make_backend(url: str, pool: dict[str, Any], pgbouncer: bool = False) -> Backend:
     parsed = parse_url(url)
     if parsed.backend == "sqlite":
         from aksara.db.backends.sqlite import SQLiteBackend
@@ -190,7 +190,7 @@ def _make_backend(url: str, pool: dict[str, Any]) -> Backend:
         return SQLiteBackend(parsed.target, pool)
     from aksara.db.backends.postgres import PostgresBackend
 
-    return PostgresBackend(parsed.target, pool)
+    return PostgresBackend(parsed.target, pool, transaction_pooling=pgbouncer)
 
 
 class Database:
@@ -210,12 +210,15 @@ class Database:
         slow_query_handler: Callable[[SlowQuery], Any] | None = None,
         sql_cache_size: int | None = None,
         alias: str = "default",
+        pgbouncer: bool = False,
     ) -> None:
         #: The name of this database in ``DATABASES`` (``"default"`` for DATABASE_URL).
         self.alias = alias
         self.url = url
         self.pool_options = pool
-        self.backend: Backend = _make_backend(url, pool)
+        #: Behind PgBouncer in transaction mode: no prepared statement outlives a statement.
+        self.pgbouncer = pgbouncer
+        self.backend: Backend = _make_backend(url, pool, pgbouncer)
         self.dialect: Dialect = self.backend.dialect
         self.name: str = self.backend.name
         self.slow_query_ms = slow_query_ms

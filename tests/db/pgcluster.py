@@ -7,15 +7,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Cluster", "ClusterError", "pg_binaries", "streaming_cluster"]
+__all__ = ["Cluster", "ClusterError", "pg_binaries", "pgbouncer", "streaming_cluster"]
 
 _SEARCH = ("/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/lib/postgresql/16/bin")
 
@@ -136,3 +138,60 @@ def streaming_cluster() -> Iterator[Cluster]:
             with contextlib.suppress(ClusterError):  # stopped by the test already
                 cluster.run("pg_ctl", "-D", str(base / which), "-w", "stop", "-m", "immediate")
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def pgbouncer(cluster: Cluster, *, pool_size: int = 1) -> Iterator[int]:
+    """A PgBouncer in transaction mode in front of *cluster*'s primary (database
+    ``postgres``, *pool_size* server connections), on a free port; stopped after."""
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(binary).exists():
+        raise ClusterError("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
+    folder = Path(tempfile.mkdtemp(prefix="aksara-pgbouncer-"))
+    port = _free_port()
+    pidfile = folder / "pgbouncer.pid"
+    (folder / "userlist.txt").write_text('"postgres" ""\n')
+    (folder / "pgbouncer.ini").write_text(
+        "\n".join(
+            [
+                "[databases]",
+                f"postgres = host=127.0.0.1 port={cluster.primary_port} dbname=postgres",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {port}",
+                "unix_socket_dir =",
+                "auth_type = trust",
+                f"auth_file = {folder / 'userlist.txt'}",
+                "pool_mode = transaction",
+                f"default_pool_size = {pool_size}",
+                "max_client_conn = 100",
+                f"logfile = {folder / 'pgbouncer.log'}",
+                f"pidfile = {pidfile}",
+                "",
+            ]
+        )
+    )
+    if cluster.as_postgres:
+        shutil.chown(folder, "postgres", "postgres")
+        for path in folder.iterdir():
+            shutil.chown(path, "postgres", "postgres")
+    command = [binary, "-d", "-q", str(folder / "pgbouncer.ini")]
+    if cluster.as_postgres:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise ClusterError(f"pgbouncer did not start: {done.stdout}\n{done.stderr}")
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        else:
+            raise ClusterError(f"pgbouncer did not listen on port {port}")
+        yield port
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -5,7 +5,7 @@ the tests start themselves (see tests/db/pgcluster.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +18,11 @@ from aksara.db import atomic, databases, get_database, replica_monitor
 from aksara.debug import capture_queries
 from aksara.exceptions import ConfigurationError
 from aksara.orm.schema import create_tables
-from tests.conftest import IN_CI
-from tests.db.pgcluster import Cluster, ClusterError, streaming_cluster
+from tests.db.pgcluster import Cluster
 from tests.models import Category
 
 TABLE = Category._meta.table_name
 POOL = {**POOL_DEFAULTS, "min_size": 1, "max_size": 3, "acquire_timeout": 5.0}
-
-
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
-    """A primary and its streaming replica for the session; stopped and deleted after."""
-    try:
-        with streaming_cluster() as running:
-            yield running
-            return
-    except ClusterError as error:
-        if IN_CI:
-            pytest.fail(f"the replication cluster did not start (CI requires it): {error}")
-        pytest.skip(f"the replication cluster did not start: {error}")
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str, limit: float = 15.0) -> None:
@@ -166,7 +152,7 @@ def test_databases_and_its_shorthand_together_are_refused() -> None:
         aksara.configure(DATABASE_URL="sqlite:///other.sqlite3")
     with pytest.raises(ConfigurationError, match="'default' entry"):
         aksara.configure(DATABASES={"main": {"url": "sqlite:///:memory:"}})
-    with pytest.raises(ConfigurationError, match=r"Valid keys: max_lag, pool, url"):
+    with pytest.raises(ConfigurationError, match=r"Valid keys: max_lag, pgbouncer, pool, url"):
         aksara.configure(DATABASES={"default": {"url": "sqlite:///:memory:", "lag": 1}})
 
 
