@@ -15,7 +15,7 @@ import pytest
 import aksara
 from aksara.conf import POOL_DEFAULTS, settings
 from aksara.db import atomic, databases, get_database, replica_monitor
-from aksara.debug import capture_queries
+from aksara.debug import capture_queries, metrics
 from aksara.exceptions import ConfigurationError
 from aksara.orm.schema import create_tables
 from tests.db.pgcluster import Cluster
@@ -244,6 +244,10 @@ async def test_reads_go_to_the_replica_and_writes_to_the_primary(replicated: Clu
         assert await Category.objects.values_list("name", flat=True) == ["news"]
 
     assert await _in_own_task(_aliases_of(reads)) == ["replica", "replica", "replica"]
+    by_alias = metrics()["databases"]
+    assert set(by_alias) == {"default", "replica"}
+    assert by_alias["replica"]["queries"] >= 3
+    assert by_alias["replica"]["database"] == "postgresql"
     # A write goes to the primary; the same task's reads then follow it there.
     created.name = "sport"
     aliases = await _aliases_of(created.save)
