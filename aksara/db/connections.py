@@ -92,6 +92,12 @@ class Databases:
         if alias == "default":
             _default = database
             _setup_routing(entries)
+        elif (
+            _routing is not None
+            and _routing.monitor is not None
+            and alias in _routing.monitor.status
+        ):
+            database.fallback = _routing.fall_back
         return database
 
     async def close_all(self) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
-from aksara.db.database import Database
+from aksara.db.database import Database, _checking
 
 __all__ = ["ReplicaMonitor", "ReplicaStatus"]
 
@@ -69,6 +69,7 @@ class ReplicaMonitor:
         state = self.status[alias]
         was = state.healthy
         database = self._lookup(alias)
+        _checking.set(True)  # this task's own context: gather() runs each check in a task
         try:
             async with asyncio.timeout(max(self.interval, 2.0)):
                 lag = await self._lag(database)
@@ -86,6 +87,16 @@ class ReplicaMonitor:
                 logger.info("Read replica %r is healthy again; reads use it.", alias)
             else:
                 logger.warning("Read replica %r skipped: %s", alias, state.error)
+
+    def mark_down(self, alias: str, error: BaseException) -> None:
+        """Skip *alias* until its next check passes: a read found it unreachable."""
+        state = self.status.get(alias)
+        if state is None or not state.healthy:
+            return
+        state.healthy = False
+        state.error = f"{type(error).__name__}: {error}"
+        self.healthy = tuple(name for name in self.healthy if name != alias)
+        logger.warning("Read replica %r skipped until it answers a check: %s", alias, state.error)
 
     @staticmethod
     async def _lag(database: Database) -> float:

@@ -64,6 +64,13 @@ class Routing:
                     return str(alias)
         return None
 
+    def fall_back(self, replica: Database, error: Exception) -> Database | None:
+        """A replica could not serve a read: skip it until it is healthy, and read from
+        the default database instead."""
+        if self.monitor is not None:
+            self.monitor.mark_down(replica.alias, error)
+        return self._lookup("default")
+
     def write(self, model: Any, default: Database, **hints: Any) -> Database:
         """The database *model*'s writes go to."""
         alias = self._ask("db_for_write", model, hints) if self.routers else None

@@ -373,3 +373,29 @@ async def test_without_replicas_every_read_is_the_default_database(tmp_path: Pat
     await Category.objects.create(name="solo")
     assert await _aliases_of(Category.objects.count) == ["default"]
     assert settings.DATABASES is None
+
+
+async def test_a_read_finding_the_replica_gone_runs_on_the_primary(replicated: Cluster) -> None:
+    monitor = replica_monitor()
+    assert monitor is not None
+    await monitor.stop()  # no background check: the read itself must notice
+    await _in_own_task(Category.objects.create(name="there"))
+    await _replicated("there")
+    await asyncio.to_thread(replicated.pg_ctl, "replica", "stop")
+    try:
+        assert monitor.healthy == ("replica",)
+        async with capture_queries() as queries:
+            names = await _in_own_task(Category.objects.values_list("name", flat=True))
+        assert names == ["there"]
+        assert [query.alias for query in queries][-1] == "default"
+        assert queries[0].alias == "replica" and queries[0].error is not None
+        assert monitor.healthy == ()
+        assert await _in_own_task(_aliases_of(Category.objects.count)) == ["default"]
+        # A write is never sent elsewhere: it does not go to a replica in the first place.
+        assert await _in_own_task(_aliases_of(Category.objects.filter(name="x").delete)) == [
+            "default"
+        ]
+    finally:
+        await asyncio.to_thread(replicated.pg_ctl, "replica", "start")
+    assert await monitor.check() == ("replica",)
+    assert await _in_own_task(_aliases_of(Category.objects.count)) == ["replica"]
