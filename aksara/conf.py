@@ -321,6 +321,11 @@ def _migrations(value: Any) -> dict[str, Any]:
     return options
 
 
+def _retry_after(value: Any) -> int:
+    result: int = _number("RETRY_AFTER", value, integer=True, minimum=0, optional=False)
+    return result
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -340,6 +345,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SERVER_TIMING": _optional_boolean("SERVER_TIMING"),
     "ACCESS_LOG": _boolean("ACCESS_LOG"),
     "MIGRATIONS": _migrations,
+    "RETRY_AFTER": _retry_after,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -374,6 +380,8 @@ _DEFAULTS: dict[str, Any] = {
     "ACCESS_LOG": False,
     # Where `aksara makemigrations` writes revisions, and the modules defining the models.
     "MIGRATIONS": dict(MIGRATIONS_DEFAULTS),
+    # Seconds a 503 (database unreachable, pool exhausted) asks clients to wait (Retry-After).
+    "RETRY_AFTER": 1,
 }
 
 

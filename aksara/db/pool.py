@@ -180,6 +180,10 @@ class Pool(Generic[C]):
             async with asyncio.timeout(self._acquire_timeout):
                 return await waiter
         except TimeoutError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                # Handed over just as the timer fired: the timeout's cancel landed on a
+                # task already woken with a connection, which would otherwise leak.
+                return waiter.result()
             raise PoolTimeoutError(
                 f"No database connection became free within {self._acquire_timeout}s: all "
                 f'{self.max_size} connections of DATABASE_POOL["max_size"] stayed in use. '
