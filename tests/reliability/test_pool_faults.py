@@ -10,6 +10,9 @@ import time
 import asyncpg
 import pytest
 
+import aksara
+from aksara import ConfigurationError, PoolTimeoutError, QueryTimeoutError
+from aksara.api.handlers import error_response
 from aksara.db import Database
 from tests.conftest import ADMIN_URL
 from tests.db.helpers import own_pool, unique_name, with_application_name
@@ -181,3 +184,15 @@ async def test_server_statement_timeout_is_a_504(database_url: str) -> None:
             assert response.status_code == 504
             assert (await http.get("/ping")).status_code == 200
         await _assert_clean(database, name)
+
+
+def test_retry_after_follows_its_setting() -> None:
+    aksara.configure(RETRY_AFTER=7)
+    response = error_response(PoolTimeoutError("all 5 connections stayed in use"))
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"
+    assert b"5 connections" not in response.body  # the cause is logged, not shown
+    with pytest.raises(ConfigurationError, match="RETRY_AFTER"):
+        aksara.configure(RETRY_AFTER=-1)
+    timeout = error_response(QueryTimeoutError("ran longer than command_timeout"))
+    assert timeout.status_code == 504 and "retry-after" not in timeout.headers
