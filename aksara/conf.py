@@ -326,6 +326,11 @@ def _retry_after(value: Any) -> int:
     return result
 
 
+def _max_query_params(value: Any) -> int:
+    result: int = _number("MAX_QUERY_PARAMS", value, integer=True, minimum=1, optional=False)
+    return result
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -346,6 +351,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "ACCESS_LOG": _boolean("ACCESS_LOG"),
     "MIGRATIONS": _migrations,
     "RETRY_AFTER": _retry_after,
+    "MAX_QUERY_PARAMS": _max_query_params,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -382,6 +388,8 @@ _DEFAULTS: dict[str, Any] = {
     "MIGRATIONS": dict(MIGRATIONS_DEFAULTS),
     # Seconds a 503 (database unreachable, pool exhausted) asks clients to wait (Retry-After).
     "RETRY_AFTER": 1,
+    # Query-string parameters one API request may carry; more is a 400 (as Django's 1,000).
+    "MAX_QUERY_PARAMS": 1000,
 }
 
 

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from aksara.api.budget import check_budget, within_budget
-from aksara.api.errors import MethodNotAllowed, NotFound
+from aksara.api.errors import MethodNotAllowed, NotFound, ParseError
 from aksara.api.handlers import error_response
 from aksara.api.responses import Response
 from aksara.api.views import ViewSet, resolve
@@ -147,6 +147,12 @@ class ViewSetRoute(BaseRoute):
         for key, value in handler.attributes.items():
             setattr(view, key, value)
         try:
+            query = scope["query_string"]
+            if query and query.count(b"&") >= settings.MAX_QUERY_PARAMS:
+                raise ParseError(
+                    f"Too many query parameters: at most {settings.MAX_QUERY_PARAMS} "
+                    "(MAX_QUERY_PARAMS)."
+                )
             if self.initial is not None:
                 await resolve(self.initial(view, request))
             result = handler.function(view, request, **params)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+import aksara
 from aksara.db import Database
 from examples.blog.app import app
 from examples.blog.models import Post, User
@@ -133,3 +134,16 @@ async def test_header_size_on_a_served_socket(tmp_path: Path, http: str) -> None
         # or serve with --http h11 (see RELIABILITY.md).
         assert big == 404
     print(f"\n[figure] 200 kB header, uvicorn --http {http}: {big}")
+
+
+async def test_too_many_query_parameters_is_a_400(http: httpx.AsyncClient) -> None:
+    at_limit = "&".join(f"x{n}=1" for n in range(1000))
+    assert (await http.get(f"/api/tags/?{at_limit}")).status_code == 200
+    response = await http.get(f"/api/tags/?{at_limit}&one=more")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Too many query parameters: at most 1000 (MAX_QUERY_PARAMS)."
+    }
+    aksara.configure(MAX_QUERY_PARAMS=2)
+    assert (await http.get("/api/tags/?a=1&b=2")).status_code == 200
+    assert (await http.get("/api/tags/?a=1&b=2&c=3")).status_code == 400
