@@ -626,6 +626,16 @@ def _check_interval(value: Any) -> float:
     )
 
 
+def _retry_after(value: Any) -> int:
+    result: int = _number("RETRY_AFTER", value, integer=True, minimum=0, optional=False)
+    return result
+
+
+def _max_query_params(value: Any) -> int:
+    result: int = _number("MAX_QUERY_PARAMS", value, integer=True, minimum=1, optional=False)
+    return result
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -663,6 +673,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_ROUTERS": _routers,
     "REPLICA_STICKY_SECONDS": _sticky_seconds,
     "REPLICA_CHECK_INTERVAL": _check_interval,
+    "RETRY_AFTER": _retry_after,
+    "MAX_QUERY_PARAMS": _max_query_params,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -736,6 +748,10 @@ _DEFAULTS: dict[str, Any] = {
     "REPLICA_STICKY_SECONDS": None,
     # Seconds between two health (up, lag) checks of each replica, in the background.
     "REPLICA_CHECK_INTERVAL": 5.0,
+    # Seconds a 503 (database unreachable, pool exhausted) asks clients to wait (Retry-After).
+    "RETRY_AFTER": 1,
+    # Query-string parameters one API request may carry; more is a 400 (as Django's 1,000).
+    "MAX_QUERY_PARAMS": 1000,
 }
 
 
