@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from aksara.api.handlers import EXCEPTION_HANDLERS
+from aksara.api.openapi import SchemaGenerator, openapi_routes
 from aksara.cache.registry import caches
 from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
@@ -29,7 +30,11 @@ class Aksara(Starlette):
     closes them at shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
     unrouted method included, are answered as JSON ``{"detail": ...}``. ``COMPRESSION``,
-    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built."""
+    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built.
+
+    The OpenAPI 3.1 document of the app's viewsets is served at *openapi_url* and a Swagger
+    UI page at *docs_url* (``None`` turns either off); *title*, *version*, *description*
+    and *servers* fill its ``info`` and ``servers``."""
 
     def __init__(
         self,
@@ -38,6 +43,12 @@ class Aksara(Starlette):
         middleware: Sequence[Middleware] | None = None,
         debug: bool | None = None,
         exception_handlers: Mapping[Any, Any] | None = None,
+        title: str = "Aksara API",
+        version: str = "0.1.0",
+        description: str | None = None,
+        servers: Sequence[Mapping[str, Any]] = (),
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
         **options: Any,
     ) -> None:
         stack = [*_optional_middleware(), Middleware(NPlusOneMiddleware), *(middleware or ())]
@@ -49,10 +60,27 @@ class Aksara(Starlette):
             exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
             **options,
         )
+        self.schema_generator = SchemaGenerator(
+            title=title, version=version, description=description, servers=servers
+        )
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self._openapi_schema: dict[str, Any] | None = None
+        self.router.routes.extend(
+            openapi_routes(self.openapi, title=title, openapi_url=openapi_url, docs_url=docs_url)
+        )
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document of the app's viewset routes, generated on the first call and
+        kept (routers included later are not in it)."""
+        if self._openapi_schema is None:
+            self._openapi_schema = self.schema_generator.get_schema(self.router.routes)
+        return self._openapi_schema
 
     def include_router(self, router: Router) -> None:
         """Serve the routes of *router*'s viewsets."""
         self.router.routes.extend(router.routes)
+        self._openapi_schema = None
 
     @staticmethod
     @asynccontextmanager

@@ -11,6 +11,7 @@ import pytest
 PACKAGES = [
     "aksara",
     "aksara.api",
+    "aksara.api.openapi",
     "aksara.cache",
     "aksara.cache.backends",
     "aksara.db",

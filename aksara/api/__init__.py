@@ -14,6 +14,7 @@ from aksara.api.errors import (
     ValidationFailed,
 )
 from aksara.api.explain import explain_plan
+from aksara.api.openapi import SchemaGenerator
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
@@ -40,6 +41,7 @@ __all__ = [
     "ReadOnlyModelViewSet",
     "Response",
     "Router",
+    "SchemaGenerator",
     "Serializer",
     "SerializerMethodField",
     "UnsupportedMediaType",
