@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from aksara.api.openapi.fields import field_schema
 from aksara.api.openapi.responses import ERROR_RESPONSES
+from aksara.api.openapi.schemas import field_schema
 from aksara.api.serializers.base import Serializer
 
 __all__ = ["ERROR_SCHEMAS", "Components", "Direction"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aksara.api.filters import FieldFilter, OrderingFilter, SearchFilter
-from aksara.api.openapi.fields import model_field_schema
+from aksara.api.openapi.schemas import model_field_schema
 from aksara.api.pagination import CursorPagination, LimitOffsetPagination, PageNumberPagination
 from aksara.exceptions import FieldError
 from aksara.orm.paths import resolve_path
