@@ -96,3 +96,12 @@ async def test_custom_urls_and_titles_are_escaped() -> None:
 def test_a_script_cannot_be_closed_by_the_schema_url() -> None:
     page = docs_page("t", "/x</script><script>alert(1)//", "/static")
     assert "</script><script>alert" not in page
+
+
+async def test_a_router_included_after_a_request_is_served_next_time() -> None:
+    app = Aksara()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.get("/openapi.json")).json()["paths"] == {}
+        app.include_router(router)
+        assert "/api/posts/" in (await client.get("/openapi.json")).json()["paths"]

@@ -67,16 +67,19 @@ def openapi_routes(
     docs_url: str | None,
 ) -> list[BaseRoute]:
     """The routes serving *schema*'s document at *openapi_url* and its page at *docs_url*
-    (either None: not served). The document is encoded once, on the first request."""
+    (either None: not served). The document is encoded once, on the first request after
+    *schema* returns a new one."""
     routes: list[BaseRoute] = []
     if openapi_url is None:
         return routes
-    encoded: list[bytes] = []
+    # The document last encoded and its bytes: encoded again only when it is replaced.
+    encoded: list[Any] = [None, b""]
 
     async def document(request: Request) -> StarletteResponse:
-        if not encoded:
-            encoded.append(orjson.dumps(schema()))
-        return StarletteResponse(encoded[0], media_type="application/json")
+        current = schema()
+        if current is not encoded[0]:
+            encoded[:] = [current, orjson.dumps(current)]
+        return StarletteResponse(encoded[1], media_type="application/json")
 
     routes.append(Route(openapi_url, document, methods=["GET"], include_in_schema=False))
     if docs_url is None:

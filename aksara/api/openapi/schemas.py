@@ -168,9 +168,11 @@ def _decimal_schema(field: f.Decimal, *, write: bool) -> dict[str, Any]:
     # Written as a string (``"12.50"``) as DRF does; numbers are accepted on input too.
     schema: dict[str, Any] = {"type": ["string", "number"] if write else "string"}
     schema["format"] = "decimal"
-    if field.max_digits is not None and field.decimal_places is not None:
-        whole = field.max_digits - field.decimal_places
-        schema["pattern"] = rf"^-?\d{{0,{whole}}}(\.\d{{0,{field.decimal_places}}})?$"
+    digits, places = field.max_digits, field.decimal_places
+    if write and digits is not None and places is not None and digits > places:
+        # The digits a string may have (the output may use an exponent: no pattern there).
+        fraction = rf"(\.\d{{1,{places}}})?" if places else ""
+        schema["pattern"] = rf"^-?\d{{1,{digits - places}}}{fraction}$"
     return schema
 
 
