@@ -21,9 +21,14 @@ from hypothesis import HealthCheck, Phase
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
+from aksara import Aksara
+from aksara.api import ModelViewSet, Router
+from aksara.api.pagination import CursorPagination, LimitOffsetPagination
+from aksara.api.serializers import ModelSerializer
 from aksara.db import Database
 from examples.blog.app import app
 from examples.blog.seed import seed_api
+from tests.models import Category, Kitchen, Tag
 
 #: What every response is held to.
 CHECKS = [
@@ -63,9 +68,12 @@ def draw_cases(operation: Any, count: int) -> list[schemathesis.Case]:
     return cases
 
 
-async def fuzz(client: httpx.AsyncClient, count: int) -> tuple[int, list[str]]:
-    """Send *count* generated requests per operation; the number sent and the failures."""
-    schema = schemathesis.openapi.from_dict(app.openapi())
+async def fuzz(
+    client: httpx.AsyncClient, count: int, document: dict[str, Any] | None = None
+) -> tuple[int, list[str]]:
+    """Send *count* generated requests per operation of *document* (the blog's by
+    default); the number sent and the failures."""
+    schema = schemathesis.openapi.from_dict(document or app.openapi())
     failures: list[str] = []
     sent = 0
     for result in schema.get_all_operations():
@@ -97,4 +105,98 @@ async def test_generated_requests_get_no_server_error_and_conform(
 async def test_two_thousand_requests_per_operation(client: httpx.AsyncClient) -> None:
     sent, failures = await fuzz(client, 2000)
     assert sent >= 24 * 1000
+    assert not failures, "\n".join(failures[:20])
+
+
+# Every kind of field, nullable columns, nested and self-referencing relations, every
+# paginator and a wide filterset, on an app of their own.
+
+
+class KitchenSerializer(ModelSerializer):
+    class Meta:
+        model = Kitchen
+        fields = "__all__"
+
+
+class CategorySerializer(ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "parent"]
+
+
+class TagSerializer(ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "category"]
+        depth = 1
+
+
+class KitchenViewSet(ModelViewSet):
+    queryset = Kitchen.objects.all()
+    serializer_class = KitchenSerializer
+    pagination_class = LimitOffsetPagination
+    filterset_fields = {
+        "small": ["exact", "gte", "lt", "in", "range"],
+        "big": ["exact", "isnull"],
+        "ratio": ["gt"],
+        "price": ["exact", "lte"],
+        "flag": ["exact"],
+        "moment": ["gte", "isnull"],
+        "day": ["exact", "range"],
+        "token": ["exact"],
+        "label": ["exact", "icontains", "startswith"],
+        "notes": ["isnull", "iexact"],
+    }
+    ordering_fields = "__all__"
+    search_fields = ["label", "=notes"]
+
+
+class CategoryViewSet(ModelViewSet):
+    queryset = Category.objects.all()
+    serializer_class = CategorySerializer
+    pagination_class = CursorPagination
+    lookup_field = "name"
+    filterset_fields = {"parent": ["exact", "isnull"], "parent__name": ["icontains"]}
+
+
+class TagViewSet(ModelViewSet):
+    queryset = Tag.objects.all()
+    serializer_class = TagSerializer
+    filterset_fields = ["category"]
+
+
+kitchen_router = Router(prefix="/k")
+kitchen_router.register("kitchens", KitchenViewSet)
+kitchen_router.register("categories", CategoryViewSet)
+kitchen_router.register("tags", TagViewSet)
+kitchen_app = Aksara()
+kitchen_app.include_router(kitchen_router)
+
+
+@pytest.fixture
+async def kitchen_client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    root = await Category.objects.create(name="root")
+    child = await Category.objects.create(name="child", parent=root)
+    await Tag.objects.create(name="t1", category=child)
+    await Kitchen.objects.create(label="full", notes="n", big=2**40, ratio=0.5, flag=True)
+    await Kitchen.objects.create(label="empty")
+    transport = httpx.ASGITransport(app=kitchen_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def test_every_kind_of_field_and_paginator_gets_no_server_error(
+    kitchen_client: httpx.AsyncClient,
+) -> None:
+    sent, failures = await fuzz(kitchen_client, 25, kitchen_app.openapi())
+    assert sent >= 18 * 10
+    assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.slow
+async def test_two_thousand_requests_per_operation_of_every_kind_of_field(
+    kitchen_client: httpx.AsyncClient,
+) -> None:
+    sent, failures = await fuzz(kitchen_client, 2000, kitchen_app.openapi())
+    assert sent >= 18 * 1000
     assert not failures, "\n".join(failures[:20])
