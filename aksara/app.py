@@ -66,9 +66,10 @@ class Aksara(Starlette):
         self.openapi_url = openapi_url
         self.docs_url = docs_url
         self._openapi_schema: dict[str, Any] | None = None
-        self.router.routes.extend(
-            openapi_routes(self.openapi, title=title, openapi_url=openapi_url, docs_url=docs_url)
+        self._docs_routes = openapi_routes(
+            self.openapi, title=title, openapi_url=openapi_url, docs_url=docs_url
         )
+        self.router.routes.extend(self._docs_routes)
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document of the app's viewset routes, generated on the first call and
@@ -78,8 +79,12 @@ class Aksara(Starlette):
         return self._openapi_schema
 
     def include_router(self, router: Router) -> None:
-        """Serve the routes of *router*'s viewsets."""
-        self.router.routes.extend(router.routes)
+        """Serve the routes of *router*'s viewsets (matched before the docs' routes, so an
+        API request does not try those first)."""
+        routes = self.router.routes
+        docs = [index for index, route in enumerate(routes) if route in self._docs_routes]
+        position = docs[0] if docs else len(routes)
+        routes[position:position] = router.routes
         self._openapi_schema = None
 
     @staticmethod

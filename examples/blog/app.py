@@ -1,5 +1,6 @@
 """The blog API: ``uvicorn examples.blog.app:app`` serves it on the settings' database
-(``python -m examples.blog.serve`` seeds a SQLite blog first)."""
+(``python -m examples.blog.serve`` seeds a SQLite blog first). Its OpenAPI document is at
+``/openapi.json`` and its docs page at ``/docs``."""
 
 from __future__ import annotations
 
@@ -15,5 +16,5 @@ router.register("users", UserViewSet)
 router.register("comments", CommentViewSet)
 router.register("tags", TagViewSet)
 
-app = Aksara()
+app = Aksara(title="Aksara blog", version="1.0")
 app.include_router(router)

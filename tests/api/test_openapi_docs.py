@@ -105,3 +105,9 @@ async def test_a_router_included_after_a_request_is_served_next_time() -> None:
         assert (await client.get("/openapi.json")).json()["paths"] == {}
         app.include_router(router)
         assert "/api/posts/" in (await client.get("/openapi.json")).json()["paths"]
+
+
+def test_api_routes_are_matched_before_the_docs_routes() -> None:
+    paths = [getattr(route, "path", None) for route in blog_app.routes]
+    assert paths.index("/api/posts/") < paths.index("/openapi.json") < paths.index("/docs")
+    assert blog_app.openapi()["info"] == {"title": "Aksara blog", "version": "1.0"}
