@@ -4,23 +4,16 @@ databases: requests generated from the document for every operation must never g
 server error, and every response must be one the document describes (status, content
 type, headers, body schema).
 
-The cases are drawn with a fixed seed (``derandomize``), then sent through httpx on the
-test's event loop, where the database pool lives. The default run draws a few dozen per
-operation; the ``slow`` group 2,000.
+The default run draws 25 cases per operation; the ``slow`` group 2,000 (``pytest -m
+slow``). The machinery is in tests/api/fuzzing.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
-import hypothesis
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, Phase
-from schemathesis import checks
-from schemathesis.core.failures import FailureGroup
 
 from aksara import Aksara
 from aksara.api import ModelViewSet, Router
@@ -29,16 +22,8 @@ from aksara.api.serializers import ModelSerializer
 from aksara.db import Database
 from examples.blog.app import app
 from examples.blog.seed import seed_api
+from tests.api.fuzzing import fuzz
 from tests.models import Category, Kitchen, Tag
-
-#: What every response is held to.
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_headers_conformance,
-    checks.response_schema_conformance,
-]
 
 
 @pytest.fixture
@@ -49,76 +34,17 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def draw_cases(operation: Any, count: int) -> list[schemathesis.Case]:
-    """*count* generated requests for *operation*, the same ones every run."""
-    cases: list[schemathesis.Case] = []
-
-    @hypothesis.given(operation.as_strategy())
-    @hypothesis.settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-    )
-    def collect(case: schemathesis.Case) -> None:
-        cases.append(case)
-
-    collect()
-    return cases
-
-
-#: The cases drawn per (app, count): the same on both databases, so drawn once.
-_drawn: dict[tuple[int, int], list[schemathesis.Case]] = {}
-
-
-def cases_for(target: Aksara, count: int) -> list[schemathesis.Case]:
-    """*count* cases per operation of *target*'s document."""
-    key = (id(target), count)
-    if key not in _drawn:
-        schema = schemathesis.openapi.from_dict(target.openapi())
-        _drawn[key] = [
-            case
-            for result in schema.get_all_operations()
-            for case in draw_cases(result.ok(), count)
-        ]
-    return _drawn[key]
-
-
-async def fuzz(
-    client: httpx.AsyncClient, count: int, target: Aksara = app
-) -> tuple[int, list[str]]:
-    """Send *count* generated requests per operation of *target*'s document; the number
-    sent and the failures."""
-    failures: list[str] = []
-    sent = 0
-    for case in cases_for(target, count):
-        kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
-        kwargs.pop("cookies", None)
-        response = await client.request(**kwargs)
-        sent += 1
-        try:
-            case.validate_response(response, checks=CHECKS)
-        except (AssertionError, FailureGroup) as failure:
-            failures.append(
-                f"{case.method} {response.request.url} -> {response.status_code} "
-                f"{response.text[:300]!r}: {str(failure)[:500]}"
-            )
-    return sent, failures
-
-
 async def test_generated_requests_get_no_server_error_and_conform(
     client: httpx.AsyncClient,
 ) -> None:
-    sent, failures = await fuzz(client, 25)
+    sent, failures = await fuzz(client, 25, app)
     assert sent >= 24 * 10  # every operation was exercised
     assert not failures, "\n".join(failures[:20])
 
 
 @pytest.mark.slow
 async def test_two_thousand_requests_per_operation(client: httpx.AsyncClient) -> None:
-    sent, failures = await fuzz(client, 2000)
+    sent, failures = await fuzz(client, 2000, app)
     assert sent >= 24 * 1000
     assert not failures, "\n".join(failures[:20])
 
