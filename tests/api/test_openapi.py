@@ -418,7 +418,7 @@ class OpenReadsViewSet(ModelViewSet):
 class PublicViewSet(ReadOnlyModelViewSet):
     model = User
     serializer_class = Owner
-    authentication_classes = [FakeTokenAuthentication]
+    authentication_classes = ["tests.api.test_openapi.FakeTokenAuthentication"]  # dotted
     permission_classes = [AllowAny]
 
 

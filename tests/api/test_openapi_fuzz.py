@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from aksara import Aksara
 from aksara.api import ModelViewSet, Router
@@ -112,6 +113,12 @@ kitchen_router.register("categories", CategoryViewSet)
 kitchen_router.register("tags", TagViewSet)
 kitchen_app = Aksara()
 kitchen_app.include_router(kitchen_router)
+
+
+def test_the_kitchen_document_is_valid() -> None:
+    document = kitchen_app.openapi()
+    validate(document)
+    assert len([op for item in document["paths"].values() for op in item]) == 18
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ class) and which of 401, 403 and 429 it may answer.
 The classes are resolved as the request flow resolves them: the view's
 ``get_authenticators()`` / ``get_permissions()`` / ``get_throttles()`` when it has them,
 else its ``authentication_classes`` / ``permission_classes`` / ``throttle_classes``, else
-nothing. Entries may be classes, instances or dotted paths.
+the ``AUTHENTICATION`` / ``PERMISSIONS`` / ``THROTTLES`` settings where they exist. Entries
+may be classes, instances or dotted paths.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from aksara.conf import settings
+from aksara.exceptions import ConfigurationError
 
 __all__ = ["SAFE_METHODS", "Protection", "protection_of"]
 
@@ -66,16 +70,26 @@ def _load(entry: Any) -> Any:
     return entry
 
 
-def _instances(view: Any, method: str, attribute: str) -> list[Any]:
+def _setting(name: str) -> Any:
+    """The setting *name*, or None where this version has no such setting."""
+    try:
+        return getattr(settings, name)
+    except (AttributeError, ConfigurationError):
+        return None
+
+
+def _instances(view: Any, method: str, attribute: str, setting: str) -> list[Any]:
     getter = getattr(view, method, None)
     if callable(getter):
         try:
             return list(getter())
         except Exception:  # a getter that needs a live request: fall back to the attribute
             pass
-    entries = getattr(view, attribute, None) or ()
+    entries = getattr(view, attribute, None)
+    if entries is None:
+        entries = _setting(setting)
     found: list[Any] = []
-    for entry in entries:
+    for entry in entries or ():
         loaded = _load(entry)
         found.append(loaded() if isinstance(loaded, type) else loaded)
     return found
@@ -94,7 +108,9 @@ def _names(permission: Any) -> set[str]:
 def protection_of(view: Any) -> Protection:
     """The security facts of *view* (an instance with ``action`` set)."""
     schemes: dict[str, dict[str, Any]] = {}
-    for authenticator in _instances(view, "get_authenticators", "authentication_classes"):
+    for authenticator in _instances(
+        view, "get_authenticators", "authentication_classes", "AUTHENTICATION"
+    ):
         describe = getattr(authenticator, "openapi_security_scheme", None)
         if not callable(describe):
             continue
@@ -104,7 +120,7 @@ def protection_of(view: Any) -> Protection:
             schemes[str(name)] = dict(scheme)
     permissions: list[str] = []
     open_for_reads = True
-    for permission in _instances(view, "get_permissions", "permission_classes"):
+    for permission in _instances(view, "get_permissions", "permission_classes", "PERMISSIONS"):
         name = type(permission).__name__
         if name in _OPEN:
             continue
@@ -114,5 +130,5 @@ def protection_of(view: Any) -> Protection:
             inner.endswith("OrReadOnly") for inner in _names(permission)
         )
     open_for_reads = open_for_reads and bool(permissions)
-    throttled = bool(_instances(view, "get_throttles", "throttle_classes"))
+    throttled = bool(_instances(view, "get_throttles", "throttle_classes", "THROTTLES"))
     return Protection(schemes, tuple(permissions), open_for_reads, throttled)
