@@ -44,6 +44,7 @@ async def test_generated_requests_get_no_server_error_and_conform(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 async def test_two_thousand_requests_per_operation(client: httpx.AsyncClient) -> None:
     sent, failures = await fuzz(client, 2000, app)
     assert sent >= 24 * 1000
@@ -142,6 +143,7 @@ async def test_every_kind_of_field_and_paginator_gets_no_server_error(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 async def test_two_thousand_requests_per_operation_of_every_kind_of_field(
     kitchen_client: httpx.AsyncClient,
 ) -> None:
