@@ -3,6 +3,7 @@ viewsets (actions, lookups, filters, paginators, authentication) and their seria
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -215,6 +216,8 @@ def _view(route: ViewSetRoute, method: str, action: str) -> Any:
         "query_string": b"",
         "headers": [],
         "path_params": {},
+        "user": _anonymous_user(),
+        "auth": None,
     }
     view.request = Request(scope)
     view.action = action
@@ -226,6 +229,17 @@ def _view(route: ViewSetRoute, method: str, action: str) -> Any:
             for key, value in handler.attributes.items():
                 setattr(view, key, value)
     return view
+
+
+def _anonymous_user() -> Any:
+    """The anonymous user of ``aksara.auth`` when present (what ``request.user`` is for a
+    request without credentials), else None."""
+    try:
+        module = importlib.import_module("aksara.auth")
+    except ImportError:
+        return None
+    anonymous = getattr(module, "AnonymousUser", None)
+    return anonymous() if callable(anonymous) else None
 
 
 def _serializer(view: Any) -> type[Serializer] | None:
