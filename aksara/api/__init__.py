@@ -3,6 +3,7 @@
 from aksara.api import serializers
 from aksara.api.errors import (
     APIError,
+    Conflict,
     FieldSelectionError,
     MethodNotAllowed,
     NotAuthenticated,
@@ -28,6 +29,7 @@ from aksara.api.viewsets import (
 
 __all__ = [
     "APIError",
+    "Conflict",
     "FieldSelectionError",
     "GenericViewSet",
     "MethodNotAllowed",

@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from aksara.db import Database
+from examples.blog.app import app as blog_app
+from examples.blog.models import Post, User
 from tests.api.test_openapi_fuzz import kitchen_app
 from tests.models import Category, Kitchen, Tag
 
@@ -43,3 +45,21 @@ async def test_a_required_column_the_serializer_shows_read_only_is_a_400(
     parent = await Category.objects.create(name="p")
     await Tag.objects.create(name="kept", category=parent)
     assert (await client.get("/k/tags/")).json()[0]["category"]["name"] == "p"
+
+
+async def test_a_lookup_value_naming_several_objects_is_a_409(db: Database) -> None:
+    # The guide's Post.slug is indexed, not unique: two posts may share one.
+    author = await User.objects.create(name="a", email="a@example.com")
+    for title in ("first", "second"):
+        await Post.objects.create(title=title, slug="same", author=author)
+    transport = httpx.ASGITransport(app=blog_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        read = await client.get("/api/posts/same/")
+        write = await client.put(
+            "/api/posts/same/", json={"title": "x", "slug": "same", "author": author.pk}
+        )
+        gone = await client.delete("/api/posts/same/")
+    for response in (read, write, gone):
+        assert response.status_code == 409
+        assert "More than one Post has this slug" in response.json()["detail"]
+    assert sorted(await Post.objects.values_list("title", flat=True)) == ["first", "second"]

@@ -15,6 +15,7 @@ from aksara.api.openapi.components import Components
 from aksara.api.openapi.parameters import (
     fields_parameter,
     filter_parameters,
+    lookup_is_unique,
     pagination_parameters,
     path_parameter,
 )
@@ -132,6 +133,8 @@ class SchemaGenerator:
             statuses |= {400, 413, 415}
         if route.detail:
             statuses.add(404)
+            if route.param and not lookup_is_unique(view, model):
+                statuses.add(409)
         protection = protection_of(view)
         statuses.update(protection.statuses(method))
         security = protection.security(method)

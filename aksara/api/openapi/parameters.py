@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "fields_parameter",
     "filter_parameters",
+    "lookup_is_unique",
     "pagination_parameters",
     "path_parameter",
 ]
@@ -82,6 +83,19 @@ def path_parameter(view: Any, model: type[Model] | None, name: str) -> dict[str,
         "description": f"The {lookup} of the {label}.",
         "schema": schema,
     }
+
+
+def lookup_is_unique(view: Any, model: type[Model] | None) -> bool:
+    """Whether ``lookup_field`` names at most one object (else a detail route may be a
+    409); True when it cannot be told."""
+    if model is None:
+        return True
+    lookup = str(getattr(view, "lookup_field", "pk"))
+    try:
+        path = resolve_path(model, lookup.split("__"))
+    except FieldError:
+        return True
+    return bool(path.field.unique) and not path.many
 
 
 def _value_schema(field: ModelField, lookup: str) -> dict[str, Any]:
