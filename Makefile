@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +32,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_orm
 
+# Serve the seeded blog (aksara serve, a free port of 127.0.0.1) and run the guide's locustfile
+# headless against it: LOAD_SECONDS (20), LOAD_USERS (20), LOAD_SPAWN_RATE (20), LOAD_WORKERS
+# (1); DATABASE_URL to load that database. CSV files and a summary go to load-results/.
+load: $(STAMP)
+	$(BIN)/python -m examples.blog.load
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache demo.sqlite3* blog.sqlite3*
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache demo.sqlite3* blog.sqlite3* load-results

@@ -1,9 +1,10 @@
-"""The ``aksara`` command: serve an app, run the demo, manage the schema of a project's
-models and show the query plan of an API's viewsets.
+"""The ``aksara`` command: serve an app, check it against the production checklist, run the
+demo, manage the schema of a project's models and show the query plan of an API's viewsets.
 
 A user's mistake (a module that cannot be imported or defines no models, a bad or
 unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1;
-a ``serve`` target that is no ASGI app ends so before the server starts, with status 2.
+a ``serve`` (or ``check``) target that is no ASGI app ends so before the server starts,
+with status 2. ``check`` exits 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import aksara
 from aksara.api import FieldSelectionError, explain_plan
+from aksara.checks import exit_status, render_json, render_text, run_checks
 from aksara.conf import mask_url, settings
 from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
 from aksara.db.url import parse_url
@@ -209,12 +211,14 @@ def _is_asgi_app(value: object) -> bool:
     return True
 
 
-def _serve_target(target: str) -> Any:
+def _serve_target(target: str, command: str = "serve") -> Any:
     """The ASGI app that ``module:app`` names, imported here so that a mistake is one line
     before any worker starts."""
     module_name, colon, name = target.partition(":")
     if not colon or not module_name or not name:
-        raise _TargetError(f"aksara serve takes module:app (e.g. myapp.main:app), got {target!r}.")
+        raise _TargetError(
+            f"aksara {command} takes module:app (e.g. myapp.main:app), got {target!r}."
+        )
     try:
         module = _import(module_name, hint="pass the module defining the app, e.g. myapp.main:app")
     except ConfigurationError as error:
@@ -264,6 +268,18 @@ def _serve(arguments: argparse.Namespace) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _check(arguments: argparse.Namespace) -> int:
+    """``aksara check module:app``: print the production checklist's findings; 1 on a FAIL."""
+    app = _serve_target(arguments.app, "check")
+    if arguments.workers is not None and arguments.workers < 1:
+        raise ConfigurationError(
+            f"--workers takes a number of processes, 1 or more, got {arguments.workers}."
+        )
+    findings = asyncio.run(run_checks(app, workers=arguments.workers))
+    print(render_json(findings) if arguments.json else render_text(findings))
+    return exit_status(findings)
+
+
 def _url(arguments: argparse.Namespace) -> str:
     """The database URL the command uses; a malformed one fails here, before any import."""
     url: str = arguments.database_url or settings.DATABASE_URL
@@ -287,6 +303,12 @@ def _parser() -> argparse.ArgumentParser:
         default=GRACEFUL_SHUTDOWN_SECONDS,
         help=f"seconds in-flight requests get on shutdown (default: {GRACEFUL_SHUTDOWN_SECONDS})",
     )
+    check = commands.add_parser("check", help="run the production checklist against an app")
+    check.add_argument("app", help="module:app, e.g. myapp.main:app")
+    check.add_argument(
+        "--workers", type=int, help="processes it will be served by (default: one per CPU)"
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
     demo = commands.add_parser("demo", help="seed a blog and run the performance guide's patterns")
     demo.add_argument("--database-url", default="sqlite:///demo.sqlite3")
     db = commands.add_parser("db", help="create or drop the tables of your models")
@@ -302,9 +324,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(arguments: argparse.Namespace) -> None:
+def _run(arguments: argparse.Namespace) -> int:
     # The project's settings and models modules are found from where the command runs.
     _importable_from_working_directory()
+    if arguments.command == "check":
+        return _check(arguments)
     if arguments.command == "version":
         print(aksara.__version__)
     elif arguments.command == "serve":
@@ -321,13 +345,14 @@ def _run(arguments: argparse.Namespace) -> None:
         url = _url(arguments)
         _import_models(arguments.models)
         asyncio.run(_schema(arguments.action, url))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``aksara`` command with *argv* (default: ``sys.argv[1:]``); return its status."""
     arguments = _parser().parse_args(argv)
     try:
-        _run(arguments)
+        status = _run(arguments)
     except AksaraError as error:
         message = _hide_password(str(error), getattr(arguments, "database_url", None))
         print(f"aksara: error: {message}", file=sys.stderr)
@@ -335,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aksara: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ async def test_the_other_resources(client: httpx.AsyncClient) -> None:
         "is_active": True,
         "created_at": user["created_at"],
     }
-    tags = (await client.get("/api/tags/")).json()
+    tags = (await client.get("/api/tags/")).json()["results"]
     names = [tag["name"] for tag in tags]
     assert names == sorted(names) and "fast" in names
     comments = (await client.get("/api/comments/", params={"post": 1})).json()

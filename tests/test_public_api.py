@@ -14,6 +14,7 @@ PACKAGES = [
     "aksara.api.openapi",
     "aksara.cache",
     "aksara.cache.backends",
+    "aksara.checks",
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",

@@ -77,8 +77,10 @@ class CommentViewSet(ModelViewSet):
 
 
 class TagViewSet(ModelViewSet):
-    """Tags."""
+    """Tags, a page of 100 (the vocabulary is small, but no list endpoint is unbounded)."""
 
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
+    pagination_class = PageNumberPagination
+    page_size = 100
     ordering = ["name"]

@@ -51,6 +51,9 @@ class Dialect:
     repeats_divisor: ClassVar[bool] = False
     #: Text columns can be matched word by word (:meth:`full_text_match`).
     supports_full_text: ClassVar[bool] = False
+    #: A query of the most connections the server takes from ordinary clients, or None
+    #: when there is no server to run out of connections (an embedded database).
+    connection_limit_sql: ClassVar[str | None] = None
     #: Python value -> driver value, per field kind, where the driver needs help.
     adapters: ClassVar[dict[str, Adapter]] = {}
     #: Driver value -> Python value, per field kind, where the driver needs help; called

@@ -33,6 +33,11 @@ class PostgresDialect(Dialect):
     aborts_transaction_on_error = True
     max_identifier_length = 63
     drop_table_suffix = " CASCADE"
+    # max_connections less the slots kept for superusers.
+    connection_limit_sql = (
+        "SELECT current_setting('max_connections')::int"
+        " - current_setting('superuser_reserved_connections')::int"
+    )
     column_types: ClassVar[dict[str, str]] = {
         "string": "VARCHAR({max_length})",
         "text": "TEXT",
