@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench load clean
+.PHONY: install demo test lint bench load clean example-migrations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check aksara tests examples benchmarks
 	$(BIN)/ruff format --check aksara tests examples benchmarks
 	$(BIN)/mypy
+
+# Write the blog example's migrations anew from its models (one initial revision), e.g.
+# after its models changed: compared with an empty scratch SQLite database.
+example-migrations: $(STAMP)
+	rm -f examples/blog/migrations/versions/*.py
+	rm -f /tmp/aksara-example-migrations.sqlite3
+	$(BIN)/aksara makemigrations -m "initial" --path examples/blog/migrations \
+		--models examples.blog.models --database-url sqlite:////tmp/aksara-example-migrations.sqlite3
+	rm -f /tmp/aksara-example-migrations.sqlite3
+	$(BIN)/ruff format --quiet examples/blog/migrations
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_orm

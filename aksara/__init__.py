@@ -1,5 +1,7 @@
 """Aksara: an async framework for fast REST APIs on relational databases."""
 
+import typing
+
 from aksara.app import Aksara
 from aksara.conf import configure, settings
 from aksara.db import atomic, connect, disconnect, get_database
@@ -35,6 +37,15 @@ from aksara.orm import (
 
 __version__ = "0.1.0"
 
+
+async def migrate(target: str = "heads", **options: typing.Any) -> list[str]:
+    """Apply the project's migrations up to *target* (:func:`aksara.migrations.migrate`);
+    Alembic and SQLAlchemy are imported on the first call, not with Aksara."""
+    from aksara.migrations import migrate as apply
+
+    return await apply(target, **options)
+
+
 __all__ = [
     "Aksara",
     "AksaraError",
@@ -67,5 +78,6 @@ __all__ = [
     "drop_tables",
     "fields",
     "get_database",
+    "migrate",
     "settings",
 ]

@@ -18,6 +18,7 @@ from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
 from aksara.debug.nplusone import NPlusOneMiddleware
 from aksara.middleware import CompressionMiddleware, ServerTimingMiddleware
+from aksara.monitoring import MonitoringMiddleware, collecting_metrics
 
 if TYPE_CHECKING:
     from aksara.api.routing import Router
@@ -30,7 +31,8 @@ class Aksara(Starlette):
     closes them at shutdown. Every request is checked for N+1 queries when ``DETECT_N_PLUS_ONE`` is on
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
     unrouted method included, are answered as JSON ``{"detail": ...}``. ``COMPRESSION``,
-    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built.
+    ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built, and so
+    do ``METRICS`` (Prometheus metrics at ``/metrics``) and ``SLOW_REQUEST_MS``.
 
     The OpenAPI 3.1 document of the app's viewsets is served at *openapi_url* and a Swagger
     UI page at *docs_url* (``None`` turns either off); *title*, *version*, *description*
@@ -73,7 +75,7 @@ class Aksara(Starlette):
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document of the app's viewset routes, generated on the first call and
-        kept (routers included later are not in it)."""
+        kept until a router is included."""
         if self._openapi_schema is None:
             self._openapi_schema = self.schema_generator.get_schema(self.router.routes)
         return self._openapi_schema
@@ -94,7 +96,11 @@ class Aksara(Starlette):
         try:
             await caches.open_all()
             try:
-                yield
+                if settings.METRICS is None:
+                    yield
+                else:
+                    async with collecting_metrics():
+                        yield
             finally:
                 await caches.close_all()
         finally:
@@ -102,9 +108,14 @@ class Aksara(Starlette):
 
 
 def _optional_middleware() -> list[Middleware]:
-    """Compression and timing, installed only when their settings are on: off, a request
-    pays nothing for them."""
+    """Monitoring, compression and timing, installed only when their settings are on: off,
+    a request pays nothing for them."""
     stack: list[Middleware] = []
+    metrics, slow_request_ms = settings.METRICS, settings.SLOW_REQUEST_MS
+    if metrics is not None or slow_request_ms is not None:
+        stack.append(
+            Middleware(MonitoringMiddleware, metrics=metrics, slow_request_ms=slow_request_ms)
+        )
     compression = settings.COMPRESSION
     if compression is not None:
         stack.append(Middleware(CompressionMiddleware, **compression))

@@ -1,5 +1,7 @@
 """The ``aksara`` command: serve an app, check it against the production checklist, run the
-demo, manage the schema of a project's models and show the query plan of an API's viewsets.
+demo, manage the schema of a project's models (``db``, and migrations: ``makemigrations``,
+``migrate``, ``showmigrations``, ``sqlmigrate``, implemented in :mod:`aksara.migrations`) and
+show the query plan of an API's viewsets.
 
 A user's mistake (a module that cannot be imported or defines no models, a bad or
 unreachable DATABASE_URL) ends with one line on stderr saying what to do, and exit status 1;
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import inspect
 import os
@@ -30,6 +33,7 @@ from aksara.conf import mask_url, settings
 from aksara.db.dialects import Dialect, PostgresDialect, SQLiteDialect
 from aksara.db.url import parse_url
 from aksara.exceptions import AksaraError, ConfigurationError, DatabaseError
+from aksara.monitoring import multiprocess_metrics
 from aksara.orm.models import Model
 from aksara.orm.registry import registry
 from aksara.orm.schema import create_tables, drop_tables, schema_sql
@@ -248,22 +252,30 @@ def _serve(arguments: argparse.Namespace) -> None:
         raise ConfigurationError("--reload runs one worker: drop --workers, or --reload.")
     import uvicorn  # the other commands do without its import time
 
+    processes = 1 if arguments.reload else workers or os.cpu_count() or 1
+    # Workers are spawned, so they import prometheus_client after the directory is named.
+    metrics = (
+        multiprocess_metrics()
+        if processes > 1 and settings.METRICS is not None
+        else contextlib.nullcontext()
+    )
     # uvicorn raises SIGTERM again once its graceful shutdown is done, which would end the
     # process by the signal; the shutdown is complete by then, so the command exits 0.
     previous = signal.signal(signal.SIGTERM, lambda number, frame: None)
     try:
-        uvicorn.run(
-            arguments.app,
-            host=arguments.host,
-            port=arguments.port,
-            workers=1 if arguments.reload else workers or os.cpu_count() or 1,
-            reload=arguments.reload,
-            log_level=arguments.log_level,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            timeout_graceful_shutdown=arguments.graceful_timeout,
-        )
+        with metrics:
+            uvicorn.run(
+                arguments.app,
+                host=arguments.host,
+                port=arguments.port,
+                workers=processes,
+                reload=arguments.reload,
+                log_level=arguments.log_level,
+                loop="uvloop",
+                http="httptools",
+                lifespan="on",
+                timeout_graceful_shutdown=arguments.graceful_timeout,
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -320,8 +332,92 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("viewset", help="module:ViewSet, e.g. myapp.api:PostViewSet")
     plan.add_argument("--action", default="list", help="list, retrieve, ... (default: list)")
     plan.add_argument("--fields", help="the ?fields= selection, e.g. id,title,author.name")
+    _migration_commands(commands)
     commands.add_parser("version", help="print Aksara's version")
     return parser
+
+
+def _migration_options(command: argparse.ArgumentParser, *, models: bool = True) -> None:
+    command.add_argument("--path", help="the migrations folder (default: MIGRATIONS['path'])")
+    command.add_argument("--database-url", help="overrides the settings' DATABASE_URL")
+    if models:
+        command.add_argument(
+            "--models", action="append", help="module defining models (default: MIGRATIONS)"
+        )
+
+
+def _migration_commands(commands: Any) -> None:
+    make = commands.add_parser("makemigrations", help="write a revision for model changes")
+    make.add_argument("-m", "--message", default="", help="the revision's message")
+    make.add_argument("--empty", action="store_true", help="a revision with no change (data)")
+    make.add_argument("--check", action="store_true", help="exit 1 if models and migrations differ")
+    make.add_argument(
+        "--rename", action="append", default=[], help="table.old:new (column) or old:new (table)"
+    )
+    make.add_argument("--allow-drop", action="store_true", help="write drops that may be renames")
+    make.add_argument(
+        "--concurrently", action="store_true", help="PostgreSQL: CREATE INDEX CONCURRENTLY"
+    )
+    make.add_argument("--no-input", action="store_true", help="never prompt (refuse instead)")
+    _migration_options(make)
+    migrate = commands.add_parser("migrate", help="apply (or go back to) a revision")
+    migrate.add_argument("target", nargs="?", default="heads", help="revision, heads or zero")
+    migrate.add_argument("--allow-drop", action="store_true", help="drop columns holding data")
+    _migration_options(migrate)
+    show = commands.add_parser("showmigrations", help="list revisions, [X] when applied")
+    _migration_options(show, models=False)
+    sql = commands.add_parser("sqlmigrate", help="print a revision's SQL (no database)")
+    sql.add_argument("revision")
+    sql.add_argument("--dialect", choices=sorted(_DIALECTS), help="default: DATABASE_URL's")
+    sql.add_argument("--downgrade", action="store_true", help="the SQL going back down")
+    sql.add_argument("--path", help="the migrations folder (default: MIGRATIONS['path'])")
+
+
+def _ask(question: str) -> bool:
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+async def _migrations(arguments: argparse.Namespace) -> None:
+    from aksara import migrations  # Alembic and SQLAlchemy load for these commands only
+
+    url = _url(arguments)
+    await _connect(url)
+    try:
+        path = arguments.path
+        models = getattr(arguments, "models", None)
+        if arguments.command == "migrate":
+            heads = await migrations.migrate(
+                arguments.target, allow_drop=arguments.allow_drop, path=path, models=models
+            )
+            print(f"The database is at {', '.join(heads) or 'zero (no revision)'}.")
+        elif arguments.command == "showmigrations":
+            for state in await migrations.show_migrations(path=path):
+                mark = "X" if state.applied else " "
+                print(f"[{mark}] {state.revision}  {state.message}")
+        elif arguments.check:
+            differences = await migrations.check_migrations(path=path, models=models)
+            if differences:
+                raise migrations.MigrationError(
+                    "The models and the migrations differ; run `aksara makemigrations`:\n  "
+                    + "\n  ".join(differences)
+                )
+            print("The models and the migrations agree.")
+        else:
+            interactive = not arguments.no_input and sys.stdin.isatty()
+            written = await migrations.make_migrations(
+                arguments.message,
+                empty=arguments.empty,
+                renames=arguments.rename,
+                allow_drop=arguments.allow_drop,
+                prompt=_ask if interactive else None,
+                concurrently=arguments.concurrently,
+                path=path,
+                models=models,
+            )
+            print(f"Wrote {written}." if written else "No changes: no revision written.")
+    finally:
+        await aksara.disconnect()
 
 
 def _run(arguments: argparse.Namespace) -> int:
@@ -337,6 +433,22 @@ def _run(arguments: argparse.Namespace) -> int:
         asyncio.run(_demo(_url(arguments)))
     elif arguments.command == "plan":
         print(_plan(arguments.viewset, arguments.action, arguments.fields))
+    elif arguments.command == "sqlmigrate":
+        from aksara.migrations import sql_migrate
+
+        print(
+            sql_migrate(
+                arguments.revision,
+                dialect=arguments.dialect,
+                downgrade=arguments.downgrade,
+                path=arguments.path,
+            ),
+            end="",
+        )
+    elif arguments.command in ("makemigrations", "migrate", "showmigrations"):
+        if getattr(arguments, "models", None):
+            _import_models(arguments.models)  # before the loop runs, with clear errors
+        asyncio.run(_migrations(arguments))
     elif arguments.action == "sql":
         name = arguments.dialect or parse_url(_url(arguments)).backend
         _import_models(arguments.models)

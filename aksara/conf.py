@@ -8,6 +8,7 @@ is read or configured, so a misspelt key or a bad value fails at once with the v
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,8 +20,14 @@ __all__ = [
     "CACHE_BACKENDS",
     "CACHE_DEFAULTS",
     "COMPRESSION_DEFAULTS",
+    "METRICS_DEFAULTS",
+    "MIGRATIONS_DEFAULTS",
+    "PASSWORD_HASHER_DEFAULTS",
     "POOL_DEFAULTS",
     "RELATION_LOADING_MODES",
+    "SESSION_DEFAULTS",
+    "TOKEN_ALGORITHMS",
+    "TOKEN_DEFAULTS",
     "Settings",
     "configure",
     "mask_url",
@@ -286,6 +293,207 @@ def _compression(value: Any) -> dict[str, Any] | None:
     return options
 
 
+#: The keys of the MIGRATIONS setting, with their defaults.
+MIGRATIONS_DEFAULTS: dict[str, Any] = {"path": "migrations", "models": []}
+
+
+def _migrations(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"MIGRATIONS must be a dict such as {{'path': 'migrations', 'models': "
+            f"['myapp.models']}}, got {value!r}."
+        )
+    options = dict(MIGRATIONS_DEFAULTS)
+    for key, item in value.items():
+        if key not in MIGRATIONS_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown MIGRATIONS key {key!r}.{suggest(key, MIGRATIONS_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(MIGRATIONS_DEFAULTS))}."
+            )
+        if key == "path" and (not isinstance(item, str | os.PathLike) or not str(item)):
+            raise ConfigurationError(f"MIGRATIONS['path'] must be a directory path, got {item!r}.")
+        if key == "models":
+            if isinstance(item, str):
+                item = [item]
+            if not isinstance(item, list | tuple) or not all(
+                isinstance(name, str) and name for name in item
+            ):
+                raise ConfigurationError(
+                    "MIGRATIONS['models'] must be a list of module names such as "
+                    f"['myapp.models'], got {item!r}."
+                )
+            item = list(item)
+        options[key] = str(item) if key == "path" else item
+    return options
+
+
+#: The keys of the METRICS setting; with neither a token nor networks only loopback may scrape.
+METRICS_DEFAULTS: dict[str, Any] = {"path": "/metrics", "token": None, "allowed_networks": None}
+_LOOPBACK_NETWORKS = ["127.0.0.1/32", "::1/128"]
+
+
+def _metrics(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "METRICS must be None or a dict such as "
+            f"{{'path': '/metrics', 'token': '...', 'allowed_networks': ['10.0.0.0/8']}}, "
+            f"got {value!r}."
+        )
+    options = dict(METRICS_DEFAULTS)
+    for key, item in value.items():
+        if key not in METRICS_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown METRICS key {key!r}.{suggest(key, METRICS_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(METRICS_DEFAULTS))}."
+            )
+        options[key] = item
+    path = options["path"]
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigurationError(
+            f"METRICS['path'] must be a path such as '/metrics', got {path!r}."
+        )
+    token = options["token"]
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ConfigurationError(
+            f"METRICS['token'] must be None or a non-empty string, got {token!r}."
+        )
+    networks = options["allowed_networks"]
+    if networks is None:
+        networks = [] if token is not None else list(_LOOPBACK_NETWORKS)
+    if isinstance(networks, str) or not isinstance(networks, (list, tuple)):
+        raise ConfigurationError(
+            f"METRICS['allowed_networks'] must be a list of networks such as ['10.0.0.0/8'], "
+            f"got {networks!r}."
+        )
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"METRICS['allowed_networks'] holds {network!r}, which is not a network such "
+                "as '10.0.0.0/8' or '::1/128'."
+            ) from None
+    options["allowed_networks"] = [str(network) for network in networks]
+    return options
+
+
+def _slow_request_ms(value: Any) -> float | None:
+    result: float | None = _number(
+        "SLOW_REQUEST_MS", value, integer=False, minimum=0, optional=True
+    )
+    return result
+
+
+TOKEN_DEFAULTS: dict[str, Any] = {
+    "algorithm": "HS256",
+    "signing_key": None,
+    "verifying_key": None,
+    "access_ttl": 300,
+    "refresh_ttl": 86_400,
+    "keywords": ("Bearer", "Token"),
+    "issuer": None,
+    "audience": None,
+    "leeway": 0,
+}
+TOKEN_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "EdDSA")
+SESSION_DEFAULTS: dict[str, Any] = {
+    "cookie_name": "aksara_session",
+    "max_age": 14 * 86_400,
+    "secure": False,
+    "samesite": "lax",
+    "csrf_cookie_name": "csrftoken",
+    "csrf_header_name": "X-CSRFToken",
+    "trusted_origins": (),
+}
+PASSWORD_HASHER_DEFAULTS: dict[str, Any] = {"time_cost": 3, "memory_cost": 65_536, "parallelism": 4}
+
+
+def _options(key: str, defaults: Mapping[str, Any], value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{key} must be a dict with keys among {sorted(defaults)}.")
+    options = dict(defaults)
+    for name, given in value.items():
+        if name not in defaults:
+            raise ConfigurationError(
+                f"Unknown {key} key {name!r}.{suggest(name, defaults)} "
+                f"Valid keys: {', '.join(sorted(defaults))}."
+            )
+        options[name] = given
+    return options
+
+
+def _secret_key(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) < 32):
+        raise ConfigurationError(
+            "SECRET_KEY must be a string of at least 32 characters (for example "
+            "secrets.token_urlsafe(50)), or None."
+        )
+    return value
+
+
+def _user_model(value: Any) -> Any:
+    if value is not None and not isinstance(value, (str, type)):
+        raise ConfigurationError(
+            f"USER_MODEL must be a model class, a dotted path such as 'app.models.User' or "
+            f"None, got {value!r}."
+        )
+    return value
+
+
+def _classes(key: str) -> Callable[[Any], list[Any]]:
+    def check(value: Any) -> list[Any]:
+        if isinstance(value, (str, type)) or not isinstance(value, (list, tuple)):
+            raise ConfigurationError(f"{key} must be a list of classes or dotted paths.")
+        for item in value:
+            if not (isinstance(item, str) or callable(item)):
+                raise ConfigurationError(
+                    f"{key} holds {item!r}: give classes or dotted paths to them."
+                )
+        return list(value)
+
+    return check
+
+
+def _token(value: Any) -> dict[str, Any]:
+    options = _options("TOKEN", TOKEN_DEFAULTS, value)
+    if options["algorithm"] not in TOKEN_ALGORITHMS:
+        raise ConfigurationError(
+            f"TOKEN['algorithm'] must be one of {', '.join(TOKEN_ALGORITHMS)}; "
+            f"got {options['algorithm']!r}."
+        )
+    if not options["algorithm"].startswith("HS") and not options["verifying_key"]:
+        raise ConfigurationError(
+            f"TOKEN['algorithm'] {options['algorithm']} needs TOKEN['verifying_key'] (the "
+            "public key, PEM) and, to issue tokens, TOKEN['signing_key'] (the private key)."
+        )
+    for name in ("access_ttl", "refresh_ttl"):
+        _number(f"TOKEN['{name}']", options[name], integer=False, minimum=1, optional=False)
+    _number("TOKEN['leeway']", options["leeway"], integer=False, minimum=0, optional=False)
+    keywords = options["keywords"]
+    if isinstance(keywords, str) or not keywords or not all(isinstance(k, str) for k in keywords):
+        raise ConfigurationError("TOKEN['keywords'] must be a non-empty list of strings.")
+    options["keywords"] = tuple(keywords)
+    return options
+
+
+def _session(value: Any) -> dict[str, Any]:
+    options = _options("SESSION", SESSION_DEFAULTS, value)
+    if options["samesite"] not in ("lax", "strict", "none"):
+        raise ConfigurationError("SESSION['samesite'] must be 'lax', 'strict' or 'none'.")
+    _number("SESSION['max_age']", options["max_age"], integer=True, minimum=1, optional=False)
+    options["trusted_origins"] = tuple(options["trusted_origins"])
+    return options
+
+
+def _password_hasher(value: Any) -> dict[str, Any]:
+    options = _options("PASSWORD_HASHER", PASSWORD_HASHER_DEFAULTS, value)
+    for name, given in options.items():
+        _number(f"PASSWORD_HASHER['{name}']", given, integer=True, minimum=1, optional=False)
+    return options
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -304,6 +512,16 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "COMPRESSION": _compression,
     "SERVER_TIMING": _optional_boolean("SERVER_TIMING"),
     "ACCESS_LOG": _boolean("ACCESS_LOG"),
+    "MIGRATIONS": _migrations,
+    "METRICS": _metrics,
+    "SLOW_REQUEST_MS": _slow_request_ms,
+    "SECRET_KEY": _secret_key,
+    "USER_MODEL": _user_model,
+    "AUTHENTICATION": _classes("AUTHENTICATION"),
+    "PERMISSIONS": _classes("PERMISSIONS"),
+    "TOKEN": _token,
+    "SESSION": _session,
+    "PASSWORD_HASHER": _password_hasher,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -336,6 +554,28 @@ _DEFAULTS: dict[str, Any] = {
     "SERVER_TIMING": None,
     # One line per request on the "aksara.access" logger (also on with SERVER_TIMING).
     "ACCESS_LOG": False,
+    # Where `aksara makemigrations` writes revisions, and the modules defining the models.
+    "MIGRATIONS": dict(MIGRATIONS_DEFAULTS),
+    # None: no /metrics endpoint. A dict serves Prometheus metrics, to a bearer token or the
+    # allowed networks (loopback alone when neither is given); see aksara.monitoring.
+    "METRICS": None,
+    # None: off. A request slower than this (ms) logs its query profile on
+    # "aksara.slow_requests".
+    "SLOW_REQUEST_MS": None,
+    # Signs tokens and session cookies (None: refused unless DEBUG, then one per process).
+    "SECRET_KEY": None,
+    # The user model (None: the one concrete subclass of aksara.auth.AbstractBaseUser).
+    "USER_MODEL": None,
+    # Authentication classes of viewsets that name none ([]: every request is anonymous).
+    "AUTHENTICATION": [],
+    # Permission classes of viewsets that name none.
+    "PERMISSIONS": ["aksara.api.permissions.AllowAny"],
+    # JWT: algorithm, keys, lifetimes in seconds, Authorization keywords (aksara.api.tokens).
+    "TOKEN": dict(TOKEN_DEFAULTS),
+    # The signed session cookie and its CSRF check (aksara.api.authentication).
+    "SESSION": dict(SESSION_DEFAULTS),
+    # argon2id parameters (RFC 9106's second recommendation by default).
+    "PASSWORD_HASHER": dict(PASSWORD_HASHER_DEFAULTS),
 }
 
 

@@ -240,6 +240,10 @@ async def test_an_empty_table_leaves_the_detail_unchecked(db: Database) -> None:
 
 async def test_the_blog_example_passes_all_but_its_documented_warnings(db: Database) -> None:
     await seed_api(users=3, posts=12, comments=20)
+    without_key = await run_checks(blog_app, workers=1)
+    secret = by_check(without_key, "secret_key")[0]  # the example signs tokens
+    assert secret.status is Status.FAIL and "cannot be signed" in secret.message
+    aksara.configure(SECRET_KEY="check-test-secret-key-0123456789-abcdefghij")
     findings = await run_checks(blog_app, workers=1)
     assert exit_status(findings) == 0, render_text(findings)
     warned = [

@@ -11,17 +11,31 @@ from typing import Any
 import httpx
 import pytest
 
+import aksara
 from aksara.db import Database
 from aksara.debug import capture_queries
 from examples.blog.app import app
 from examples.blog.models import Comment, Post, Tag
-from examples.blog.seed import GUIDE_SLUG, seed_api
+from examples.blog.seed import DEMO_PASSWORD, GUIDE_SLUG, seed_api
 
 POSTS = 45  # the random ones; the guide's post makes 46
+#: Signs the tests' tokens; argon2 at its cheapest keeps logins fast.
+TEST_AUTH = {
+    "SECRET_KEY": "test-secret-key-of-the-example-api-tests-0123456789",
+    "PASSWORD_HASHER": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+}
+
+
+async def log_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    """The Authorization header of a seeded user's access token."""
+    response = await client.post("/api/token/", json={"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access']}"}
 
 
 @pytest.fixture
 async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    aksara.configure(**TEST_AUTH)
     await seed_api(users=5, posts=POSTS, comments=60)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -135,8 +149,11 @@ async def test_bad_filters_are_400s_naming_the_valid_choices(
 
 async def test_a_comment_is_created_changed_and_deleted(client: httpx.AsyncClient) -> None:
     guide = await Post.objects.get(slug=GUIDE_SLUG)
+    anonymous = await client.post("/api/comments/", json={"post": guide.pk, "body": "Hi."})
+    assert anonymous.status_code == 401
+    client.headers.update(await log_in(client, "user2@example.com"))
     created = await client.post(
-        "/api/comments/", json={"post": guide.pk, "author": 3, "body": "Prefetch too."}
+        "/api/comments/", json={"post": guide.pk, "author": 1, "body": "Prefetch too."}
     )
     assert created.status_code == 201, created.text
     comment = created.json()
@@ -157,6 +174,7 @@ async def test_a_comment_on_a_missing_post_is_a_400_and_writes_nothing(
     client: httpx.AsyncClient,
 ) -> None:
     before = await Comment.objects.count()
+    client.headers.update(await log_in(client, "user0@example.com"))
     response = await client.post("/api/comments/", json={"post": 10_000, "author": 1})
     assert response.status_code == 400
     assert set(response.json()) >= {"post", "body"}

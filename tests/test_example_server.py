@@ -73,6 +73,14 @@ def test_the_example_serves_its_api_over_http(tmp_path: Path) -> None:
             narrow = client.get("/api/posts/", params={"fields": "id,slug"})
             missing = client.get("/api/posts/no-such-post/")
             redirect = client.get("/api/posts")
+            # The demo password the server prints logs a seeded user in.
+            password = log.read_text().split("password '", 1)[1].split("'", 1)[0]
+            tokens = client.post(
+                "/api/token/", json={"email": "user0@example.com", "password": password}
+            )
+            me = client.get(
+                "/api/users/me/", headers={"Authorization": f"Bearer {tokens.json()['access']}"}
+            )
     finally:
         stop(process)
     assert listing.status_code == 200
@@ -86,6 +94,8 @@ def test_the_example_serves_its_api_over_http(tmp_path: Path) -> None:
     assert missing.status_code == 404
     assert missing.json() == {"detail": "Not found."}
     assert redirect.status_code in (301, 307, 308)
+    assert tokens.status_code == 200, tokens.text
+    assert me.json()["email"] == "user0@example.com"
     printed = log.read_text()
     assert f"{base}/api/posts/abc-123/" in printed
     assert "Seeded 61 posts" in printed

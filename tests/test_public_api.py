@@ -11,6 +11,7 @@ import pytest
 PACKAGES = [
     "aksara",
     "aksara.api",
+    "aksara.auth",
     "aksara.api.openapi",
     "aksara.cache",
     "aksara.cache.backends",
@@ -18,6 +19,8 @@ PACKAGES = [
     "aksara.db",
     "aksara.db.dialects",
     "aksara.debug",
+    "aksara.migrations",
+    "aksara.monitoring",
     "aksara.orm",
 ]
 #: Submodules that are public names of their package (``from aksara.api import serializers``).

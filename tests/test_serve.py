@@ -65,7 +65,10 @@ def test_reload_runs_one_worker(in_project: Path, capsys: pytest.CaptureFixture[
 def seeded_project(tmp_path: Path) -> dict[str, str]:
     """A seeded SQLite blog in *tmp_path*, its settings module there; the server's env."""
     url = f"sqlite:///{tmp_path / 'blog.sqlite3'}"
-    (tmp_path / "settings.py").write_text(f"AKSARA = {{'DATABASE_URL': {url!r}}}\n")
+    secret = "serve-test-secret-key-0123456789-abcdefghij"  # the example signs tokens
+    (tmp_path / "settings.py").write_text(
+        f"AKSARA = {{'DATABASE_URL': {url!r}, 'SECRET_KEY': {secret!r}}}\n"
+    )
     env = {key: value for key, value in os.environ.items() if key != "AKSARA_SETTINGS_MODULE"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     seed = f"import asyncio; from examples.blog.serve import prepare; asyncio.run(prepare({url!r}, posts=4))"

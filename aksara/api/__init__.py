@@ -1,8 +1,16 @@
 """Aksara's REST layer: routers, viewsets, serializers and pagination on Starlette."""
 
 from aksara.api import serializers
+from aksara.api.authentication import (
+    BaseAuthentication,
+    BasicAuthentication,
+    SessionAuthentication,
+    StatelessTokenAuthentication,
+    TokenAuthentication,
+)
 from aksara.api.errors import (
     APIError,
+    AuthenticationFailed,
     Conflict,
     FieldSelectionError,
     MethodNotAllowed,
@@ -16,9 +24,17 @@ from aksara.api.errors import (
 )
 from aksara.api.explain import explain_plan
 from aksara.api.openapi import SchemaGenerator
+from aksara.api.permissions import (
+    AllowAny,
+    BasePermission,
+    IsAdminUser,
+    IsAuthenticated,
+    IsAuthenticatedOrReadOnly,
+)
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
+from aksara.api.tokens import SessionViewSet, TokenViewSet
 from aksara.api.viewsets import (
     GenericViewSet,
     ModelViewSet,
@@ -29,9 +45,17 @@ from aksara.api.viewsets import (
 
 __all__ = [
     "APIError",
+    "AllowAny",
+    "AuthenticationFailed",
+    "BaseAuthentication",
+    "BasePermission",
+    "BasicAuthentication",
     "Conflict",
     "FieldSelectionError",
     "GenericViewSet",
+    "IsAdminUser",
+    "IsAuthenticated",
+    "IsAuthenticatedOrReadOnly",
     "MethodNotAllowed",
     "ModelSerializer",
     "ModelViewSet",
@@ -46,6 +70,11 @@ __all__ = [
     "SchemaGenerator",
     "Serializer",
     "SerializerMethodField",
+    "SessionAuthentication",
+    "SessionViewSet",
+    "StatelessTokenAuthentication",
+    "TokenAuthentication",
+    "TokenViewSet",
     "UnsupportedMediaType",
     "ValidationFailed",
     "ViewSet",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from contextvars import ContextVar
 from typing import Any
 
 from aksara.api.responses import Response
@@ -19,11 +20,15 @@ __all__ = [
     "budget_report",
     "check_budget",
     "logger",
+    "request_overruns",
     "viewset_model",
     "within_budget",
 ]
 
 logger = logging.getLogger("aksara.budget")
+
+#: The endpoints over budget in the current request, while its metrics are measured.
+request_overruns: ContextVar[list[str] | None] = ContextVar("aksara_budget_overruns", default=None)
 
 
 def check_budget(value: Any, where: str) -> int | None:
@@ -66,7 +71,11 @@ async def within_budget(work: Awaitable[Any], budget: int, route: Any, method: s
         queries.closed = True  # a task started inside keeps the listener: stop counting
     if len(queries) <= budget:
         return response
-    message = budget_report(route.describe(method), queries, budget, viewset_model(route.viewset))
+    endpoint = route.describe(method)
+    overruns = request_overruns.get()
+    if overruns is not None:
+        overruns.append(endpoint)
+    message = budget_report(endpoint, queries, budget, viewset_model(route.viewset))
     if settings.DEBUG:
         logger.error(message)
         return Response({"detail": message}, 500)

@@ -9,6 +9,7 @@ from aksara.exceptions import AksaraError
 
 __all__ = [
     "APIError",
+    "AuthenticationFailed",
     "Conflict",
     "FieldSelectionError",
     "MethodNotAllowed",
@@ -79,6 +80,13 @@ class NotAuthenticated(APIError):
 
     status_code = 401
     default_detail = "Authentication credentials were not provided."
+
+
+class AuthenticationFailed(NotAuthenticated):
+    """Credentials were given but are wrong: a forged, expired or malformed token, a bad
+    password, a tampered cookie (401 with ``WWW-Authenticate``, or 403 without one)."""
+
+    default_detail = "Incorrect authentication credentials."
 
 
 class PermissionDenied(APIError):

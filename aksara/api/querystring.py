@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
@@ -150,15 +151,22 @@ def to_text(value: Any) -> Any:
 def with_param(url: URL, name: str, value: Any) -> str:
     """*url* with the query parameter *name* set to *value* where it stands (appended when
     absent), or removed when *value* is None; every other parameter kept in its place."""
-    pairs = parse_qsl(url.query, keep_blank_values=True)
+    return _with_param(str(url), name, None if value is None else str(value))
+
+
+# Pagination links are built twice a list request from a few distinct URLs: remembered.
+@functools.lru_cache(maxsize=1024)
+def _with_param(url: str, name: str, value: str | None) -> str:
+    base, _, query = url.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
     replaced: list[tuple[str, str]] = []
-    placed = value is None
+    placed = False
     for key, old in pairs:
         if key != name:
             replaced.append((key, old))
-        elif not placed:
-            replaced.append((key, str(value)))
+        elif value is not None and not placed:
+            replaced.append((key, value))
             placed = True
-    if not placed:
-        replaced.append((name, str(value)))
-    return str(url.replace(query=urlencode(replaced)))
+    if value is not None and not placed:
+        replaced.append((name, value))
+    return f"{base}?{urlencode(replaced)}" if replaced else base

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from starlette.datastructures import URLPath
 from starlette.requests import Request
@@ -22,8 +22,10 @@ from starlette.responses import Response as StarletteResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from aksara.api.access import ANONYMOUS, is_guarded
 from aksara.api.budget import check_budget, within_budget
 from aksara.api.errors import MethodNotAllowed, NotFound
+from aksara.api.functions import function_route
 from aksara.api.handlers import error_response
 from aksara.api.responses import Response
 from aksara.api.views import ViewSet, resolve
@@ -39,6 +41,7 @@ _DETAIL_METHODS = (
     ("PATCH", "partial_update"),
     ("DELETE", "destroy"),
 )
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 #: Set in the scope by a route that matched but for its trailing slash.
 _SLASH_MISMATCH = "aksara.slash_mismatch"
 
@@ -92,6 +95,8 @@ class ViewSetRoute(BaseRoute):
         self.allowed = sorted({*self.handlers, "OPTIONS"})
         # Called only when a viewset defines it: the default does nothing.
         self.initial = None if viewset.initial is ViewSet.initial else viewset.initial
+        # Decided once: a viewset that checks nothing pays nothing per request.
+        self.guarded = is_guarded(viewset, attributes)
         self.regex = re.compile(_path_regex(path, lookup, reserved))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -147,6 +152,13 @@ class ViewSetRoute(BaseRoute):
         for key, value in handler.attributes.items():
             setattr(view, key, value)
         try:
+            if self.guarded:
+                view.access_checked = True
+                await view.perform_authentication(request)
+                await view.check_permissions(request)
+            else:
+                scope.setdefault("user", ANONYMOUS)
+                scope.setdefault("auth", None)
             if self.initial is not None:
                 await resolve(self.initial(view, request))
             result = handler.function(view, request, **params)
@@ -228,13 +240,51 @@ def _route_path(scope: Scope) -> str:
 
 class Router:
     """Routes for viewsets: ``router = Router(prefix="/api")``,
-    ``router.register("posts", PostViewSet)``, then ``app.include_router(router)``."""
+    ``router.register("posts", PostViewSet)``, then ``app.include_router(router)``; and for
+    plain functions: ``@router.get("/health")`` on ``async def health(request)``."""
 
     def __init__(self, prefix: str = "/api", trailing_slash: bool = True) -> None:
         stripped = prefix.strip("/")
         self.prefix = f"/{stripped}" if stripped else ""
         self.trailing_slash = trailing_slash
         self.registry: list[tuple[str, type[ViewSet], str]] = []
+        #: The function endpoints: (path under the prefix, function, methods, name).
+        self.functions: list[tuple[str, Callable[..., Any], tuple[str, ...], str | None]] = []
+
+    def route(
+        self, path: str, *, methods: Sequence[str] = ("GET",), name: str | None = None
+    ) -> Callable[[_Function], _Function]:
+        """Decorator serving ``function(request)`` at ``<router prefix><path>`` for
+        *methods*; a result that is no response is sent as a JSON ``Response``."""
+        if not path.startswith("/"):
+            raise ValueError(f"A route path starts with '/': {path!r}.")
+
+        def register(function: _Function) -> _Function:
+            function_route(self.prefix + path, function, methods, name)  # checks the methods
+            self.functions.append((path, function, tuple(methods), name))
+            return function
+
+        return register
+
+    def get(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.get("/db")``: serve a function endpoint for GET (and HEAD)."""
+        return self.route(path, methods=("GET",), name=name)
+
+    def post(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.post("/items")``: serve a function endpoint for POST."""
+        return self.route(path, methods=("POST",), name=name)
+
+    def put(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.put("/items/{key}")``: serve a function endpoint for PUT."""
+        return self.route(path, methods=("PUT",), name=name)
+
+    def patch(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.patch("/items/{key}")``: serve a function endpoint for PATCH."""
+        return self.route(path, methods=("PATCH",), name=name)
+
+    def delete(self, path: str, *, name: str | None = None) -> Callable[[_Function], _Function]:
+        """``@router.delete("/items/{key}")``: serve a function endpoint for DELETE."""
+        return self.route(path, methods=("DELETE",), name=name)
 
     def register(self, prefix: str, viewset: type[ViewSet], basename: str | None = None) -> None:
         """Serve *viewset* under ``<router prefix>/<prefix>/``; routes are named
@@ -252,8 +302,11 @@ class Router:
 
     @property
     def routes(self) -> list[BaseRoute]:
-        """The Starlette routes of every registered viewset."""
-        routes: list[BaseRoute] = []
+        """The Starlette routes of every function endpoint and registered viewset."""
+        routes: list[BaseRoute] = [
+            function_route(self.prefix + path, function, methods, name)
+            for path, function, methods, name in self.functions
+        ]
         for prefix, viewset, basename in self.registry:
             routes.extend(self.get_routes(prefix, viewset, basename))
         return routes

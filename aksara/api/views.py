@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response as StarletteResponse
 
+from aksara.api.access import AccessMixin
 from aksara.api.errors import Conflict, NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
 from aksara.api.querystring import parse_value
@@ -85,10 +86,11 @@ def action(
     return decorate
 
 
-class ViewSet:
+class ViewSet(AccessMixin):
     """A set of endpoints on one resource; the router routes the actions it defines
     (``list``, ``create``, ``retrieve``, ``update``, ``partial_update``, ``destroy`` and
-    ``@action`` methods). ``self.request``, ``self.action`` and ``self.kwargs`` are set."""
+    ``@action`` methods). ``self.request``, ``self.action`` and ``self.kwargs`` are set.
+    ``authentication_classes`` and ``permission_classes`` guard every action."""
 
     request: Request
     #: The running action's name: "list", "retrieve", ... or an ``@action`` method's.
@@ -119,8 +121,8 @@ class ViewSet:
         cls._extra_actions = tuple(found.values())
 
     def initial(self, request: Request) -> Any:
-        """Runs before every action (may be ``async def``): authenticate, check permissions;
-        raise an APIError (``PermissionDenied``...) to refuse the request."""
+        """Runs before every action, after authentication and permission checks (may be
+        ``async def``); raise an APIError (``PermissionDenied``...) to refuse the request."""
 
     @classmethod
     def get_extra_actions(cls) -> list[Callable[..., Any]]:
@@ -224,7 +226,8 @@ class GenericViewSet(ViewSet):
 
     async def get_object(self) -> Any:
         """The object the URL names, from ``get_queryset()`` narrowed by the filters; a read
-        loads it as the serializer's plan says (joins, prefetches, columns). 404 if none."""
+        loads it as the serializer's plan says (joins, prefetches, columns). 404 if none,
+        403 when an object permission refuses it."""
         queryset = await self.resolve_queryset()
         request = self.request
         # The default backends only read the query string: without one they change nothing
@@ -233,7 +236,10 @@ class GenericViewSet(ViewSet):
             queryset = self.filter_queryset(queryset)
         if request.method in SAFE_METHODS:
             queryset = self.get_output().plan.apply(queryset)
-        return await self.lookup_object(queryset)
+        instance = await self.lookup_object(queryset)
+        if self.access_checked:
+            await self.check_object_permissions(request, instance)
+        return instance
 
     @property
     def paginator(self) -> Any:

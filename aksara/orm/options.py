@@ -117,6 +117,8 @@ class Options:
         self.many_to_many: list[Field] = []
         self._by_name: dict[str, Field] = {}
         self.lookup_cache: dict[str, Any] = {}
+        #: Field paths checked by order_by() and friends: (Path, relations followed).
+        self.path_cache: dict[str, Any] = {}
         #: get(key=value) shortcuts by key, built on first use (``aksara.orm.queryset``).
         self.key_gets: dict[str, Any] = {}
         #: The same for other queries without conditions (joined, narrowed...), by query,

@@ -708,5 +708,13 @@ def _ordering_name(item: Any) -> str:
 
 
 def compiler_field(model: type[Model], name: str) -> Any:
-    """Check that *name* (a field path) exists on *model*; raise FieldError otherwise."""
-    return resolve_path(model, name.split("__")).field
+    """Check that *name* (a field path) exists on *model*; raise FieldError otherwise.
+    A path found is remembered per model (``_meta.path_cache``)."""
+    cache = model._meta.path_cache
+    cached = cache.get(name)
+    if cached is None:
+        parts = name.split("__")
+        cached = cache[name] = (resolve_path(model, parts), len(parts) - 1)
+    elif cached[1] > settings.MAX_RELATION_DEPTH:  # the setting may have been lowered since
+        check_depth(name.split("__"))
+    return cached[0].field

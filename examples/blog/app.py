@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from aksara import Aksara
-from aksara.api import Router
+from aksara.api import Router, TokenViewSet
 from examples.blog.viewsets import CommentViewSet, PostViewSet, TagViewSet, UserViewSet
 
 __all__ = ["app", "router"]
@@ -15,6 +15,8 @@ router.register("posts", PostViewSet)
 router.register("users", UserViewSet)
 router.register("comments", CommentViewSet)
 router.register("tags", TagViewSet)
+# POST /api/token/ {"email": ..., "password": ...} and POST /api/token/refresh/ {"refresh": ...}
+router.register("token", TokenViewSet, basename="token")
 
 app = Aksara(title="Aksara blog", version="1.0")
 app.include_router(router)

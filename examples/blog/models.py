@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from aksara import Index, Model, fields
+from aksara.auth import AbstractBaseUser
 
 
-class User(Model):
+# The blog's users log in with their email and a password (AbstractBaseUser adds the
+# password column; is_active and last_login are the guide's own fields).
+class User(AbstractBaseUser):
+    USERNAME_FIELD = "email"
+
     name = fields.String(max_length=100)
     email = fields.String(max_length=254, unique=True)
     is_active = fields.Boolean(default=True)

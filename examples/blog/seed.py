@@ -8,7 +8,24 @@ import datetime as dt
 import random
 
 import aksara
+from aksara.auth import amake_password
+from aksara.conf import settings
 from examples.blog.models import Comment, Post, Tag, User
+
+#: Every seeded user's password (``user0@example.com`` ... log in with it).
+DEMO_PASSWORD = "aksara-demo"
+_demo_hashes: dict[tuple[int, ...], str] = {}
+
+
+async def demo_password_hash() -> str:
+    """The hash of DEMO_PASSWORD, made once per process: hashing costs ~0.1 s on purpose,
+    and seeded users share it (a demo only: real users each get their own salt)."""
+    key = tuple(settings.PASSWORD_HASHER.values())
+    found = _demo_hashes.get(key)
+    if found is None:
+        found = _demo_hashes[key] = await amake_password(DEMO_PASSWORD)
+    return found
+
 
 WORDS = [
     *("async", "fast", "query", "index", "cache", "pool", "batch", "stream", "join"),
@@ -39,8 +56,12 @@ async def seed(
     *tags*, that many tags, up to three on each post."""
     rng = random.Random(seed)
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    password = await demo_password_hash()
     people = await User.objects.bulk_create(
-        [User(name=f"User {i}", email=f"user{i}@example.com") for i in range(users)]
+        [
+            User(name=f"User {i}", email=f"user{i}@example.com", password=password)
+            for i in range(users)
+        ]
     )
     entries = await Post.objects.bulk_create(
         [

@@ -20,6 +20,7 @@ class PostDetailSerializer(ModelSerializer):
     class Meta:
         model = Post
         fields = "__all__"
+        read_only_fields = ["author"]  # the signed-in user writing it
 
 
 # The guide's "good" serializer: the author comes with the post's query (a JOIN) and the
@@ -48,6 +49,7 @@ class CommentSerializer(ModelSerializer):
     class Meta:
         model = Comment
         fields = ["id", "post", "author", "author_name", "body", "created_at"]
+        read_only_fields = ["author"]  # the signed-in user writing it
 
 
 class TagSerializer(ModelSerializer):

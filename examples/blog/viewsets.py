@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+
 from aksara import Count
-from aksara.api import ModelViewSet
+from aksara.api import (
+    BasePermission,
+    IsAuthenticated,
+    IsAuthenticatedOrReadOnly,
+    ModelViewSet,
+    ReadOnlyModelViewSet,
+    Response,
+    SessionAuthentication,
+    TokenAuthentication,
+    action,
+)
 from aksara.api.pagination import PageNumberPagination
+from aksara.api.permissions import SAFE_METHODS
 from aksara.api.serializers import Serializer
 from examples.blog.models import Comment, Post, Tag, User
 from examples.blog.serializers import (
@@ -18,11 +31,26 @@ from examples.blog.serializers import (
     UserSerializer,
 )
 
+#: A token (``POST /api/token/``) or a session cookie names the user.
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+
+class IsAuthorOrReadOnly(BasePermission):
+    """Anyone may read an object; only its author may change or delete it."""
+
+    message = "Only the author may change this."
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return request.method in SAFE_METHODS or obj.author_id == request.user.pk
+
 
 class PostViewSet(ModelViewSet):
     """Posts by slug (``/api/posts/abc-123/``): a light list, the detail with its author's
-    name and comment count, and the whole post as the body of a write."""
+    name and comment count, and the whole post as the body of a write. Anyone reads; a
+    signed-in user writes posts of their own, and only the author changes one."""
 
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
     model = Post
     pagination_class = PageNumberPagination
     page_size = 20
@@ -55,30 +83,49 @@ class PostViewSet(ModelViewSet):
             return fields.split(",")
         return None
 
+    async def perform_create(self, serializer: Any) -> None:
+        await serializer.save(author=self.request.user)
 
-class UserViewSet(ModelViewSet):
-    """The blog's users."""
 
+class UserViewSet(ReadOnlyModelViewSet):
+    """The blog's users (made by the seed or ``aksara.auth.create_user``; read-only here),
+    and ``/api/users/me/``: the signed-in user."""
+
+    authentication_classes = AUTHENTICATION
     queryset = User.objects.all()
     serializer_class = UserSerializer
     pagination_class = PageNumberPagination
     ordering = ["id"]
     search_fields = ["name", "email"]
 
+    @action(detail=False, permission_classes=[IsAuthenticated])
+    async def me(self, request: Request) -> Response:
+        """``GET /api/users/me/``: who the token or session belongs to (401 without one)."""
+        return Response(await self.get_output().one(request.user, self.get_serializer_context()))
+
 
 class CommentViewSet(ModelViewSet):
-    """Comments, filtered by post or author (``?post=1``)."""
+    """Comments, filtered by post or author (``?post=1``): anyone reads, anyone signed in
+    adds one (as its author), only its author changes or deletes it."""
 
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
     queryset = Comment.objects.all()
     serializer_class = CommentSerializer
     pagination_class = PageNumberPagination
     filterset_fields = ["post", "author"]
     ordering = ["id"]
 
+    async def perform_create(self, serializer: Any) -> None:
+        await serializer.save(author=self.request.user)
+
 
 class TagViewSet(ModelViewSet):
-    """Tags, a page of 100 (the vocabulary is small, but no list endpoint is unbounded)."""
+    """Tags, a page of 100 (the vocabulary is small, but no list endpoint is unbounded):
+    anyone reads them, anyone signed in adds or changes one."""
 
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticatedOrReadOnly]
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
     pagination_class = PageNumberPagination

@@ -43,19 +43,16 @@ def test_the_blog_document_is_valid_openapi_3_1(blog: dict[str, Any]) -> None:
 def test_every_route_and_method_of_the_routers_is_an_operation(blog: dict[str, Any]) -> None:
     paths = blog["paths"]
     assert set(paths) == {
-        "/api/posts/",
-        "/api/posts/{slug}/",
-        "/api/users/",
-        "/api/users/{pk}/",
-        "/api/comments/",
-        "/api/comments/{pk}/",
-        "/api/tags/",
-        "/api/tags/{pk}/",
+        *("/api/posts/", "/api/posts/{slug}/", "/api/users/", "/api/users/{pk}/"),
+        *("/api/users/me/", "/api/comments/", "/api/comments/{pk}/", "/api/tags/"),
+        *("/api/tags/{pk}/", "/api/token/", "/api/token/refresh/"),
     }
     assert set(paths["/api/posts/"]) == {"get", "post"}
     assert set(paths["/api/posts/{slug}/"]) == {"get", "put", "patch", "delete"}
+    assert set(paths["/api/users/{pk}/"]) == {"get"}  # a read-only viewset
+    assert paths["/api/users/me/"]["get"]["operationId"] == "user_me"  # an @action
     ids = [op["operationId"] for item in paths.values() for op in item.values()]
-    assert len(ids) == len(set(ids)) == 24
+    assert len(ids) == len(set(ids)) == 23
     assert paths["/api/posts/{slug}/"]["patch"]["operationId"] == "post_partial_update"
 
 
@@ -67,7 +64,7 @@ def test_path_parameters_have_the_lookup_fields_type(blog: dict[str, Any]) -> No
     slug = blog["paths"]["/api/posts/{slug}/"]["get"]["parameters"][0]
     assert slug["in"] == "path" and slug["required"] is True
     assert slug["schema"] == {"type": "string", "pattern": "^[^/.]+$"}
-    pk = blog["paths"]["/api/users/{pk}/"]["delete"]["parameters"][0]
+    pk = blog["paths"]["/api/users/{pk}/"]["get"]["parameters"][0]
     assert (pk["name"], pk["schema"]) == ("pk", {"type": "integer"})
 
 
@@ -81,7 +78,7 @@ def test_request_bodies_hold_the_writable_fields_with_the_required_ones(
     schema = schema_of(blog, name)
     assert "id" not in schema["properties"]  # read-only: the auto primary key
     assert "created_at" not in schema["properties"]  # read-only: auto_now_add
-    assert schema["required"] == ["title", "slug", "author"]  # the rest have defaults
+    assert schema["required"] == ["title", "slug"]  # the rest have defaults or are read-only
     assert schema["properties"]["title"]["maxLength"] == 200
     assert schema["properties"]["title"]["minLength"] == 1  # blank refused
     assert "minLength" not in schema["properties"]["content"]  # default "": blank allowed
@@ -101,11 +98,11 @@ def test_responses_hold_the_readable_fields_per_action(blog: dict[str, Any]) -> 
     assert post["properties"]["created_at"] == {"type": "string", "format": "date-time"}
     assert post["properties"]["metadata"] == {}  # any JSON
     created = blog["paths"]["/api/posts/"]["post"]["responses"]
-    assert set(created) == {"201", "400", "413", "415"}
+    assert set(created) == {"201", "400", "401", "403", "413", "415"}
     deleted = blog["paths"]["/api/posts/{slug}/"]["delete"]["responses"]
     # 400: a filter in the query string; 409: slug is not unique, so it may name several.
-    assert set(deleted) == {"204", "400", "404", "409"}
-    assert "409" not in blog["paths"]["/api/users/{pk}/"]["delete"]["responses"]
+    assert set(deleted) == {"204", "400", "401", "403", "404", "409"}
+    assert "409" not in blog["paths"]["/api/users/{pk}/"]["get"]["responses"]
     assert "content" not in deleted["204"]
 
 
@@ -169,12 +166,22 @@ def test_error_shapes_are_components(blog: dict[str, Any]) -> None:
     }
     assert "Retry-After" in responses["Throttled"]["headers"]
     assert "WWW-Authenticate" in responses["Unauthorized"]["headers"]
-    # The blog has no authentication: no security, no 401 / 403 / 429.
-    assert "securitySchemes" not in components
-    for item in blog["paths"].values():
-        for operation in item.values():
-            assert "security" not in operation
-            assert not {"401", "403", "429"} & set(operation["responses"])
+
+
+def test_the_blogs_authentication_is_its_security(blog: dict[str, Any]) -> None:
+    schemes = blog["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["sessionAuth"]["in"] == "cookie"
+    either = [{"tokenAuth": []}, {"sessionAuth": []}]
+    reads = blog["paths"]["/api/posts/"]["get"]
+    writes = blog["paths"]["/api/posts/"]["post"]
+    assert reads["security"] == [*either, {}]  # IsAuthenticatedOrReadOnly: reads are open
+    assert writes["security"] == either
+    assert "401" in writes["responses"] and "401" not in reads["responses"]
+    me = blog["paths"]["/api/users/me/"]["get"]
+    assert me["security"] == either and "401" in me["responses"]
+    token = blog["paths"]["/api/token/"]["post"]
+    assert "security" not in token  # anyone may ask for a token
 
 
 # Serializers of every kind of field, on a document of their own.

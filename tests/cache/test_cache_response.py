@@ -19,6 +19,7 @@ from starlette.routing import Route
 import aksara
 from aksara import Aksara
 from aksara.api import Router
+from aksara.api.tokens import issue_tokens
 from aksara.cache import Cache, cache_response, cached
 from aksara.db import Database
 from aksara.debug import capture_queries
@@ -242,9 +243,12 @@ async def test_the_spec_list_override_is_cached_and_stale_after_a_write(
         uncached = await client.get("/api/plain-posts/")
         assert uncached.json() == first.json()
         assert "etag" not in uncached.headers
+        # The example's posts are written by a signed-in user (the author).
+        aksara.configure(SECRET_KEY="cache-response-test-secret-key-0123456789")
         created = await client.post(
             "/api/posts/",
-            json={"title": "new", "slug": "new", "author": author.id, "content": "c"},
+            json={"title": "new", "slug": "new", "content": "c"},
+            headers={"Authorization": f"Bearer {issue_tokens(author)['access']}"},
         )
         assert created.status_code == 201, created.text
         after = await client.get("/api/posts/")

@@ -446,9 +446,13 @@ async def test_relation_paths_are_capped_by_a_setting(db: Database) -> None:
     assert await pks(Category.objects.filter(**{ten: "c0"})) == [chain[10].pk]
     aksara.configure(MAX_RELATION_DEPTH=12)
     assert await pks(Category.objects.filter(**{eleven: "c0"})) == [chain[11].pk]
+    # An ordering path checked once is remembered, and checked again when the cap drops.
+    assert await pks(Category.objects.filter(pk=chain[12].pk).order_by(eleven)) == [chain[12].pk]
     aksara.configure(MAX_RELATION_DEPTH=2)
     with pytest.raises(FieldError, match="follows 3 relations; MAX_RELATION_DEPTH allows 2"):
         Comment.objects.filter(post__author__posts__title="x")
+    with pytest.raises(FieldError, match="follows 11 relations; MAX_RELATION_DEPTH allows 2"):
+        Category.objects.order_by(eleven)
 
 
 @pytest.mark.parametrize("value", [0, -1, "3", 2.5, True, None])

@@ -17,12 +17,14 @@ Row = Sequence[Any]
 
 @dataclass(frozen=True, slots=True)
 class PoolStatus:
-    """A snapshot of a connection pool: open connections, those in use, those idle."""
+    """A snapshot of a connection pool: open connections, those in use, those idle, the
+    maximum, and the tasks waiting for a connection."""
 
     size: int
     in_use: int
     idle: int
     max_size: int
+    waiting: int = 0
 
 
 class Connection(ABC):

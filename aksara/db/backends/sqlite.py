@@ -454,4 +454,5 @@ class SQLiteBackend(Backend):
 
     def status(self) -> PoolStatus:
         idle = len(self._idle)
-        return PoolStatus(self._size, self._size - idle, idle, self._max_size)
+        waiting = sum(1 for waiter in self._waiters if not waiter.done())
+        return PoolStatus(self._size, self._size - idle, idle, self._max_size, waiting)
