@@ -79,6 +79,8 @@ async def fuzz(
     for case in cases_for(target, count):
         kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
         kwargs.pop("cookies", None)
+        if isinstance(kwargs.get("data"), str | bytes):
+            kwargs["content"] = kwargs.pop("data")
         response = await client.request(**kwargs)
         sent += 1
         try:

@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+import aksara
 from aksara.db import Database
 from examples.blog.app import app as blog_app
 from examples.blog.models import Post, User
+from examples.blog.seed import seed_api
 from tests.api.test_openapi_fuzz import kitchen_app
 from tests.models import Category, Kitchen, Tag
+from tests.test_example_api import TEST_AUTH, log_in
 
 
 @pytest.fixture
@@ -49,17 +52,21 @@ async def test_a_required_column_the_serializer_shows_read_only_is_a_400(
 
 async def test_a_lookup_value_naming_several_objects_is_a_409(db: Database) -> None:
     # The guide's Post.slug is indexed, not unique: two posts may share one.
-    author = await User.objects.create(name="a", email="a@example.com")
+    aksara.configure(**TEST_AUTH)
+    await seed_api(users=1, posts=0, comments=0)
+    author = await User.objects.get()
     for title in ("first", "second"):
         await Post.objects.create(title=title, slug="same", author=author)
     transport = httpx.ASGITransport(app=blog_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        headers = await log_in(client, author.email)
         read = await client.get("/api/posts/same/")
         write = await client.put(
-            "/api/posts/same/", json={"title": "x", "slug": "same", "author": author.pk}
+            "/api/posts/same/", json={"title": "x", "slug": "same"}, headers=headers
         )
-        gone = await client.delete("/api/posts/same/")
+        gone = await client.delete("/api/posts/same/", headers=headers)
     for response in (read, write, gone):
-        assert response.status_code == 409
+        assert response.status_code == 409, response.text
         assert "More than one Post has this slug" in response.json()["detail"]
-    assert sorted(await Post.objects.values_list("title", flat=True)) == ["first", "second"]
+    titles = await Post.objects.filter(slug="same").values_list("title", flat=True)
+    assert sorted(titles) == ["first", "second"]

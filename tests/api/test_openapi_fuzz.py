@@ -17,6 +17,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+import aksara
 from aksara import Aksara
 from aksara.api import ModelViewSet, Router
 from aksara.api.pagination import CursorPagination, LimitOffsetPagination
@@ -26,6 +27,7 @@ from examples.blog.app import app
 from examples.blog.seed import seed_api
 from tests.api.fuzzing import fuzz
 from tests.models import Category, Kitchen, Tag
+from tests.test_example_api import TEST_AUTH
 
 #: Cases per operation in the slow group (``AKSARA_FUZZ_EXAMPLES`` sets fewer, for CI).
 SLOW_EXAMPLES = int(os.environ.get("AKSARA_FUZZ_EXAMPLES", "2000"))
@@ -33,6 +35,7 @@ SLOW_EXAMPLES = int(os.environ.get("AKSARA_FUZZ_EXAMPLES", "2000"))
 
 @pytest.fixture
 async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    aksara.configure(**TEST_AUTH)
     await seed_api(users=3, posts=8, comments=8)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 
+from aksara.api.mixins import CreateModelMixin
 from aksara.api.openapi.components import Components
 from aksara.api.openapi.parameters import (
     fields_parameter,
@@ -19,7 +20,12 @@ from aksara.api.openapi.parameters import (
     pagination_parameters,
     path_parameter,
 )
-from aksara.api.openapi.responses import error_reference, json_response, paginated_schema
+from aksara.api.openapi.responses import (
+    ERROR_RESPONSES,
+    error_reference,
+    json_response,
+    paginated_schema,
+)
 from aksara.api.openapi.security import protection_of
 from aksara.api.routing import ViewSetRoute
 from aksara.api.serializers.base import Serializer
@@ -146,6 +152,12 @@ class SchemaGenerator:
         )
         for status in sorted(statuses):
             responses[str(status)] = error_reference(status)
+        if not (is_standard and isinstance(view, GenericViewSet)):
+            # A hand-written handler may refuse a request in ways no class declares.
+            responses["default"] = {
+                "description": "Any other error.",
+                "content": ERROR_RESPONSES[400][1]["content"],
+            }
         operation["responses"] = responses
         return operation
 
@@ -174,11 +186,12 @@ class SchemaGenerator:
         paginator: Any,
         components: Components,
     ) -> dict[str, Any]:
-        """``{"200": ...}`` (``201`` for a create, ``204`` for a destroy) with the body's
+        """``{"200": ...}`` (``201`` for CreateModelMixin's create, ``204`` for a destroy) with the body's
         schema: the serializer's output, a page or list of them, or any JSON."""
         if action == "destroy":
             return {"204": {"description": "Deleted."}}
-        status = "201" if action == "create" else "200"
+        created = action == "create" and issubclass(route.viewset, CreateModelMixin)
+        status = "201" if created else "200"
         if serializer is None:
             return {status: json_response("The result.", {})}
         item = components.reference(serializer)

@@ -52,8 +52,9 @@ class Protection:
     def statuses(self, method: str) -> list[int]:
         """The refusal statuses the operation may answer: 401, 403, 429."""
         found: list[int] = []
-        restricted = bool(self.permissions) and not (self.open_for_reads and method in SAFE_METHODS)
-        if restricted and self.schemes:
+        if self.schemes:
+            # Anonymous where credentials are needed, or credentials that are not valid
+            # (refused even where anyone may call).
             found.append(401)
         if self.permissions:
             found.append(403)
