@@ -12,7 +12,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aksara.exceptions import ConfigurationError, suggest
 
@@ -494,6 +494,138 @@ def _password_hasher(value: Any) -> dict[str, Any]:
     return options
 
 
+_THROTTLE_RATE = re.compile(r"^\s*[1-9]\d*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$")
+_THROTTLE_RATE_FORM = (
+    '"<requests>/<period>" with a period of s, sec, second, m, min, minute, h, hour, d or day '
+    '(e.g. "100/min", "10/s", "1000/hour", "5000/day"), or None for no limit'
+)
+
+
+def _throttles(value: Any) -> tuple[Any, ...]:
+    # Imported when first used (aksara.api.throttling): conf sits below the api layer.
+    items = value if isinstance(value, (list, tuple)) else None
+    if items is None or not all(isinstance(item, (type, str)) for item in items):
+        raise ConfigurationError(
+            "THROTTLES must be a list of throttle classes or dotted paths to them, e.g. "
+            f"['aksara.api.throttling.AnonRateThrottle']; got {value!r}."
+        )
+    return tuple(items)
+
+
+def _throttle_rates(value: Any) -> dict[str, str | None]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f'THROTTLE_RATES must be a dict of scope -> rate, e.g. {{"anon": "100/min"}}; '
+            f"got {value!r}."
+        )
+    for scope, rate in value.items():
+        if not isinstance(scope, str) or not (
+            rate is None or (isinstance(rate, str) and _THROTTLE_RATE.match(rate))
+        ):
+            raise ConfigurationError(
+                f"THROTTLE_RATES[{scope!r}] is {rate!r}: write it as {_THROTTLE_RATE_FORM}."
+            )
+    return dict(value)
+
+
+def _throttle_cache(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(
+            f"THROTTLE_CACHE must be the alias of a cache in the CACHE setting, got {value!r}."
+        )
+    return value
+
+
+def _num_proxies(value: Any) -> int:
+    result: int = _number("NUM_PROXIES", value, integer=True, minimum=0, optional=False)
+    return result
+
+
+_DATABASE_KEYS = ("url", "pool", "max_lag", "pgbouncer")
+
+
+def _databases(value: Any) -> dict[str, dict[str, Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or "default" not in value:
+        raise ConfigurationError(
+            "DATABASES must be a dict of alias -> {'url': ..., 'pool': {...}} with a "
+            f"'default' entry, got {value!r}."
+        )
+    databases: dict[str, dict[str, Any]] = {}
+    for alias, entry in value.items():
+        label = f"DATABASES[{alias!r}]"
+        if not isinstance(alias, str) or not alias:
+            raise ConfigurationError(f"DATABASES aliases must be non-empty strings, got {alias!r}.")
+        if not isinstance(entry, Mapping) or "url" not in entry:
+            raise ConfigurationError(f"{label} must be a dict with a 'url', got {entry!r}.")
+        for key in entry:
+            if key not in _DATABASE_KEYS:
+                raise ConfigurationError(
+                    f"Unknown {label} key {key!r}.{suggest(key, _DATABASE_KEYS)} "
+                    f"Valid keys: {', '.join(sorted(_DATABASE_KEYS))}."
+                )
+        try:
+            url = _database_url(entry["url"])
+            pool = _database_pool(entry.get("pool", {}))
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{label}: {error}") from None
+        max_lag = _number(
+            f'{label}["max_lag"]', entry.get("max_lag"), integer=False, minimum=0, optional=True
+        )
+        pgbouncer = entry.get("pgbouncer", False)
+        if not isinstance(pgbouncer, bool):
+            raise ConfigurationError(
+                f'{label}["pgbouncer"] must be True or False, got {pgbouncer!r}.'
+            )
+        if pgbouncer and url.startswith("sqlite"):
+            raise ConfigurationError(f'{label}["pgbouncer"] applies to PostgreSQL URLs only.')
+        databases[alias] = {"url": url, "pool": pool, "max_lag": max_lag, "pgbouncer": pgbouncer}
+    return databases
+
+
+def _aliases(key: str) -> Callable[[Any], list[str]]:
+    def check(value: Any) -> list[str]:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ConfigurationError(f"{key} must be a list of database aliases, got {value!r}.")
+        for item in value:
+            if not isinstance(item, str) or not item:
+                raise ConfigurationError(f"{key} must hold database aliases, got {item!r}.")
+        return list(value)
+
+    return check
+
+
+def _routers(value: Any) -> list[Any]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigurationError(
+            f"DATABASE_ROUTERS must be a list of routers (objects or dotted paths), got {value!r}."
+        )
+    routers: list[Any] = []
+    for item in value:
+        router = _handler(item) if isinstance(item, str) else item
+        if not (hasattr(router, "db_for_read") or hasattr(router, "db_for_write")):
+            raise ConfigurationError(
+                f"DATABASE_ROUTERS entry {item!r} has neither db_for_read() nor db_for_write()."
+            )
+        routers.append(router)
+    return routers
+
+
+def _sticky_seconds(value: Any) -> float | None:
+    return cast(
+        "float | None",
+        _number("REPLICA_STICKY_SECONDS", value, integer=False, minimum=0, optional=True),
+    )
+
+
+def _check_interval(value: Any) -> float:
+    return cast(
+        "float",
+        _number("REPLICA_CHECK_INTERVAL", value, integer=False, minimum=0.01, optional=False),
+    )
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -522,6 +654,15 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "TOKEN": _token,
     "SESSION": _session,
     "PASSWORD_HASHER": _password_hasher,
+    "THROTTLES": _throttles,
+    "THROTTLE_RATES": _throttle_rates,
+    "THROTTLE_CACHE": _throttle_cache,
+    "NUM_PROXIES": _num_proxies,
+    "DATABASES": _databases,
+    "READ_REPLICAS": _aliases("READ_REPLICAS"),
+    "DATABASE_ROUTERS": _routers,
+    "REPLICA_STICKY_SECONDS": _sticky_seconds,
+    "REPLICA_CHECK_INTERVAL": _check_interval,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -576,10 +717,30 @@ _DEFAULTS: dict[str, Any] = {
     "SESSION": dict(SESSION_DEFAULTS),
     # argon2id parameters (RFC 9106's second recommendation by default).
     "PASSWORD_HASHER": dict(PASSWORD_HASHER_DEFAULTS),
+    # The throttles of every viewset without throttle_classes (see aksara.api.throttling).
+    "THROTTLES": (),
+    # Each throttle scope's rate: {"anon": "100/min", "user": "1000/hour", "<scope>": ...}.
+    "THROTTLE_RATES": {},
+    # The cache alias holding throttle counters (Redis: shared by every worker and machine).
+    "THROTTLE_CACHE": "default",
+    # Proxies in front of the app that append to X-Forwarded-For (0: the socket's peer is
+    # the client address throttles count by).
+    "NUM_PROXIES": 0,
+    # None: DATABASE_URL / DATABASE_POOL are the one "default" database; else alias -> entry.
+    "DATABASES": None,
+    # Aliases of DATABASES whose reads the ORM spreads over, round robin (writes: default).
+    "READ_REPLICAS": [],
+    # Objects (or dotted paths) with db_for_read(model, **hints) / db_for_write: an alias.
+    "DATABASE_ROUTERS": [],
+    # After a write, the task's reads stay on the primary this long (None: to its end).
+    "REPLICA_STICKY_SECONDS": None,
+    # Seconds between two health (up, lag) checks of each replica, in the background.
+    "REPLICA_CHECK_INTERVAL": 5.0,
 }
 
 
 def _validate(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    _refuse_both(values, origin)
     clean: dict[str, Any] = {}
     for key, value in values.items():
         validator = _VALIDATORS.get(key)
@@ -590,6 +751,17 @@ def _validate(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
             )
         clean[key] = validator(value)
     return clean
+
+
+def _refuse_both(values: Mapping[str, Any], origin: str) -> None:
+    """DATABASES and its one-database shorthand cannot both be given."""
+    if values.get("DATABASES") is not None:
+        both = [key for key in ("DATABASE_URL", "DATABASE_POOL") if key in values]
+        if both:
+            raise ConfigurationError(
+                f"{origin} sets both DATABASES and {' and '.join(both)}: DATABASE_URL / "
+                'DATABASE_POOL are the shorthand for DATABASES["default"]. Set one or the other.'
+            )
 
 
 class Settings:
@@ -645,6 +817,21 @@ class Settings:
     def configure(self, **keys: Any) -> None:
         """Override settings in code; the values are validated like the settings module's."""
         clean = _validate(keys, "configure()")
+        if clean.get("DATABASES") is not None:
+            # DATABASES replaces an earlier configure()'s shorthand.
+            for key in ("DATABASE_URL", "DATABASE_POOL"):
+                self._overrides.pop(key, None)
+                if self._values is not None:
+                    self._values[key] = vars(self)[key] = _DEFAULTS[key]
+        elif ("DATABASE_URL" in clean or "DATABASE_POOL" in clean) and "DATABASES" not in clean:
+            current = self._overrides.get("DATABASES")
+            if current is None and self._values is not None:
+                current = self._values.get("DATABASES")
+            if current is not None:
+                raise ConfigurationError(
+                    "configure() sets DATABASE_URL / DATABASE_POOL while DATABASES is in "
+                    'force: set DATABASES["default"] instead (or DATABASES=None first).'
+                )
         self._overrides.update(clean)
         if self._values is not None:
             self._values.update(clean)

@@ -19,6 +19,7 @@ from aksara.api.errors import (
     ParseError,
     PayloadTooLarge,
     PermissionDenied,
+    Throttled,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -34,6 +35,12 @@ from aksara.api.permissions import (
 from aksara.api.responses import Response
 from aksara.api.routing import Router
 from aksara.api.serializers import ModelSerializer, Serializer, SerializerMethodField
+from aksara.api.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    ScopedRateThrottle,
+    UserRateThrottle,
+)
 from aksara.api.tokens import SessionViewSet, TokenViewSet
 from aksara.api.viewsets import (
     GenericViewSet,
@@ -46,9 +53,11 @@ from aksara.api.viewsets import (
 __all__ = [
     "APIError",
     "AllowAny",
+    "AnonRateThrottle",
     "AuthenticationFailed",
     "BaseAuthentication",
     "BasePermission",
+    "BaseThrottle",
     "BasicAuthentication",
     "Conflict",
     "FieldSelectionError",
@@ -68,14 +77,17 @@ __all__ = [
     "Response",
     "Router",
     "SchemaGenerator",
+    "ScopedRateThrottle",
     "Serializer",
     "SerializerMethodField",
     "SessionAuthentication",
     "SessionViewSet",
     "StatelessTokenAuthentication",
+    "Throttled",
     "TokenAuthentication",
     "TokenViewSet",
     "UnsupportedMediaType",
+    "UserRateThrottle",
     "ValidationFailed",
     "ViewSet",
     "action",

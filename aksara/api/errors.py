@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -18,6 +19,7 @@ __all__ = [
     "ParseError",
     "PayloadTooLarge",
     "PermissionDenied",
+    "Throttled",
     "UnsupportedMediaType",
     "ValidationFailed",
 ]
@@ -94,6 +96,24 @@ class PermissionDenied(APIError):
 
     status_code = 403
     default_detail = "You do not have permission to perform this action."
+
+
+class Throttled(APIError):
+    """Too many requests (429); ``Retry-After`` gives the whole seconds to wait, when known."""
+
+    status_code = 429
+    default_detail = "Request was throttled."
+
+    def __init__(self, wait: float | None = None, detail: str | None = None) -> None:
+        #: Whole seconds until a request would be allowed (None: unknown).
+        self.wait = None if wait is None else max(1, math.ceil(wait))
+        if detail is None:
+            detail = self.default_detail
+            if self.wait is not None:
+                unit = "second" if self.wait == 1 else "seconds"
+                detail = f"{detail} Expected available in {self.wait} {unit}."
+        headers = None if self.wait is None else {"Retry-After": str(self.wait)}
+        super().__init__(detail, headers=headers)
 
 
 class NotFound(APIError):

@@ -97,6 +97,9 @@ class ViewSetRoute(BaseRoute):
         self.initial = None if viewset.initial is ViewSet.initial else viewset.initial
         # Decided once: a viewset that checks nothing pays nothing per request.
         self.guarded = is_guarded(viewset, attributes)
+        # Throttles known per class are looked up per request only to see whether there are
+        # any (a cached tuple); a class deciding per request is always asked.
+        self.custom_throttling = viewset.has_custom_throttling()
         self.regex = re.compile(_path_regex(path, lookup, reserved))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -161,6 +164,8 @@ class ViewSetRoute(BaseRoute):
                 scope.setdefault("auth", None)
             if self.initial is not None:
                 await resolve(self.initial(view, request))
+            if self.custom_throttling or view.resolve_throttle_classes():
+                await view.check_throttles(request)
             result = handler.function(view, request, **params)
             if handler.is_async or inspect.iscoroutine(result):
                 result = await result

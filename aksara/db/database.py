@@ -22,7 +22,14 @@ from aksara.db.tables import statement_tables
 from aksara.db.url import parse_url
 from aksara.db.writes import EVERY_TABLE, announce_writes, deleted_tables
 from aksara.db.writes import _hooks as _write_hooks
-from aksara.exceptions import DatabaseClosedError, TransactionError, WriteOutcomeUnknownError
+from aksara.exceptions import (
+    ConnectionLostError,
+    DatabaseClosedError,
+    DatabaseUnavailableError,
+    PoolTimeoutError,
+    TransactionError,
+    WriteOutcomeUnknownError,
+)
 
 __all__ = ["Binding", "Database", "current_binding"]
 
@@ -176,13 +183,16 @@ _frame: ContextVar[object | None] = ContextVar("aksara_atomic_frame", default=No
 
 _binding: ContextVar[Binding | None] = ContextVar("aksara_connection", default=None)
 
+#: Set while a replica's health is checked: its failure must show, not fall back.
+_checking: ContextVar[bool] = ContextVar("aksara_replica_check", default=False)
+
 
 def current_binding() -> Binding | None:
     """Return the connection pinned to the current task, if any."""
     return _binding.get()
 
 
-def _make_backend(url: str, pool: dict[str, Any]) -> Backend:
+def _make_backend(url: str, pool: dict[str, Any], pgbouncer: bool = False) -> Backend:
     parsed = parse_url(url)
     if parsed.backend == "sqlite":
         from aksara.db.backends.sqlite import SQLiteBackend
@@ -190,7 +200,7 @@ def _make_backend(url: str, pool: dict[str, Any]) -> Backend:
         return SQLiteBackend(parsed.target, pool)
     from aksara.db.backends.postgres import PostgresBackend
 
-    return PostgresBackend(parsed.target, pool)
+    return PostgresBackend(parsed.target, pool, transaction_pooling=pgbouncer)
 
 
 class Database:
@@ -209,10 +219,16 @@ class Database:
         log_queries: bool = False,
         slow_query_handler: Callable[[SlowQuery], Any] | None = None,
         sql_cache_size: int | None = None,
+        alias: str = "default",
+        pgbouncer: bool = False,
     ) -> None:
+        #: The name of this database in ``DATABASES`` (``"default"`` for DATABASE_URL).
+        self.alias = alias
         self.url = url
         self.pool_options = pool
-        self.backend: Backend = _make_backend(url, pool)
+        #: Behind PgBouncer in transaction mode: no prepared statement outlives a statement.
+        self.pgbouncer = pgbouncer
+        self.backend: Backend = _make_backend(url, pool, pgbouncer)
         self.dialect: Dialect = self.backend.dialect
         self.name: str = self.backend.name
         self.slow_query_ms = slow_query_ms
@@ -225,6 +241,9 @@ class Database:
         )
         self._opened = False
         self._opening: asyncio.Lock | None = None
+        #: For a read replica: told when it cannot be reached, returns the database the
+        #: read runs on instead (the primary), or None to raise.
+        self.fallback: Callable[[Database, Exception], Database | None] | None = None
 
     async def open(self) -> None:
         """Open the pool; queries also open it on first use."""
@@ -316,7 +335,13 @@ class Database:
     ) -> Any:
         """The one path of every statement: the rows (*returns_rows*) or the changed count."""
         if not self._opened:
-            await self.open()
+            try:
+                await self.open()
+            except Exception as error:
+                other = self._elsewhere(error, read_only)
+                if other is None:
+                    raise
+                return await other._statement(sql, params, read_only, keeps_session, returns_rows)
         binding = _binding.get()
         dirty = not keeps_session and self.backend.may_change_session(sql)
         result: Any  # the rows, or the changed count
@@ -360,6 +385,12 @@ class Database:
                     result = await self._run_again(run, sql, params, dirty, read_only, error)
         except Exception as error:
             failure = self._failed(sql, params, start, error)
+            if self.fallback is not None:
+                other = self._elsewhere(failure, read_only)
+                if other is not None:
+                    return await other._statement(
+                        sql, params, read_only, keeps_session, returns_rows
+                    )
             if failure is error:
                 raise
             raise failure from error
@@ -375,6 +406,23 @@ class Database:
             if tables:
                 await announce_writes(tables)
         return result
+
+    def _elsewhere(self, error: Exception, read_only: bool) -> Database | None:
+        """The database a read goes to when this one (a replica) cannot be reached, or None."""
+        fallback = self.fallback
+        if (
+            fallback is None
+            or not read_only
+            or _checking.get()
+            or not isinstance(
+                error, (ConnectionLostError, DatabaseUnavailableError, PoolTimeoutError)
+            )
+        ):
+            return None
+        other = fallback(self, error)
+        return (
+            other if other is not None and other.name == self.name and other is not self else None
+        )
 
     def _written(self, sql: str, binding: Binding | None, changed: int) -> frozenset[str]:
         """The tables a write changed, to announce now; inside atomic() they are kept
@@ -443,7 +491,7 @@ class Database:
         """Tell the listeners, the query log and the slow-query report, when one applies."""
         listeners = _listeners.get()
         if listeners:
-            event = QueryEvent(sql, params, duration, rows, self.name)
+            event = QueryEvent(sql, params, duration, rows, self.name, alias=self.alias)
             for listener in listeners:
                 listener(event)
         if self.log_queries:
@@ -462,7 +510,7 @@ class Database:
             log_query(sql, params, duration, 0, error=result, known=self.statements.secrets)
         listeners = _listeners.get()
         if listeners:
-            event = QueryEvent(sql, params, duration, 0, self.name, result)
+            event = QueryEvent(sql, params, duration, 0, self.name, result, self.alias)
             for listener in listeners:
                 listener(event)
         return result
@@ -494,4 +542,4 @@ class Database:
             await asyncio.shield(self.backend.release(connection))
 
     def __repr__(self) -> str:
-        return f"<Database {self.name} {mask_url(self.url)!r} open={self._opened}>"
+        return f"<Database {self.alias} {self.name} {mask_url(self.url)!r} open={self._opened}>"

@@ -26,7 +26,8 @@ class QueryEvent:
     """One statement: its SQL, bound parameters, duration in milliseconds and row count.
 
     ``rows`` is the number of rows returned (or affected, for writes); ``error`` holds the
-    exception when the statement failed; ``database`` is the backend's name.
+    exception when the statement failed; ``database`` is the backend's name and ``alias``
+    the database's name in ``DATABASES``.
     """
 
     sql: str
@@ -35,6 +36,7 @@ class QueryEvent:
     rows: int
     database: str
     error: BaseException | None = None
+    alias: str = "default"
 
     @property
     def tables(self) -> StatementTables:

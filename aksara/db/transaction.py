@@ -21,10 +21,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def atomic(database: Database | None = None) -> Atomic:
-    """A transaction block on *database* (default: the default database): ``async with
-    atomic():`` or ``@atomic()``; nested blocks become savepoints."""
-    return Atomic(database)
+def atomic(database: Database | None = None, *, using: str | None = None) -> Atomic:
+    """A transaction block on *database*, or on the database *using* names (default: the
+    default database): ``async with atomic():`` or ``@atomic()``; nested blocks become
+    savepoints. Inside, reads of replicated models go to the primary."""
+    return Atomic(database, using=using)
 
 
 class Atomic:
@@ -35,8 +36,13 @@ class Atomic:
     Also a decorator.
     """
 
-    def __init__(self, database: Database | None = None) -> None:
+    def __init__(self, database: Database | None = None, *, using: str | None = None) -> None:
+        if database is not None and using is not None:
+            raise TypeError("atomic() takes a database or using=alias, not both.")
+        if using is not None:
+            get_database(using)  # an unknown alias fails here, listing the valid ones
         self._database = database
+        self._using = using
         self._frames: list[
             tuple[Binding, AbstractAsyncContextManager[Binding] | None, object, str | None, Any]
         ] = []
@@ -52,7 +58,7 @@ class Atomic:
                 "inside each task, or decorate the task's function with @atomic()."
             )
         self._task = task
-        database = self._database or get_database()
+        database = self._database or get_database(self._using or "default")
         binding = current_binding()
         owned: AbstractAsyncContextManager[Binding] | None = None
         if binding is None or binding.database is not database or binding.closed:
@@ -166,10 +172,11 @@ class Atomic:
 
     def __call__(self, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         database = self._database
+        using = self._using
 
         @functools.wraps(function)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            async with Atomic(database):
+            async with Atomic(database, using=using):
                 return await function(*args, **kwargs)
 
         return wrapper

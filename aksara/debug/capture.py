@@ -22,7 +22,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class CapturedQuery:
-    """One statement: SQL, parameters, duration in ms, rows, and where it was run from."""
+    """One statement: SQL, parameters, duration in ms, rows, where it was run from, and
+    ``alias``, the database (its name in ``DATABASES``) it ran on."""
 
     sql: str
     params: Sequence[Any]
@@ -33,6 +34,7 @@ class CapturedQuery:
     line: int | None
     function: str | None
     error: BaseException | None = None
+    alias: str = "default"
 
     @property
     def location(self) -> str:
@@ -72,6 +74,7 @@ class QueryCapture(Sequence[CapturedQuery]):
                     line,
                     function,
                     event.error,
+                    event.alias,
                 )
             )
         return built

@@ -9,7 +9,7 @@ from typing import Any
 
 from aksara.cache.decorators import function_metrics
 from aksara.cache.registry import caches
-from aksara.db.connections import get_database
+from aksara.db.connections import databases, get_database
 from aksara.db.database import Database
 from aksara.db.stats import DURATION_BUCKETS_MS
 
@@ -23,6 +23,8 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
     upper bound in ms, Prometheus style, ``"+Inf"`` last) and ``pool`` (size, in_use, idle,
     max_size), ``caches``: each cache's hits, misses, sets, deletes, errors and
     hit_ratio by alias, and ``cached_functions``: each ``@cached`` function's, by name.
+    ``databases`` holds the queries, errors, time and pool of every database in use, by
+    alias (``DATABASES``: the default, replicas, others).
     """
     database = database or get_database()
     stats = database.stats
@@ -34,6 +36,7 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
     status = database.pool_status()
     return {
         "database": database.name,
+        "alias": database.alias,
         "queries": stats.queries,
         "errors": stats.errors,
         "query_time_ms": stats.total_time_ms,
@@ -46,6 +49,20 @@ def metrics(database: Database | None = None) -> dict[str, Any]:
         },
         "caches": caches.metrics(),
         "cached_functions": function_metrics(),
+        "databases": {each.alias: _summary(each) for each in databases.built()},
+    }
+
+
+def _summary(database: Database) -> dict[str, Any]:
+    """One database's counters and pool, for the by-alias view."""
+    stats = database.stats
+    status = database.pool_status()
+    return {
+        "database": database.name,
+        "queries": stats.queries,
+        "errors": stats.errors,
+        "query_time_ms": stats.total_time_ms,
+        "pool": {"size": status.size, "in_use": status.in_use, "max_size": status.max_size},
     }
 
 

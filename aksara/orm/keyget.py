@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from aksara.conf import settings
-from aksara.db.connections import get_database
+from aksara.db.connections import db_for_read
 from aksara.orm import compiler
 from aksara.orm.compiler import CompiledSelect
 from aksara.orm.expressions import Expression
@@ -162,7 +162,7 @@ class KeyGet:
                         return queryset._one([])  # no row can hold it: no statement is sent
                     return await queryset._get((), {self.key: given})
             value = lookup.prepare(self.field, value, self.key)
-        database = get_database()
+        database = db_for_read(self.query.model, queryset._db)
         statements = database.statements
         compiled = self.compiled
         if statements is self.cache and compiled is not None:

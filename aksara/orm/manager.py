@@ -114,6 +114,10 @@ class Manager(Generic[M]):
         """Rows whose relations load lazily in this mode (lazy, peers, raise)."""
         return self.get_queryset().relation_loading(mode)
 
+    def using(self, alias: str) -> QuerySet[M]:
+        """The model's rows on the database *alias* of ``DATABASES``."""
+        return self.get_queryset().using(alias)
+
     def none(self) -> QuerySet[M]:
         """No rows, without a query."""
         return self.get_queryset().none()

@@ -139,14 +139,22 @@ class Model(metaclass=ModelBase):
         self.__dict__[self._meta.pk.attname] = value
 
     async def save(
-        self, *, update_fields: Sequence[str] | None = None, force_insert: bool = False
+        self,
+        *,
+        update_fields: Sequence[str] | None = None,
+        force_insert: bool = False,
+        using: str | None = None,
     ) -> None:
-        """Insert the row (new instance) or update it; ``update_fields`` limits the update."""
-        await save_instance(self, update_fields=update_fields, force_insert=force_insert)
+        """Insert the row (new instance) or update it; ``update_fields`` limits the update,
+        ``using`` names the database (else the routed one, by default "default")."""
+        await save_instance(
+            self, update_fields=update_fields, force_insert=force_insert, using=using
+        )
 
-    async def delete(self) -> int:
-        """Delete the row; returns 1, or 0 when it was already gone."""
-        return await delete_instance(self)
+    async def delete(self, *, using: str | None = None) -> int:
+        """Delete the row (on the database *using*, else the routed one); returns 1, or 0
+        when it was already gone."""
+        return await delete_instance(self, using=using)
 
     async def refresh_from_db(self, *, fields: Sequence[str] | None = None) -> None:
         """Reload the row's values (all, or just *fields*) from the database."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from aksara.db.connections import get_database
+from aksara.db.connections import db_for_write
 from aksara.db.database import Database
 from aksara.db.querylog import is_secret_column
 from aksara.db.transaction import atomic, in_atomic_block
@@ -77,7 +77,11 @@ def _placeholders(dialect: Dialect, start: int, count: int) -> str:
 
 
 async def save_instance(
-    instance: Model, *, update_fields: Sequence[str] | None, force_insert: bool
+    instance: Model,
+    *,
+    update_fields: Sequence[str] | None,
+    force_insert: bool,
+    using: str | None = None,
 ) -> None:
     """Insert *instance* (new, or force_insert) or update its row."""
     meta = instance._meta
@@ -95,7 +99,7 @@ async def save_instance(
         if field.auto_now or (field.auto_now_add and values.get(field.attname) is None):
             now = now or _now()
             values[field.attname] = now
-    database = get_database()
+    database = db_for_write(meta.model, using, instance=instance)
     if not is_insert:
         if update_fields is not None:
             names = set(update_fields)
@@ -185,12 +189,12 @@ def _adapt(dialect: Dialect, field: Field, value: Any) -> Any:
     return adapt(value) if adapt is not None else value
 
 
-async def delete_instance(instance: Model) -> int:
+async def delete_instance(instance: Model, *, using: str | None = None) -> int:
     """Delete *instance*'s row; related rows follow their ``on_delete``."""
     meta = instance._meta
     if instance.pk is None:
         raise ValueError(f"{type(instance).__name__} cannot be deleted: it has no primary key.")
-    database = get_database()
+    database = db_for_write(meta.model, using, instance=instance)
     dialect = database.dialect
     key = ("delete_row", meta.model)
 
@@ -260,7 +264,11 @@ def _column_values(field: Field, instances: Sequence[Model], dialect: Dialect) -
 
 
 async def bulk_create(
-    model: type[Model], instances: Sequence[Model], *, batch_size: int | None = None
+    model: type[Model],
+    instances: Sequence[Model],
+    *,
+    batch_size: int | None = None,
+    using: str | None = None,
 ) -> list[Model]:
     """Insert *instances* in as few statements as the driver allows; set their primary keys."""
     if not instances:
@@ -269,7 +277,7 @@ async def bulk_create(
     for obj in instances:
         if type(obj) is not model:
             raise TypeError(f"bulk_create() of {model.__name__} got a {type(obj).__name__}.")
-    database = get_database()
+    database = db_for_write(model, using)
     dialect = database.dialect
     now = _now()
     for field in meta.fields:
@@ -334,6 +342,7 @@ async def bulk_update(
     field_names: Sequence[str],
     *,
     batch_size: int | None = None,
+    using: str | None = None,
 ) -> int:
     """Write *field_names* of every instance in one statement per batch; return rows changed."""
     if not instances:
@@ -348,7 +357,7 @@ async def bulk_update(
     pk = meta.pk
     if any(obj.pk is None for obj in instances):
         raise ValueError("bulk_update() needs instances that were saved (have a primary key).")
-    database = get_database()
+    database = db_for_write(model, using)
     dialect = database.dialect
     every = [pk, *fields]
     columns = [_column_values(f, instances, dialect) for f in every]

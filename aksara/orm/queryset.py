@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Seque
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from aksara.conf import RELATION_LOADING_MODES, settings
-from aksara.db.connections import get_database
+from aksara.db.connections import databases, db_for_read, db_for_write
 from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import FieldError, IntegrityError, TransactionError, ValidationError
 from aksara.orm import compiler
@@ -41,15 +41,30 @@ class QuerySet(Generic[M]):
     QuerySet around a modified copy.
     """
 
-    __slots__ = ("_query",)
+    __slots__ = ("_db", "_query")
 
     def __init__(self, model: type[M]) -> None:
         self._query = model._meta.query
+        #: The database alias of using(), or None: routed (by default, "default").
+        self._db: str | None = None
 
     def _chain(self, query: Query) -> Self:
         clone = object.__new__(type(self))
         clone._query = query
+        clone._db = self._db
         return clone
+
+    def using(self, alias: str) -> Self:
+        """This query on the database *alias* of ``DATABASES``, for its reads and writes."""
+        databases[alias]  # an unknown alias fails here, listing the valid ones
+        clone = self._chain(self._query)
+        clone._db = alias
+        return clone
+
+    @property
+    def db(self) -> str | None:
+        """The alias given to :meth:`using`, or None when the query is routed."""
+        return self._db
 
     @property
     def model(self) -> type[M]:
@@ -222,6 +237,7 @@ class QuerySet(Generic[M]):
                 compiler_field(self.model, name)
         clone: ValuesQuerySet[Any] = object.__new__(ValuesQuerySet)
         clone._query = self._query.replace(values=tuple(names), values_mode=mode)
+        clone._db = self._db
         return clone
 
     def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False) -> Self:
@@ -302,7 +318,7 @@ class QuerySet(Generic[M]):
             self._refuse_unlocked()
         if query.empty:
             return []
-        database = get_database()
+        database = db_for_read(query.model, self._db)
         compiled = compiled_select(query, database.statements, database.dialect)
         rows = await database.fetch(
             compiled.sql,
@@ -321,11 +337,11 @@ class QuerySet(Generic[M]):
         return result
 
     def _refuse_unlocked(self) -> None:
-        if not in_atomic_block(get_database()):
+        if not in_atomic_block(db_for_read(self._query.model, self._db)):
             raise TransactionError(
                 f"select_for_update() on {self.model.__name__} outside atomic(): its row locks "
                 "would end with the SELECT itself and protect nothing. Run the query, and the "
-                "writes it guards, inside `async with atomic():`."
+                "writes it guards, inside `async with atomic(db_for_write(self._query.model, self._db)):`."
             )
 
     def __await__(self) -> Generator[Any, None, list[M]]:
@@ -408,7 +424,7 @@ class QuerySet(Generic[M]):
         query = self._query
         if query.empty:
             return 0
-        database = get_database()
+        database = db_for_read(query.model, self._db)
         dialect = database.dialect
         statement: compiler.Statement = cached(
             database.statements,
@@ -426,7 +442,7 @@ class QuerySet(Generic[M]):
         query = self._query
         if query.empty:
             return False
-        database = get_database()
+        database = db_for_read(query.model, self._db)
         dialect = database.dialect
         statement: compiler.Statement = cached(
             database.statements,
@@ -448,7 +464,7 @@ class QuerySet(Generic[M]):
                     f"aggregate({name}=...) takes Count/Sum/Avg/Min/Max, got {aggregate!r}."
                 )
         query = self._query
-        database = get_database()
+        database = db_for_read(query.model, self._db)
         dialect = database.dialect
         shape = tuple((name, aggregate.shape()) for name, aggregate in aggregates.items())
         key = (query.cache_key("aggregate"), shape)
@@ -470,7 +486,7 @@ class QuerySet(Generic[M]):
     async def explain(self, *, analyze: bool = False) -> str:
         """The database's plan for this query, as text."""
         query = self._query
-        database = get_database()
+        database = db_for_read(query.model, self._db)
         dialect = database.dialect
         compiled = compiled_select(query, database.statements, dialect)
         rows = await database.fetch(
@@ -501,20 +517,24 @@ class QuerySet(Generic[M]):
     async def create(self, **values: Any) -> M:
         """Insert a new row and return its instance (primary key set)."""
         instance = self.model(**values)
-        await instance.save(force_insert=True)
+        await instance.save(force_insert=True, using=self._db)
         return instance
 
     async def bulk_create(
         self, instances: Sequence[M], *, batch_size: int | None = None
     ) -> list[M]:
         """Insert many instances in as few statements as possible; sets their primary keys."""
-        return cast(list[M], await bulk_create(self.model, instances, batch_size=batch_size))
+        return cast(
+            list[M], await bulk_create(self.model, instances, batch_size=batch_size, using=self._db)
+        )
 
     async def bulk_update(
         self, instances: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None
     ) -> int:
         """Write *fields* of many saved instances in one statement per batch."""
-        return await bulk_update(self.model, instances, fields, batch_size=batch_size)
+        return await bulk_update(
+            self.model, instances, fields, batch_size=batch_size, using=self._db
+        )
 
     async def update(self, **values: Any) -> int:
         """Set fields of every matching row (values or ``F`` expressions); returns the count."""
@@ -524,7 +544,7 @@ class QuerySet(Generic[M]):
         if query.limit is not None or query.offset is not None:
             raise TypeError("Cannot update a sliced query; filter by primary key instead.")
         meta = self.model._meta
-        database = get_database()
+        database = db_for_write(query.model, self._db)
         dialect = database.dialect
         cleaned_values: list[Any] = []
         for name, value in values.items():
@@ -564,7 +584,7 @@ class QuerySet(Generic[M]):
             raise TypeError("Cannot delete a sliced query; filter by primary key instead.")
         if query.empty:
             return 0
-        database = get_database()
+        database = db_for_write(query.model, self._db)
         dialect = database.dialect
         statement: compiler.Statement = cached(
             database.statements,
@@ -600,7 +620,7 @@ class QuerySet(Generic[M]):
         Safe against a concurrent create: a unique violation falls back to updating that row.
         """
         values = self._creation_values(lookups, defaults)
-        async with atomic():
+        async with atomic(db_for_write(self._query.model, self._db)):
             try:
                 instance = await self.select_for_update().get(**lookups)
             except self.model.DoesNotExist:
@@ -609,7 +629,7 @@ class QuerySet(Generic[M]):
                     return instance, True
             for name, value in (defaults or {}).items():
                 setattr(instance, name, value)
-            await instance.save()
+            await instance.save(using=self._db)
             return instance, False
 
     async def _create_or_get(
@@ -618,7 +638,7 @@ class QuerySet(Generic[M]):
         """Create the row in a savepoint; when a concurrent caller created it first (a unique
         violation), fetch theirs instead, locked for update when *lock*."""
         try:
-            async with atomic():
+            async with atomic(db_for_write(self._query.model, self._db)):
                 return await self.create(**values), True
         except IntegrityError:
             # The savepoint is rolled back, so the transaction (if any) can still read.

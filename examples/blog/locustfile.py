@@ -3,6 +3,10 @@ real slugs of the seeded data (the guide's ``abc-123`` and those the first pages
 
 make load                      # serves the seeded example and runs this headless (load.py)
 locust -f examples/blog/locustfile.py --host=http://localhost:8000
+
+The blog throttles anonymous requests per client address (``BLOG_ANON_RATE``, 2000/s by
+default, far above what locust sends from one machine); every locust user comes from one
+address, so a lower rate makes the run measure 429s (``BLOG_ANON_RATE=off`` removes it).
 """
 
 import random

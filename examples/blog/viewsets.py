@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from starlette.requests import Request
 
 from aksara import Count
 from aksara.api import (
+    AnonRateThrottle,
     BasePermission,
     IsAuthenticated,
     IsAuthenticatedOrReadOnly,
@@ -20,6 +22,7 @@ from aksara.api import (
 )
 from aksara.api.pagination import PageNumberPagination
 from aksara.api.permissions import SAFE_METHODS
+from aksara.api.rates import parse_rate
 from aksara.api.serializers import Serializer
 from examples.blog.models import Comment, Post, Tag, User
 from examples.blog.serializers import (
@@ -44,6 +47,25 @@ class IsAuthorOrReadOnly(BasePermission):
         return request.method in SAFE_METHODS or obj.author_id == request.user.pk
 
 
+#: Anonymous requests each client address may send: ``BLOG_ANON_RATE`` ("off": no limit).
+#: By default an abuse cap that neither the tests nor a load test from one machine (all its
+#: users one address, counted per worker on the memory cache) reach; "60/min" shows the 429s.
+ANON_RATE = os.environ.get("BLOG_ANON_RATE", "2000/s")
+if ANON_RATE != "off":
+    parse_rate(ANON_RATE)  # a bad value fails at import, not on the first request
+
+
+class AnonReadThrottle(AnonRateThrottle):
+    """Anonymous requests by client address, at ``BLOG_ANON_RATE``; logged-in users are not
+    counted. Set ``THROTTLE_CACHE`` to a Redis cache to count across workers."""
+
+    rate = ANON_RATE
+
+
+#: The throttles of every blog viewset.
+THROTTLES: list[type[AnonRateThrottle]] = [] if ANON_RATE == "off" else [AnonReadThrottle]
+
+
 class PostViewSet(ModelViewSet):
     """Posts by slug (``/api/posts/abc-123/``): a light list, the detail with its author's
     name and comment count, and the whole post as the body of a write. Anyone reads; a
@@ -51,6 +73,8 @@ class PostViewSet(ModelViewSet):
 
     authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    throttle_classes = THROTTLES
+
     model = Post
     pagination_class = PageNumberPagination
     page_size = 20
@@ -92,6 +116,8 @@ class UserViewSet(ReadOnlyModelViewSet):
     and ``/api/users/me/``: the signed-in user."""
 
     authentication_classes = AUTHENTICATION
+    throttle_classes = THROTTLES
+
     queryset = User.objects.all()
     serializer_class = UserSerializer
     pagination_class = PageNumberPagination
@@ -110,6 +136,8 @@ class CommentViewSet(ModelViewSet):
 
     authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    throttle_classes = THROTTLES
+
     queryset = Comment.objects.all()
     serializer_class = CommentSerializer
     pagination_class = PageNumberPagination
@@ -126,6 +154,8 @@ class TagViewSet(ModelViewSet):
 
     authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticatedOrReadOnly]
+    throttle_classes = THROTTLES
+
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
     pagination_class = PageNumberPagination

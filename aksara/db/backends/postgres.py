@@ -243,8 +243,14 @@ class PostgresBackend(Backend):
 
     name = "postgresql"
 
-    def __init__(self, dsn: str, pool: dict[str, Any]) -> None:
+    def __init__(
+        self, dsn: str, pool: dict[str, Any], *, transaction_pooling: bool = False
+    ) -> None:
         self.dialect = PostgresDialect()
+        #: PgBouncer in transaction mode hands each transaction any server connection: a
+        #: named prepared statement made on one is missing (or another's) on the next, so
+        #: asyncpg's statement cache is off and every statement is prepared unnamed.
+        self.transaction_pooling = transaction_pooling
         self._dsn = dsn
         self._options = pool
         self._pool: Pool[PostgresConnection] = Pool(self._connect, pool, label="PostgreSQL")
@@ -256,7 +262,9 @@ class PostgresBackend(Backend):
             connection = await asyncpg.connect(
                 self._dsn,
                 command_timeout=options["command_timeout"],
-                statement_cache_size=options["statement_cache_size"],
+                statement_cache_size=(
+                    0 if self.transaction_pooling else options["statement_cache_size"]
+                ),
                 server_settings=server_settings,
             )
         except Exception as error:
