@@ -17,12 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response as StarletteResponse
 
 from aksara.api.access import AccessMixin
-from aksara.api.errors import NotFound
+from aksara.api.errors import Conflict, NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
 from aksara.api.querystring import parse_value
 from aksara.api.serializers.fields import Aggregate, SerializerMethodField
 from aksara.api.throttling import ThrottleMixin
-from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
+from aksara.exceptions import (
+    ConfigurationError,
+    FieldError,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
 from aksara.orm.models import Model
 from aksara.orm.paths import resolve_path
 from aksara.orm.queryset import QuerySet
@@ -284,12 +290,19 @@ class GenericViewSet(ViewSet):
             raise NotFound() from None
 
     async def lookup_object(self, queryset: QuerySet[M]) -> M:
-        """The one object of *queryset* matching the URL's lookup value, or a 404."""
+        """The one object of *queryset* matching the URL's lookup value; a 404 if none, a
+        409 if several (a ``lookup_field`` that is not unique)."""
         value = self.lookup_value(queryset.model)
         try:
             return await queryset.get(**{self.lookup_field: value})
         except (ObjectDoesNotExist, ValidationError):
             raise NotFound() from None
+        except MultipleObjectsReturned:
+            # A lookup_field that is not unique: which one is meant cannot be told.
+            name = queryset.model.__name__
+            raise Conflict(
+                f"More than one {name} has this {self.lookup_field}; it does not name one object."
+            ) from None
 
 
 def reads_only_columns(output: Output) -> bool:
