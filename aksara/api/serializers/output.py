@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from aksara.api.serializers import output_code
+from aksara.api.serializers.columns import column_names
 from aksara.api.serializers.plan import Plan
 from aksara.api.serializers.selection import Selection, nested_class, normalize_selection
 
 if TYPE_CHECKING:
     from aksara.api.serializers.base import Serializer
     from aksara.api.serializers.fields import Field
+    from aksara.orm.query import Query
 
 __all__ = ["CACHE_SIZE", "Output", "compile_output", "encode", "output_for"]
 
@@ -64,6 +66,7 @@ class Output:
         self.struct = output_code.struct_for(serializer, self.fields)
         self._program: output_code.Program | None = None
         self._mapping_program: output_code.Program | None = None
+        self._columns: tuple[Query, tuple[str, ...] | None] | None = None
 
     @functools.cached_property
     def plan(self) -> Plan:
@@ -92,6 +95,21 @@ class Output:
         if rows and isinstance(rows[0], dict):
             return self.mapping_program
         return self._program or self.program
+
+    def column_names(self, query: Query) -> tuple[str, ...] | None:
+        """The ``values_list()`` names whose tuples :meth:`from_columns` renders, for *query*
+        (planned); None when a field needs the instance. Kept for the last query asked."""
+        known = self._columns
+        if known is not None and known[0] is query:
+            return known[1]
+        names = None if self.is_async else column_names(self, query)
+        self._columns = (query, names)
+        return names
+
+    def from_columns(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """Render rows fetched as ``values_list(*column_names(query))``."""
+        struct = self.struct
+        return [struct(*row) for row in rows]
 
     @property
     def source(self) -> str:
