@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aksara import Aksara
+from aksara import Aksara, Count, Max
 from aksara.api import ModelSerializer, ModelViewSet, Router, serializers
 from aksara.api.pagination import CursorPagination, LimitOffsetPagination, PageNumberPagination
 from aksara.api.serializers import SerializerMethodField, encode
@@ -255,12 +255,20 @@ def test_column_names_of_the_planned_query() -> None:
     assert output.column_names(query) == (
         *("id", "title", "slug", "author__name", "comment_count", "created_at", "metadata"),
     )
-    assert output.column_names(query) is output.column_names(query)
+    assert output.columns is output.columns
     assert PostMethodSerializer.compile().column_names(Post.objects.all().query) is None
     # The query's own row shape, locking or distinct rows keep instances.
     assert output.column_names(output.plan.apply(Post.objects.distinct()).query) is None
     values = Post.objects.values("id").query
     assert output.column_names(values) is None
+    # The count field must be a Count annotation of the query: another aggregate of that
+    # name converts on instances, so it keeps them; a missing one as well.
+    other = Post.objects.annotate(comment_count=Max("comments__id")).query
+    assert output.column_names(other) is None
+    counted = Post.objects.annotate(comment_count=Count("comments")).query
+    assert output.column_names(counted) == output.column_names(query)
+    missing = Post.objects.all().query
+    assert output.column_names(missing) is None
     # Every kind of column, and keys' columns through a nullable key, are read as columns.
     kitchen = KitchenSerializer.compile()
     assert kitchen.column_names(kitchen.plan.apply(Kitchen.objects.all()).query) is not None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from aksara.api.serializers import output_code
-from aksara.api.serializers.columns import column_names
+from aksara.api.serializers.columns import ColumnPlan, column_plan
 from aksara.api.serializers.plan import Plan
 from aksara.api.serializers.selection import Selection, nested_class, normalize_selection
 
@@ -66,7 +66,6 @@ class Output:
         self.struct = output_code.struct_for(serializer, self.fields)
         self._program: output_code.Program | None = None
         self._mapping_program: output_code.Program | None = None
-        self._columns: tuple[Query, tuple[str, ...] | None] | None = None
 
     @functools.cached_property
     def plan(self) -> Plan:
@@ -96,15 +95,16 @@ class Output:
             return self.mapping_program
         return self._program or self.program
 
+    @functools.cached_property
+    def columns(self) -> ColumnPlan | None:
+        """The column plan of this selection (see :meth:`column_names`), derived once."""
+        return column_plan(self)
+
     def column_names(self, query: Query) -> tuple[str, ...] | None:
         """The ``values_list()`` names whose tuples :meth:`from_columns` renders, for *query*
-        (planned); None when a field needs the instance. Kept for the last query asked."""
-        known = self._columns
-        if known is not None and known[0] is query:
-            return known[1]
-        names = None if self.is_async else column_names(self, query)
-        self._columns = (query, names)
-        return names
+        (planned); None when a field needs the instance."""
+        columns = self.columns
+        return None if columns is None else columns.names_for(query)
 
     def from_columns(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
         """Render rows fetched as ``values_list(*column_names(query))``."""
