@@ -19,6 +19,7 @@ from starlette.responses import Response as StarletteResponse
 from aksara.api.access import AccessMixin
 from aksara.api.errors import Conflict, NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
+from aksara.api.pagination import LimitOffsetPagination, PageNumberPagination
 from aksara.api.querystring import parse_value
 from aksara.api.serializers.fields import Aggregate, SerializerMethodField
 from aksara.api.throttling import ThrottleMixin
@@ -251,6 +252,14 @@ class GenericViewSet(ViewSet):
             paginator = self._paginator = self.pagination_class()
         return paginator
 
+    def pages_columns(self) -> bool:
+        """Whether ``list`` may fetch a page as column tuples rather than instances: the
+        paginator (if any) and this view's own hooks never read the rows themselves."""
+        if type(self).paginate_queryset is not GenericViewSet.paginate_queryset:
+            return False
+        paginator = self.paginator
+        return paginator is None or type(paginator).paginate_queryset in _COLUMN_PAGINATORS
+
     async def paginate_queryset(self, queryset: QuerySet[Any]) -> list[Any] | None:
         """The rows of the page the request asks for, or None when there is no paginator."""
         paginator = self.paginator
@@ -341,4 +350,9 @@ def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:
     return integer
 
 
+#: Paginators whose ``paginate_queryset`` only slices, counts and measures the page.
+_COLUMN_PAGINATORS = (
+    PageNumberPagination.paginate_queryset,
+    LimitOffsetPagination.paginate_queryset,
+)
 _INTEGER_KINDS = frozenset({"auto", "integer", "biginteger"})
