@@ -3,7 +3,9 @@
 ``/healthz`` answers 200 as long as the process serves requests: it touches nothing else.
 ``/readyz`` checks, concurrently and each within ``HEALTH["timeout"]`` seconds, that every
 database of ``DATABASES`` answers ``SELECT 1`` on a pooled connection and that every Redis
-cache answers ``PING``; 200 when all pass, else 503. Both answer JSON naming each check, come
+cache answers ``PING``; 200 when all pass, else 503. A read replica that fails is reported
+(``"status": "degraded"``) but answers 200: its reads go to the primary, and taking every
+instance out of the load balancer for it would turn a lost replica into an outage. Both answer JSON naming each check, come
 before every other middleware (no authentication, throttling or metrics) and never run
 through the ORM's query events. Error details stay in the log, not in the response: the
 probes are unauthenticated.
@@ -19,6 +21,7 @@ from typing import Any
 
 from aksara.api.responses import Response
 from aksara.cache.registry import caches
+from aksara.conf import settings
 from aksara.db.connections import databases
 from aksara.db.database import Database
 
@@ -51,9 +54,10 @@ async def _check(name: str, probe: Awaitable[Any], seconds: float) -> dict[str, 
     return {"status": "ok", "ms": round((perf_counter() - started) * 1000, 2)}
 
 
-async def readiness(seconds: float) -> tuple[bool, dict[str, dict[str, Any]]]:
+async def readiness(seconds: float) -> tuple[str, dict[str, dict[str, Any]]]:
     """Run every readiness check (``database:<alias>``, ``cache:<alias>`` for Redis caches)
-    concurrently, each within *seconds*; return (all passed, results by check)."""
+    concurrently, each within *seconds*; return the status (``ok``; ``degraded`` when only
+    read replicas failed, whose reads go to the primary; else ``fail``) and each result."""
     probes: dict[str, Awaitable[Any]] = {
         f"database:{alias}": _ping_database(databases[alias]) for alias in databases
     }
@@ -63,7 +67,11 @@ async def readiness(seconds: float) -> tuple[bool, dict[str, dict[str, Any]]]:
     names = list(probes)
     results = await asyncio.gather(*(_check(name, probes[name], seconds) for name in names))
     checks = dict(zip(names, results, strict=True))
-    return all(result["status"] == "ok" for result in results), checks
+    failed = [name for name, result in checks.items() if result["status"] != "ok"]
+    if not failed:
+        return "ok", checks
+    replicas = {f"database:{alias}" for alias in settings.READ_REPLICAS}
+    return ("degraded" if replicas.issuperset(failed) else "fail"), checks
 
 
 class HealthMiddleware:
@@ -98,7 +106,7 @@ class HealthMiddleware:
         elif ready is None:
             response = Response({"status": "ok"}, 200, headers=_NO_STORE)
         else:
-            passed, checks = await readiness(self.timeout)
-            body = {"status": "ok" if passed else "fail", "checks": checks}
-            response = Response(body, 200 if passed else 503, headers=_NO_STORE)
+            status, checks = await readiness(self.timeout)
+            body = {"status": status, "checks": checks}
+            response = Response(body, 503 if status == "fail" else 200, headers=_NO_STORE)
         await response(scope, receive, send)

@@ -133,6 +133,24 @@ async def test_an_unreachable_database_fails_readiness_naming_its_alias(
     assert checks["database:analytics"]["error"]
 
 
+async def test_a_failing_read_replica_degrades_readiness_without_failing_it(
+    db: Database, tmp_path: Path
+) -> None:
+    if db.name == "sqlite":
+        broken = f"sqlite:///{tmp_path / 'missing-folder' / 'replica.sqlite3'}"
+    else:
+        broken = f"postgresql://127.0.0.1:{dead_port()}/test"
+    aksara.configure(
+        DATABASES={"default": {"url": db.url, "pool": db.pool_options}, "replica": {"url": broken}},
+        READ_REPLICAS=["replica"],
+    )
+    ready = await get(Aksara(), "/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["database:replica"]["status"] == "fail"
+    assert ready.json()["checks"]["database:default"]["status"] == "ok"
+
+
 async def test_probes_skip_the_metrics_and_other_methods_are_refused() -> None:
     aksara.configure(METRICS={})
     app = Aksara()
