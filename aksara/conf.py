@@ -20,6 +20,7 @@ __all__ = [
     "CACHE_BACKENDS",
     "CACHE_DEFAULTS",
     "COMPRESSION_DEFAULTS",
+    "HEALTH_DEFAULTS",
     "METRICS_DEFAULTS",
     "MIGRATIONS_DEFAULTS",
     "PASSWORD_HASHER_DEFAULTS",
@@ -636,6 +637,48 @@ def _max_query_params(value: Any) -> int:
     return result
 
 
+#: The keys of the HEALTH setting: the two probe paths (None turns one off) and the seconds
+#: each readiness check may take.
+HEALTH_DEFAULTS: dict[str, Any] = {"liveness": "/healthz", "readiness": "/readyz", "timeout": 2.0}
+
+
+def _health(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "HEALTH must be None or a dict such as "
+            "{'liveness': '/healthz', 'readiness': '/readyz', 'timeout': 2.0}, "
+            f"got {value!r}."
+        )
+    options = dict(HEALTH_DEFAULTS)
+    for key, item in value.items():
+        if key not in HEALTH_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown HEALTH key {key!r}.{suggest(key, HEALTH_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(HEALTH_DEFAULTS))}."
+            )
+        options[key] = item
+    for key in ("liveness", "readiness"):
+        path = options[key]
+        if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+            raise ConfigurationError(
+                f"HEALTH[{key!r}] must be None or a path such as "
+                f"{HEALTH_DEFAULTS[key]!r}, got {path!r}."
+            )
+    if options["liveness"] is not None and options["liveness"] == options["readiness"]:
+        raise ConfigurationError(
+            f"HEALTH['liveness'] and HEALTH['readiness'] are both {options['liveness']!r}: "
+            "give them different paths."
+        )
+    options["timeout"] = float(
+        _number(
+            "HEALTH['timeout']", options["timeout"], integer=False, minimum=0.001, optional=False
+        )
+    )
+    return options
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "DATABASE_URL": _database_url,
     "DATABASE_POOL": _database_pool,
@@ -675,6 +718,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "REPLICA_CHECK_INTERVAL": _check_interval,
     "RETRY_AFTER": _retry_after,
     "MAX_QUERY_PARAMS": _max_query_params,
+    "HEALTH": _health,
 }
 
 _DEFAULTS: dict[str, Any] = {
@@ -752,6 +796,9 @@ _DEFAULTS: dict[str, Any] = {
     "RETRY_AFTER": 1,
     # Query-string parameters one API request may carry; more is a 400 (as Django's 1,000).
     "MAX_QUERY_PARAMS": 1000,
+    # Liveness and readiness probes, answered before any middleware, auth or metrics (None:
+    # off); see aksara.monitoring.health.
+    "HEALTH": dict(HEALTH_DEFAULTS),
 }
 
 
