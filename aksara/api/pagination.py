@@ -17,7 +17,7 @@ from starlette.responses import Response
 from aksara.api.counting import count_rows
 from aksara.api.cursors import Cursor, CursorCodec, keyset_condition
 from aksara.api.errors import NotFound
-from aksara.api.querystring import with_param
+from aksara.api.querystring import request_url, with_param
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -131,7 +131,9 @@ class PageNumberPagination(BasePagination):
     def _link(self, number: int | None) -> str | None:
         if number is None or self.request is None:
             return None
-        return with_param(self.request.url, self.page_query_param, None if number == 1 else number)
+        return with_param(
+            request_url(self.request), self.page_query_param, None if number == 1 else number
+        )
 
     def get_next_link(self) -> str | None:
         """The absolute URL of the next page, or None on the last one."""
@@ -182,7 +184,7 @@ class LimitOffsetPagination(BasePagination):
 
     def _link(self, offset: int) -> str:
         assert self.request is not None
-        url = URL(with_param(self.request.url, self.limit_query_param, self.limit))
+        url = URL(with_param(request_url(self.request), self.limit_query_param, self.limit))
         return with_param(url, self.offset_query_param, offset if offset > 0 else None)
 
     def get_next_link(self) -> str | None:
@@ -263,7 +265,7 @@ class CursorPagination(BasePagination):
         if cursor is None or self.request is None or self.codec is None:
             return None
         token = self.codec.encode(cursor)
-        return with_param(self.request.url, self.cursor_query_param, token)
+        return with_param(request_url(self.request), self.cursor_query_param, token)
 
     def get_next_link(self) -> str | None:
         """The URL of the page after this one, or None at the end."""

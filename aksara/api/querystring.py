@@ -12,8 +12,10 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.datastructures import URL
+
 if TYPE_CHECKING:
-    from starlette.datastructures import URL
+    from starlette.requests import Request
 
     from aksara.orm.field import Field
 
@@ -22,6 +24,7 @@ __all__ = [
     "expected_type",
     "parse_boolean",
     "parse_value",
+    "request_url",
     "to_text",
     "with_param",
 ]
@@ -148,7 +151,35 @@ def to_text(value: Any) -> Any:
     return value
 
 
-def with_param(url: URL, name: str, value: Any) -> str:
+def request_url(request: Request) -> str:
+    """``str(request.url)``, remembered for the scope values it is built from: pagination
+    links are built from a few distinct URLs, and Starlette parses the Host header anew."""
+    scope = request.scope
+    host = None
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = value
+            break
+    server = scope.get("server")
+    return _request_url(
+        scope.get("scheme", "http"),
+        None if server is None else tuple(server),
+        scope["path"],
+        scope.get("query_string", b""),
+        host,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_url(
+    scheme: str, server: tuple[Any, ...] | None, path: str, query: bytes, host: bytes | None
+) -> str:
+    headers = [] if host is None else [(b"host", host)]
+    scope = {"scheme": scheme, "server": server, "path": path, "query_string": query}
+    return str(URL(scope={**scope, "headers": headers}))
+
+
+def with_param(url: URL | str, name: str, value: Any) -> str:
     """*url* with the query parameter *name* set to *value* where it stands (appended when
     absent), or removed when *value* is None; every other parameter kept in its place."""
     return _with_param(str(url), name, None if value is None else str(value))

@@ -20,6 +20,7 @@ from aksara.api.access import AccessMixin
 from aksara.api.errors import NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
 from aksara.api.querystring import parse_value
+from aksara.api.serializers.fields import Aggregate, SerializerMethodField
 from aksara.api.throttling import ThrottleMixin
 from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
 from aksara.orm.models import Model
@@ -293,14 +294,17 @@ class GenericViewSet(ViewSet):
 
 def reads_only_columns(output: Output) -> bool:
     """Whether *output* reads nothing but columns of its model's own table, all of which a
-    saved instance holds."""
+    saved instance holds (declared fields included: ``title = String(max_length=200)``)."""
     if output.nested:
         return False
+    model = getattr(output.serializer, "model", None)
+    columns = model._meta.attnames if model is not None else ()
     for field in output.fields:
-        if (
-            field.model_field is None
-            or len(field.source_path) != 1
-            or getattr(field, "many", False)
+        if len(field.source_path) != 1 or getattr(field, "many", False):
+            return False
+        if field.model_field is None and (
+            isinstance(field, SerializerMethodField | Aggregate)
+            or field.source_path[0] not in columns
         ):
             return False
     return True
