@@ -17,6 +17,7 @@ from aksara.exceptions import (
     PoolTimeoutError,
     ProtectedError,
     QueryLimitError,
+    QueryTimeoutError,
     ValidationError,
 )
 from aksara.orm import (
@@ -68,6 +69,7 @@ __all__ = [
     "ProtectedError",
     "Q",
     "QueryLimitError",
+    "QueryTimeoutError",
     "Sum",
     "ValidationError",
     "atomic",

@@ -32,6 +32,11 @@ class PoolTimeoutError(DatabaseError):
     """No pooled connection became free within the acquire timeout."""
 
 
+class QueryTimeoutError(DatabaseError):
+    """A statement ran past ``DATABASE_POOL["command_timeout"]`` or the server's
+    ``statement_timeout`` and was cancelled."""
+
+
 class IntegrityError(DatabaseError):
     """A unique, foreign-key, not-null or check constraint refused the statement.
 

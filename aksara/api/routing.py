@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from aksara.api.access import ANONYMOUS, is_guarded
 from aksara.api.budget import check_budget, within_budget
-from aksara.api.errors import MethodNotAllowed, NotFound
+from aksara.api.errors import MethodNotAllowed, NotFound, ParseError
 from aksara.api.functions import function_route
 from aksara.api.handlers import error_response
 from aksara.api.responses import Response
@@ -155,6 +155,12 @@ class ViewSetRoute(BaseRoute):
         for key, value in handler.attributes.items():
             setattr(view, key, value)
         try:
+            query = scope["query_string"]
+            if query and query.count(b"&") >= settings.MAX_QUERY_PARAMS:
+                raise ParseError(
+                    f"Too many query parameters: at most {settings.MAX_QUERY_PARAMS} "
+                    "(MAX_QUERY_PARAMS)."
+                )
             if self.guarded:
                 view.access_checked = True
                 await view.perform_authentication(request)

@@ -1,5 +1,6 @@
 """The settings of serving requests: body size and query budgets, COMPRESSION,
-SERVER_TIMING, ACCESS_LOG, the slow request log and the METRICS endpoint."""
+SERVER_TIMING, ACCESS_LOG, the slow request log, the METRICS endpoint, RETRY_AFTER and
+MAX_QUERY_PARAMS."""
 
 from __future__ import annotations
 
@@ -112,6 +113,16 @@ def _slow_request_ms(value: Any) -> float | None:
     return result
 
 
+def _retry_after(value: Any) -> int:
+    result: int = _number("RETRY_AFTER", value, integer=True, minimum=0, optional=False)
+    return result
+
+
+def _max_query_params(value: Any) -> int:
+    result: int = _number("MAX_QUERY_PARAMS", value, integer=True, minimum=1, optional=False)
+    return result
+
+
 #: The validator of each setting of this concern, called with the value given.
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "MAX_BODY_BYTES": _max_body_bytes,
@@ -121,6 +132,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "ACCESS_LOG": _boolean("ACCESS_LOG"),
     "METRICS": _metrics,
     "SLOW_REQUEST_MS": _slow_request_ms,
+    "RETRY_AFTER": _retry_after,
+    "MAX_QUERY_PARAMS": _max_query_params,
 }
 
 #: The value of each setting of this concern when the settings module does not set it.
@@ -142,4 +155,8 @@ DEFAULTS: dict[str, Any] = {
     # None: off. A request slower than this (ms) logs its query profile on
     # "aksara.slow_requests".
     "SLOW_REQUEST_MS": None,
+    # Seconds a 503 (database unreachable, pool exhausted) asks clients to wait (Retry-After).
+    "RETRY_AFTER": 1,
+    # Query-string parameters one API request may carry; more is a 400 (as Django's 1,000).
+    "MAX_QUERY_PARAMS": 1000,
 }

@@ -183,6 +183,8 @@ class Pool(Generic[C]):
         try:
             return await waiter
         except TimeoutError:
+            # Only _expire() fails the waiter, and only while nothing was handed over: a
+            # connection given to this waiter is never lost to a timeout.
             raise PoolTimeoutError(
                 f"No database connection became free within {self._acquire_timeout}s: all "
                 f'{self.max_size} connections of DATABASE_POOL["max_size"] stayed in use. '

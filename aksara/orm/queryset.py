@@ -23,6 +23,7 @@ from aksara.orm.persistence import bulk_create, bulk_update, explain_delete_erro
 from aksara.orm.query import Query
 from aksara.orm.relations.loading import join_peers
 from aksara.orm.relations.prefetch import Prefetch, normalize, prefetch
+from aksara.orm.relations.prefetch import check as check_prefetch
 from aksara.orm.where import Node, build_where, condition, negation
 
 if TYPE_CHECKING:
@@ -257,12 +258,15 @@ class QuerySet(Generic[M]):
 
     def prefetch_related(self, *lookups: str | Prefetch) -> Self:
         """Load these relations with one extra query per level (``"comments__author"``)."""
-        prefetches = (*self._query.prefetch, *normalize(lookups))
+        added = normalize(lookups)
+        check_prefetch(self.model, added)
+        prefetches = (*self._query.prefetch, *added)
         return self._chain(self._query.replace(prefetch=prefetches))
 
     def annotate(self, **annotations: Aggregate) -> Self:
         """Add aggregates over relations as attributes: ``annotate(n=Count("comments"))``."""
         for name, annotation in annotations.items():
+            _check_alias("annotate", name)
             if not isinstance(annotation, Aggregate):
                 raise TypeError(
                     f"annotate({name}=...) takes Count/Sum/Avg/Min/Max, got {annotation!r}."
@@ -459,6 +463,7 @@ class QuerySet(Generic[M]):
         if not aggregates:
             raise TypeError("aggregate() takes at least one name=Aggregate(...) argument.")
         for name, aggregate in aggregates.items():
+            _check_alias("aggregate", name)
             if not isinstance(aggregate, Aggregate):
                 raise TypeError(
                     f"aggregate({name}=...) takes Count/Sum/Avg/Min/Max, got {aggregate!r}."
@@ -738,3 +743,13 @@ def compiler_field(model: type[Model], name: str) -> Any:
     elif cached[1] > settings.MAX_RELATION_DEPTH:  # the setting may have been lowered since
         check_depth(name.split("__"))
     return cached[0].field
+
+
+def _check_alias(method: str, name: str) -> None:
+    """Refuse an alias that is not a plain name: it becomes a column alias in the SQL (and
+    ``__`` would read as a lookup when filtering on it)."""
+    if not name.isidentifier() or not name.isascii() or "__" in name:
+        raise FieldError(
+            f"{method}() alias {name!r} is not a valid name: use ASCII letters, digits and "
+            "single underscores, not starting with a digit."
+        )

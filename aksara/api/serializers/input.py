@@ -63,6 +63,10 @@ def put(attrs: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     attrs[path[-1]] = value
 
 
+#: A body nested past the interpreter's recursion limit (about 1,000 levels) is refused.
+_TOO_DEEP = "JSON parse error - the body is nested too deeply."
+
+
 class InputField:
     """One writable field as validation sees it: where its value goes and how it is checked."""
 
@@ -117,12 +121,16 @@ class InputPlan:
                     attrs = FAIL
                 except msgspec.DecodeError as error:
                     raise ParseError(f"JSON parse error - {error}") from None
+                except RecursionError:
+                    raise ParseError(_TOO_DEEP) from None
                 if attrs is not FAIL:
                     return attrs, {}
             try:
                 data = CHECKING_DECODER.decode(data)
             except msgspec.DecodeError as error:
                 raise ParseError(f"JSON parse error - {error}") from None
+            except RecursionError:
+                raise ParseError(_TOO_DEEP) from None
         elif isinstance(data, (bytearray, memoryview, str)):
             return self.run(data.encode() if isinstance(data, str) else bytes(data))
         elif data is f.empty:

@@ -23,6 +23,7 @@ from aksara.exceptions import (
     DatabaseError,
     DatabaseUnavailableError,
     IntegrityError,
+    QueryTimeoutError,
 )
 
 __all__ = ["PostgresBackend"]
@@ -331,7 +332,11 @@ class PostgresBackend(Backend):
         if self.is_connection_lost(error):
             return ConnectionLostError(f"The PostgreSQL connection was lost: {error}")
         if isinstance(error, TimeoutError):
-            return DatabaseError('The statement ran longer than DATABASE_POOL["command_timeout"].')
+            return QueryTimeoutError(
+                'The statement ran longer than DATABASE_POOL["command_timeout"].'
+            )
+        if isinstance(error, asyncpg.QueryCanceledError):
+            return QueryTimeoutError(f"The server cancelled the statement: {error}")
         if isinstance(error, (asyncpg.PostgresError, asyncpg.InterfaceError)):
             return DatabaseError(str(error))
         return None

@@ -24,6 +24,7 @@ from aksara.exceptions import (
     DatabaseUnavailableError,
     IntegrityError,
     PoolTimeoutError,
+    QueryTimeoutError,
 )
 
 __all__ = ["SQLiteBackend"]
@@ -93,7 +94,7 @@ class SQLiteConnection(Connection):
                 return await operation
         except TimeoutError:
             self._interrupt()
-            raise DatabaseError(
+            raise QueryTimeoutError(
                 f'The statement ran longer than DATABASE_POOL["command_timeout"] ({self._timeout}s).'
             ) from None
         except BaseException as error:
@@ -294,6 +295,10 @@ class SQLiteBackend(Backend):
             async with asyncio.timeout(self._acquire_timeout):
                 return await waiter
         except TimeoutError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                # Handed over just as the timer fired: the timeout's cancel landed on a
+                # task already woken with a connection, which would otherwise leak.
+                return waiter.result()
             raise PoolTimeoutError(
                 f"No database connection became free within {self._acquire_timeout}s: all "
                 f'{self._max_size} connections of DATABASE_POOL["max_size"] stayed in use. '

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from aksara.orm.models import Model
     from aksara.orm.queryset import QuerySet
 
-__all__ = ["Prefetch", "normalize", "prefetch"]
+__all__ = ["Prefetch", "check", "normalize", "prefetch"]
 
 
 class Prefetch:
@@ -48,6 +48,15 @@ def normalize(lookups: Sequence[str | Prefetch]) -> tuple[Prefetch, ...]:
         else:
             raise TypeError(f"prefetch_related() takes names or Prefetch objects, got {lookup!r}.")
     return tuple(result)
+
+
+def check(model: type[Model], lookups: Sequence[Prefetch]) -> None:
+    """Raise FieldError for a lookup that does not follow relations, before any query (and
+    even when no row comes back to prefetch for)."""
+    for lookup in lookups:
+        current = model
+        for name in lookup.lookup.split("__"):
+            current = _relation(current, name).target
 
 
 def _relation(model: type[Model], name: str) -> Relation:
