@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from aksara.api.handlers import EXCEPTION_HANDLERS
+from aksara.api.openapi import SchemaGenerator, openapi_routes
 from aksara.cache.registry import caches
 from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
@@ -31,7 +32,11 @@ class Aksara(Starlette):
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
     unrouted method included, are answered as JSON ``{"detail": ...}``. ``COMPRESSION``,
     ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built, and so
-    do ``METRICS`` (Prometheus metrics at ``/metrics``) and ``SLOW_REQUEST_MS``."""
+    do ``METRICS`` (Prometheus metrics at ``/metrics``) and ``SLOW_REQUEST_MS``.
+
+    The OpenAPI 3.1 document of the app's viewsets is served at *openapi_url* and a Swagger
+    UI page at *docs_url* (``None`` turns either off); *title*, *version*, *description*
+    and *servers* fill its ``info`` and ``servers``."""
 
     def __init__(
         self,
@@ -40,6 +45,12 @@ class Aksara(Starlette):
         middleware: Sequence[Middleware] | None = None,
         debug: bool | None = None,
         exception_handlers: Mapping[Any, Any] | None = None,
+        title: str = "Aksara API",
+        version: str = "0.1.0",
+        description: str | None = None,
+        servers: Sequence[Mapping[str, Any]] = (),
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
         **options: Any,
     ) -> None:
         stack = [*_optional_middleware(), Middleware(NPlusOneMiddleware), *(middleware or ())]
@@ -51,10 +62,32 @@ class Aksara(Starlette):
             exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
             **options,
         )
+        self.schema_generator = SchemaGenerator(
+            title=title, version=version, description=description, servers=servers
+        )
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self._openapi_schema: dict[str, Any] | None = None
+        self._docs_routes = openapi_routes(
+            self.openapi, title=title, openapi_url=openapi_url, docs_url=docs_url
+        )
+        self.router.routes.extend(self._docs_routes)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document of the app's viewset routes, generated on the first call and
+        kept until a router is included."""
+        if self._openapi_schema is None:
+            self._openapi_schema = self.schema_generator.get_schema(self.router.routes)
+        return self._openapi_schema
 
     def include_router(self, router: Router) -> None:
-        """Serve the routes of *router*'s viewsets."""
-        self.router.routes.extend(router.routes)
+        """Serve the routes of *router*'s viewsets (matched before the docs' routes, so an
+        API request does not try those first)."""
+        routes = self.router.routes
+        docs = [index for index, route in enumerate(routes) if route in self._docs_routes]
+        position = docs[0] if docs else len(routes)
+        routes[position:position] = router.routes
+        self._openapi_schema = None
 
     @staticmethod
     @asynccontextmanager

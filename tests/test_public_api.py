@@ -12,6 +12,7 @@ PACKAGES = [
     "aksara",
     "aksara.api",
     "aksara.auth",
+    "aksara.api.openapi",
     "aksara.cache",
     "aksara.cache.backends",
     "aksara.checks",

@@ -11,6 +11,7 @@ from aksara.api.authentication import (
 from aksara.api.errors import (
     APIError,
     AuthenticationFailed,
+    Conflict,
     FieldSelectionError,
     MethodNotAllowed,
     NotAuthenticated,
@@ -23,6 +24,7 @@ from aksara.api.errors import (
     ValidationFailed,
 )
 from aksara.api.explain import explain_plan
+from aksara.api.openapi import SchemaGenerator
 from aksara.api.permissions import (
     AllowAny,
     BasePermission,
@@ -57,6 +59,7 @@ __all__ = [
     "BasePermission",
     "BaseThrottle",
     "BasicAuthentication",
+    "Conflict",
     "FieldSelectionError",
     "GenericViewSet",
     "IsAdminUser",
@@ -73,6 +76,7 @@ __all__ = [
     "ReadOnlyModelViewSet",
     "Response",
     "Router",
+    "SchemaGenerator",
     "ScopedRateThrottle",
     "Serializer",
     "SerializerMethodField",

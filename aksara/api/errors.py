@@ -11,6 +11,7 @@ from aksara.exceptions import AksaraError
 __all__ = [
     "APIError",
     "AuthenticationFailed",
+    "Conflict",
     "FieldSelectionError",
     "MethodNotAllowed",
     "NotAuthenticated",
@@ -120,6 +121,14 @@ class NotFound(APIError):
 
     status_code = 404
     default_detail = "Not found."
+
+
+class Conflict(APIError):
+    """The request conflicts with the data as it stands (409): e.g. a lookup value that
+    names more than one object."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
 
 
 class MethodNotAllowed(APIError):

@@ -110,6 +110,9 @@ class FieldFilter(BaseFilterBackend):
 def _parse(key: str, lookup: str, field: Field, raw: str) -> Any:
     """The value of the parameter *key* for *lookup*, parsed; ValidationFailed naming *key*
     and the expected type when it does not parse."""
+    if "\x00" in raw:
+        # No database column holds one (PostgreSQL refuses it in any text it is given).
+        raise ValidationFailed({key: ["Null characters are not allowed."]})
     try:
         if lookup == "isnull":
             return parse_boolean(raw)

@@ -34,6 +34,14 @@ class ListModelMixin(GenericViewSet):
         queryset = self.filter_queryset(await self.resolve_queryset())
         output = self.get_output()
         queryset = output.plan.apply(queryset)
+        names = output.column_names(queryset.query) if self.pages_columns() else None
+        if names is not None:
+            # Only columns are read: fetched as tuples, each one the rendered row.
+            columns = queryset.values_list(*names)
+            page = await self.paginate_queryset(columns)
+            rows = page if page is not None else await columns
+            data = output.from_columns(rows)
+            return self.get_paginated_response(data) if page is not None else Response(data)
         context = self.get_serializer_context()
         page = await self.paginate_queryset(queryset)
         if page is not None:

@@ -17,12 +17,19 @@ from starlette.requests import Request
 from starlette.responses import Response as StarletteResponse
 
 from aksara.api.access import AccessMixin
-from aksara.api.errors import NotFound
+from aksara.api.errors import Conflict, NotFound
 from aksara.api.filters import DEFAULT_FILTER_BACKENDS
+from aksara.api.pagination import LimitOffsetPagination, PageNumberPagination
 from aksara.api.querystring import parse_value
 from aksara.api.serializers.fields import Aggregate, SerializerMethodField
 from aksara.api.throttling import ThrottleMixin
-from aksara.exceptions import ConfigurationError, FieldError, ObjectDoesNotExist, ValidationError
+from aksara.exceptions import (
+    ConfigurationError,
+    FieldError,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
 from aksara.orm.models import Model
 from aksara.orm.paths import resolve_path
 from aksara.orm.queryset import QuerySet
@@ -245,6 +252,14 @@ class GenericViewSet(ViewSet):
             paginator = self._paginator = self.pagination_class()
         return paginator
 
+    def pages_columns(self) -> bool:
+        """Whether ``list`` may fetch a page as column tuples rather than instances: the
+        paginator (if any) and this view's own hooks never read the rows themselves."""
+        if type(self).paginate_queryset is not GenericViewSet.paginate_queryset:
+            return False
+        paginator = self.paginator
+        return paginator is None or type(paginator).paginate_queryset in _COLUMN_PAGINATORS
+
     async def paginate_queryset(self, queryset: QuerySet[Any]) -> list[Any] | None:
         """The rows of the page the request asks for, or None when there is no paginator."""
         paginator = self.paginator
@@ -284,12 +299,19 @@ class GenericViewSet(ViewSet):
             raise NotFound() from None
 
     async def lookup_object(self, queryset: QuerySet[M]) -> M:
-        """The one object of *queryset* matching the URL's lookup value, or a 404."""
+        """The one object of *queryset* matching the URL's lookup value; a 404 if none, a
+        409 if several (a ``lookup_field`` that is not unique)."""
         value = self.lookup_value(queryset.model)
         try:
             return await queryset.get(**{self.lookup_field: value})
         except (ObjectDoesNotExist, ValidationError):
             raise NotFound() from None
+        except MultipleObjectsReturned:
+            # A lookup_field that is not unique: which one is meant cannot be told.
+            name = queryset.model.__name__
+            raise Conflict(
+                f"More than one {name} has this {self.lookup_field}; it does not name one object."
+            ) from None
 
 
 def reads_only_columns(output: Output) -> bool:
@@ -328,4 +350,9 @@ def lookup_parser(model: type[Model], name: str) -> Callable[[str], Any]:
     return integer
 
 
+#: Paginators whose ``paginate_queryset`` only slices, counts and measures the page.
+_COLUMN_PAGINATORS = (
+    PageNumberPagination.paginate_queryset,
+    LimitOffsetPagination.paginate_queryset,
+)
 _INTEGER_KINDS = frozenset({"auto", "integer", "biginteger"})

@@ -1,5 +1,6 @@
 """The blog API: ``uvicorn examples.blog.app:app`` serves it on the settings' database
-(``python -m examples.blog.serve`` seeds a SQLite blog first)."""
+(``python -m examples.blog.serve`` seeds a SQLite blog first). Its OpenAPI document is at
+``/openapi.json`` and its docs page at ``/docs``."""
 
 from __future__ import annotations
 
@@ -17,5 +18,5 @@ router.register("tags", TagViewSet)
 # POST /api/token/ {"email": ..., "password": ...} and POST /api/token/refresh/ {"refresh": ...}
 router.register("token", TokenViewSet, basename="token")
 
-app = Aksara()
+app = Aksara(title="Aksara blog", version="1.0")
 app.include_router(router)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from aksara.api.serializers import output_code
+from aksara.api.serializers.columns import ColumnPlan, column_plan
 from aksara.api.serializers.plan import Plan
 from aksara.api.serializers.selection import Selection, nested_class, normalize_selection
 
 if TYPE_CHECKING:
     from aksara.api.serializers.base import Serializer
     from aksara.api.serializers.fields import Field
+    from aksara.orm.query import Query
 
 __all__ = ["CACHE_SIZE", "Output", "compile_output", "encode", "output_for"]
 
@@ -92,6 +94,22 @@ class Output:
         if rows and isinstance(rows[0], dict):
             return self.mapping_program
         return self._program or self.program
+
+    @functools.cached_property
+    def columns(self) -> ColumnPlan | None:
+        """The column plan of this selection (see :meth:`column_names`), derived once."""
+        return column_plan(self)
+
+    def column_names(self, query: Query) -> tuple[str, ...] | None:
+        """The ``values_list()`` names whose tuples :meth:`from_columns` renders, for *query*
+        (planned); None when a field needs the instance."""
+        columns = self.columns
+        return None if columns is None else columns.names_for(query)
+
+    def from_columns(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """Render rows fetched as ``values_list(*column_names(query))``."""
+        struct = self.struct
+        return [struct(*row) for row in rows]
 
     @property
     def source(self) -> str:

@@ -1,6 +1,7 @@
 """``save()`` and ModelSerializer's default ``create()`` / ``update()``: one INSERT or UPDATE,
 then the many-to-many links; a unique or foreign-key constraint the checks could not see (a
-concurrent write) becomes a ValidationFailed on its field, not a server error."""
+concurrent write), or a value the model refuses, becomes a ValidationFailed on its field,
+not a server error."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aksara.api.errors import ValidationFailed
 from aksara.api.serializers.input import compile_input
 from aksara.api.serializers.validation import unique_message
-from aksara.exceptions import AksaraError, IntegrityError
+from aksara.exceptions import AksaraError, IntegrityError, ValidationError
 from aksara.orm.fields import ForeignKey
 from aksara.orm.options import identifier
 
@@ -49,6 +50,10 @@ async def save(serializer: Serializer, extra: dict[str, Any]) -> Any:
         if detail is None:
             raise
         raise ValidationFailed(detail) from error
+    except ValidationError as error:
+        # The model refused a value the serializer let through or could not give (a
+        # required column the serializer shows read-only): the body's fault, not a crash.
+        raise ValidationFailed({error.field or "non_field_errors": [str(error)]}) from error
     if result is None:
         method = "update" if serializer.instance is not None else "create"
         raise SerializerUsageError(f"{name}.{method}() returned None; return the instance.")
