@@ -18,7 +18,7 @@ from aksara.conf import settings
 from aksara.db.connections import connect, disconnect
 from aksara.debug.nplusone import NPlusOneMiddleware
 from aksara.middleware import CompressionMiddleware, ServerTimingMiddleware
-from aksara.monitoring import MonitoringMiddleware, collecting_metrics
+from aksara.monitoring import HealthMiddleware, MonitoringMiddleware, collecting_metrics
 
 if TYPE_CHECKING:
     from aksara.api.routing import Router
@@ -32,7 +32,8 @@ class Aksara(Starlette):
     (by default: when ``DEBUG`` is). Errors, the 404 of an unknown path and the 405 of an
     unrouted method included, are answered as JSON ``{"detail": ...}``. ``COMPRESSION``,
     ``SERVER_TIMING`` and ``ACCESS_LOG`` add their middleware when the app is built, and so
-    do ``METRICS`` (Prometheus metrics at ``/metrics``) and ``SLOW_REQUEST_MS``.
+    do ``METRICS`` (Prometheus metrics at ``/metrics``), ``SLOW_REQUEST_MS`` and ``HEALTH``
+    (``/healthz`` and ``/readyz``).
 
     The OpenAPI 3.1 document of the app's viewsets is served at *openapi_url* and a Swagger
     UI page at *docs_url* (``None`` turns either off); *title*, *version*, *description*
@@ -108,9 +109,13 @@ class Aksara(Starlette):
 
 
 def _optional_middleware() -> list[Middleware]:
-    """Monitoring, compression and timing, installed only when their settings are on: off,
+    """Health probes, monitoring, compression and timing, installed only when their settings are on: off,
     a request pays nothing for them."""
     stack: list[Middleware] = []
+    health = settings.HEALTH
+    if health is not None:
+        # Outermost: probes skip authentication, throttles and metrics.
+        stack.append(Middleware(HealthMiddleware, health=health))
     metrics, slow_request_ms = settings.METRICS, settings.SLOW_REQUEST_MS
     if metrics is not None or slow_request_ms is not None:
         stack.append(

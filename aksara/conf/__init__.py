@@ -24,13 +24,14 @@ from aksara.conf.security import (
     TOKEN_ALGORITHMS,
     TOKEN_DEFAULTS,
 )
-from aksara.conf.serving import COMPRESSION_DEFAULTS, METRICS_DEFAULTS
+from aksara.conf.serving import COMPRESSION_DEFAULTS, HEALTH_DEFAULTS, METRICS_DEFAULTS
 from aksara.conf.values import mask_url
 
 __all__ = [
     "CACHE_BACKENDS",
     "CACHE_DEFAULTS",
     "COMPRESSION_DEFAULTS",
+    "HEALTH_DEFAULTS",
     "METRICS_DEFAULTS",
     "MIGRATIONS_DEFAULTS",
     "PASSWORD_HASHER_DEFAULTS",

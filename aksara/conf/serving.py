@@ -1,6 +1,6 @@
 """The settings of serving requests: body size and query budgets, COMPRESSION,
-SERVER_TIMING, ACCESS_LOG, the slow request log, the METRICS endpoint, RETRY_AFTER and
-MAX_QUERY_PARAMS."""
+SERVER_TIMING, ACCESS_LOG, the slow request log, the METRICS endpoint, RETRY_AFTER,
+MAX_QUERY_PARAMS and the HEALTH probes."""
 
 from __future__ import annotations
 
@@ -123,6 +123,48 @@ def _max_query_params(value: Any) -> int:
     return result
 
 
+#: The keys of the HEALTH setting: the two probe paths (None turns one off) and the seconds
+#: each readiness check may take.
+HEALTH_DEFAULTS: dict[str, Any] = {"liveness": "/healthz", "readiness": "/readyz", "timeout": 2.0}
+
+
+def _health(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "HEALTH must be None or a dict such as "
+            "{'liveness': '/healthz', 'readiness': '/readyz', 'timeout': 2.0}, "
+            f"got {value!r}."
+        )
+    options = dict(HEALTH_DEFAULTS)
+    for key, item in value.items():
+        if key not in HEALTH_DEFAULTS:
+            raise ConfigurationError(
+                f"Unknown HEALTH key {key!r}.{suggest(key, HEALTH_DEFAULTS)} "
+                f"Valid keys: {', '.join(sorted(HEALTH_DEFAULTS))}."
+            )
+        options[key] = item
+    for key in ("liveness", "readiness"):
+        path = options[key]
+        if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+            raise ConfigurationError(
+                f"HEALTH[{key!r}] must be None or a path such as "
+                f"{HEALTH_DEFAULTS[key]!r}, got {path!r}."
+            )
+    if options["liveness"] is not None and options["liveness"] == options["readiness"]:
+        raise ConfigurationError(
+            f"HEALTH['liveness'] and HEALTH['readiness'] are both {options['liveness']!r}: "
+            "give them different paths."
+        )
+    options["timeout"] = float(
+        _number(
+            "HEALTH['timeout']", options["timeout"], integer=False, minimum=0.001, optional=False
+        )
+    )
+    return options
+
+
 #: The validator of each setting of this concern, called with the value given.
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "MAX_BODY_BYTES": _max_body_bytes,
@@ -134,6 +176,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "SLOW_REQUEST_MS": _slow_request_ms,
     "RETRY_AFTER": _retry_after,
     "MAX_QUERY_PARAMS": _max_query_params,
+    "HEALTH": _health,
 }
 
 #: The value of each setting of this concern when the settings module does not set it.
@@ -159,4 +202,7 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_AFTER": 1,
     # Query-string parameters one API request may carry; more is a 400 (as Django's 1,000).
     "MAX_QUERY_PARAMS": 1000,
+    # Liveness and readiness probes, answered before any middleware, auth or metrics (None:
+    # off); see aksara.monitoring.health.
+    "HEALTH": dict(HEALTH_DEFAULTS),
 }

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aksara.cache.registry import caches
-from aksara.db.connections import get_database
+from aksara.db.connections import databases
 from aksara.db.stats import DURATION_BUCKETS_MS
 from aksara.exceptions import ConfigurationError
 
@@ -156,8 +156,8 @@ class AksaraMetrics:
         )
         self.query_duration = Histogram(
             "aksara_db_query_duration_seconds",
-            "Time of each database query run while answering a request.",
-            ("database",),
+            "Time of each database query run while answering a request, by backend and alias.",
+            ("database", "alias"),
             buckets=QUERY_DURATION_BUCKETS,
         )
         self.slow_queries = Counter(
@@ -177,7 +177,10 @@ class AksaraMetrics:
         self.cache_misses = Counter(
             "aksara_cache_misses", "Cache reads that found none.", ("cache",)
         )
-        pool: dict[str, Any] = {"labelnames": ("database",), "multiprocess_mode": "livesum"}
+        pool: dict[str, Any] = {
+            "labelnames": ("database", "alias"),
+            "multiprocess_mode": "livesum",
+        }
         self.pool_size = Gauge("aksara_db_pool_size", "Open pooled connections.", **pool)
         self.pool_in_use = Gauge("aksara_db_pool_in_use", "Pooled connections in use.", **pool)
         self.pool_waiting = Gauge(
@@ -216,16 +219,17 @@ class AksaraMetrics:
             pending.flush()
 
     def refresh(self) -> None:
-        """Flush the tallies; bring the pool gauges and cache counters up to date."""
+        """Flush the tallies; bring the pool gauges (of every database by alias) and cache
+        counters up to date."""
         self.flush()
-        database = get_database()
-        if database.is_open:
-            status = database.pool_status()
-            name = database.name
-            self.pool_size.labels(name).set(status.size)
-            self.pool_in_use.labels(name).set(status.in_use)
-            self.pool_waiting.labels(name).set(status.waiting)
-            self.pool_max_size.labels(name).set(status.max_size)
+        for database in databases.built():
+            if database.is_open:
+                status = database.pool_status()
+                labels = (database.name, database.alias)
+                self.pool_size.labels(*labels).set(status.size)
+                self.pool_in_use.labels(*labels).set(status.in_use)
+                self.pool_waiting.labels(*labels).set(status.waiting)
+                self.pool_max_size.labels(*labels).set(status.max_size)
         for alias, figures in caches.metrics().items():
             hits, misses = figures["hits"], figures["misses"]
             seen_hits, seen_misses = self._cache_seen.get(alias, (0, 0))

@@ -97,7 +97,7 @@ class MonitoringMiddleware:
         self.slow_query_ms: float | None = settings.SLOW_QUERY_MS
         self.n_plus_one_threshold: int = settings.N_PLUS_ONE_THRESHOLD
         self._children: dict[tuple[int, str, int], _Children] = {}
-        self._durations: dict[str, PendingHistogram] = {}
+        self._durations: dict[tuple[str, str], PendingHistogram] = {}
         self._templates: dict[int, str] = {}
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
@@ -175,10 +175,11 @@ class MonitoringMiddleware:
                 continue
             count += 1
             duration = event.duration
-            child = durations.get(event.database)
+            where = (event.database, event.alias)
+            child = durations.get(where)
             if child is None:
-                child = durations[event.database] = metrics.pending_histogram(
-                    metrics.query_duration, DURATION_BUCKETS_MS, event.database, scale=0.001
+                child = durations[where] = metrics.pending_histogram(
+                    metrics.query_duration, DURATION_BUCKETS_MS, *where, scale=0.001
                 )
             child.observe(duration)
             if slow_ms is not None and duration >= slow_ms:

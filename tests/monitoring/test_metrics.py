@@ -141,11 +141,11 @@ async def test_queries_per_request_and_their_durations_match_the_queries_run(
     assert count_grew == 1
     assert sum_grew == len(queries) >= 1
     name = "aksara_db_query_duration_seconds"
-    durations_grew = value(after, f"{name}_count", database=db.name) - value(
-        before, f"{name}_count", database=db.name
+    durations_grew = value(after, f"{name}_count", database=db.name, alias="default") - value(
+        before, f"{name}_count", database=db.name, alias="default"
     )
-    seconds_grew = value(after, f"{name}_sum", database=db.name) - value(
-        before, f"{name}_sum", database=db.name
+    seconds_grew = value(after, f"{name}_sum", database=db.name, alias="default") - value(
+        before, f"{name}_sum", database=db.name, alias="default"
     )
     assert durations_grew == len(queries)
     assert seconds_grew == pytest.approx(queries.total_time / 1000, abs=1e-3)
@@ -194,10 +194,12 @@ async def test_pool_gauges_show_this_process_pool(app: Aksara, db: Database) -> 
         await client.get("/api/posts/")
         text = await scrape(client)
     status = db.pool_status()
-    assert value(text, "aksara_db_pool_size", database=db.name) == status.size >= 1
-    assert value(text, "aksara_db_pool_max_size", database=db.name) == status.max_size
-    assert value(text, "aksara_db_pool_in_use", database=db.name) == 0
-    assert value(text, "aksara_db_pool_waiting", database=db.name) == 0
+    assert value(text, "aksara_db_pool_size", database=db.name, alias="default") == status.size >= 1
+    assert (
+        value(text, "aksara_db_pool_max_size", database=db.name, alias="default") == status.max_size
+    )
+    assert value(text, "aksara_db_pool_in_use", database=db.name, alias="default") == 0
+    assert value(text, "aksara_db_pool_waiting", database=db.name, alias="default") == 0
 
 
 async def test_an_unhandled_error_counts_as_a_500(app: Aksara, db: Database) -> None:

@@ -113,7 +113,8 @@ def test_two_workers_report_one_set_of_figures(
     # Each worker's pool figures are summed: both pools, open since startup.
     wait_for(
         lambda: (
-            value(scrape(base), "aksara_db_pool_max_size", database="sqlite") == 2 * POOL_MAX_SIZE
+            value(scrape(base), "aksara_db_pool_max_size", database="sqlite", alias="default")
+            == 2 * POOL_MAX_SIZE
         ),
         "both workers' pool gauges",
         log,
@@ -134,7 +135,8 @@ def test_two_workers_report_one_set_of_figures(
     )
     wait_for(
         lambda: (
-            value(scrape(base), "aksara_db_pool_max_size", database="sqlite") == 2 * POOL_MAX_SIZE
+            value(scrape(base), "aksara_db_pool_max_size", database="sqlite", alias="default")
+            == 2 * POOL_MAX_SIZE
         ),
         "the restarted worker's pool gauges",
         log,
