@@ -228,3 +228,45 @@ async def test_a_replica_instance_reads_its_task_writes_on_the_primary(urls: lis
         return before, after
 
     assert await asyncio.create_task(task()) == (["other"], ["default"])
+
+
+class _RelatedToDefault:
+    """A router that sends the related reads of an instance to "default", and the writes of
+    comments to "other"; it leaves everything else to the instance's database."""
+
+    def __init__(self) -> None:
+        self.hints: list[dict[str, Any]] = []
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        self.hints.append(hints)
+        return "default" if "instance" in hints else None
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return "other" if model is Comment else None
+
+
+async def test_routers_decide_before_the_instance_database(urls: list[str]) -> None:
+    await _connect(urls)
+    await _seed("default", "main")
+    await _seed("other", "elsewhere")
+    await aksara.disconnect()
+    settings.reset()
+    router = _RelatedToDefault()
+    aksara.configure(
+        DATABASES={
+            "default": {"url": urls[0], "pool": POOL},
+            "other": {"url": urls[1], "pool": POOL},
+        },
+        DATABASE_ROUTERS=[router],
+    )
+    await aksara.connect()
+    post = await Post.objects.using("other").get(slug="elsewhere")
+    assert post._db == "other"
+    assert [c.body for c in await post.comments.all()] == ["main one", "main two"]
+    assert any(hints.get("instance") is post for hints in router.hints)
+    post.title = "kept on other"
+    assert await _aliases_of(lambda: post.save()) == ["other"]  # no router answer: its own
+    main = await Post.objects.using("default").get(slug="main")
+    author = await User.objects.using("other").get()
+    comment = await main.comments.create(author=author, body="routed")
+    assert comment._db == "other"  # the router's write database for comments
