@@ -19,6 +19,7 @@ import pytest
 
 import aksara
 from aksara.exceptions import ConfigurationError
+from examples.blog.app import app as example_app
 from tests.reliability.helpers import figure
 from tests.reliability.servers import free_port
 
@@ -162,3 +163,21 @@ async def test_others_are_served_while_a_head_trickles(served: int) -> None:
 def test_body_timeout_is_validated(value: object) -> None:
     with pytest.raises(ConfigurationError, match="BODY_TIMEOUT"):
         aksara.configure(BODY_TIMEOUT=value)
+
+
+async def test_the_bound_is_the_setting() -> None:
+    async def slow_pieces() -> AsyncIterator[bytes]:
+        for piece in (b'{"email": "nobody', b'@example.com"}'):
+            await asyncio.sleep(0.3)
+            yield piece
+
+    transport = httpx.ASGITransport(app=example_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        aksara.configure(BODY_TIMEOUT=0.2)
+        cut = await http.post("/api/token/", content=slow_pieces())
+        aksara.configure(BODY_TIMEOUT=None)
+        unbounded = await http.post("/api/token/", content=slow_pieces())
+    assert cut.status_code == 408
+    assert cut.json() == {"detail": "Request body not received within 0.2 s."}
+    assert unbounded.status_code == 400
+    assert "password" in unbounded.json()
