@@ -24,8 +24,6 @@ from examples.blog.seed import DEMO_PASSWORD
 from tests.reliability.helpers import figure
 from tests.reliability.servers import free_port
 
-pytestmark = pytest.mark.fault
-
 REPO = Path(__file__).resolve().parents[2]
 #: Seconds of the slow group's soak (``AKSARA_SOAK_SECONDS``: fewer in CI).
 SLOW_SECONDS = float(os.environ.get("AKSARA_SOAK_SECONDS", "60"))
@@ -162,10 +160,11 @@ def soak(directory: Path, seconds: float) -> None:
     assert fds_after <= fds_before, f"file descriptors {fds_before} -> {fds_after}"
 
 
+@pytest.mark.fault
 def test_soak_short(tmp_path: Path) -> None:
     soak(tmp_path, 5)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # not `fault`: `pytest -m fault` stays short
 def test_soak(tmp_path: Path) -> None:
     soak(tmp_path, SLOW_SECONDS)
