@@ -366,3 +366,16 @@ async def test_an_endpoint_that_fails_is_a_failure_with_its_answer(db: Database)
     raised = by_check(await run_checks(app, workers=1), "n_plus_one")[0]
     assert raised.status is Status.FAIL
     assert raised.message.endswith("answered 500: RuntimeError: the middleware is broken.")
+
+
+async def test_a_database_without_the_tables_fails_saying_to_migrate(db: Database) -> None:
+    table = Post._meta.table_name
+    await db.execute(f"ALTER TABLE {table} RENAME TO unmigrated_posts_of_check")
+    try:
+        findings = await run_checks(app_of(careful=CarefulViewSet), workers=1)
+    finally:
+        await db.execute(f"ALTER TABLE unmigrated_posts_of_check RENAME TO {table}")
+    listing, detail = by_check(findings, "n_plus_one")
+    assert listing.status is Status.FAIL and "answered 500" in listing.message
+    assert detail.status is Status.FAIL
+    assert "could not be read" in detail.message and "aksara migrate" in detail.message

@@ -65,9 +65,14 @@ async def count_rows(
         rows = await page
         total, estimated = await _total(queryset, estimate_above)
         return rows, total, estimated
-    async with asyncio.TaskGroup() as group:
-        fetching = group.create_task(_fetch(page))
-        counting = group.create_task(_total(queryset, estimate_above))
+    try:
+        async with asyncio.TaskGroup() as group:
+            fetching = group.create_task(_fetch(page))
+            counting = group.create_task(_total(queryset, estimate_above))
+    except ExceptionGroup as failed:
+        # A failed statement is the request's error as itself, not wrapped in a group: the
+        # app answers a lost database with a 503, a timeout with a 504.
+        raise failed.exceptions[0] from None
     total, estimated = counting.result()
     return fetching.result(), total, estimated
 

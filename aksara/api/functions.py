@@ -21,15 +21,26 @@ from aksara.api.budget import within_budget
 from aksara.api.responses import Response
 from aksara.conf import settings
 
-__all__ = ["HTTP_METHODS", "function_route"]
+__all__ = ["HTTP_METHODS", "FunctionRoute", "function_route"]
 
 #: The methods a function endpoint may answer (HEAD comes with GET, OPTIONS with none).
 HTTP_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 
 
+class FunctionRoute(Route):
+    """The Starlette route of a function endpoint; ``function`` is the function it serves
+    (what the OpenAPI document describes)."""
+
+    def __init__(
+        self, path: str, endpoint: Callable[..., Any], function: Callable[..., Any], **kwargs: Any
+    ) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.function = function
+
+
 def function_route(
     path: str, function: Callable[..., Any], methods: Sequence[str], name: str | None = None
-) -> Route:
+) -> FunctionRoute:
     """A Starlette route serving *function* (``function(request)``, sync or async) at
     *path* for *methods*; a result that is no response becomes a JSON ``Response``."""
     chosen = [method.upper() for method in methods]
@@ -60,7 +71,7 @@ def function_route(
         )
         return response
 
-    return Route(path, endpoint, methods=chosen, name=name or function.__name__)
+    return FunctionRoute(path, endpoint, function, methods=chosen, name=name or function.__name__)
 
 
 class _Described:

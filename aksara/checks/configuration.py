@@ -49,7 +49,7 @@ def check_secret_key(signing: bool = False) -> Finding | None:
         return None
     advice = "set it from the environment, e.g. secrets.token_urlsafe(48)"
     if not key:
-        reason = " tokens and session cookies cannot be signed" if signing else ""
+        reason = " tokens and session cookies cannot be signed;" if signing else ""
         return Finding("secret_key", Status.FAIL, f"SECRET_KEY is not set:{reason} {advice}.")
     if not isinstance(key, str | bytes) or len(key) < MIN_SECRET_KEY_LENGTH:
         return Finding(

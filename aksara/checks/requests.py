@@ -17,6 +17,7 @@ from aksara.checks.report import Finding, Status
 from aksara.conf import settings
 from aksara.debug.capture import CapturedQuery, capture_queries
 from aksara.debug.nplusone import NPlusOneWarning, find_repeats, suggest_loading
+from aksara.exceptions import DatabaseError
 
 __all__ = ["SHAPE_LENGTH", "check_requests", "get"]
 
@@ -184,7 +185,19 @@ async def check_requests(app: Any, routes: Sequence[ViewSetRoute]) -> list[Findi
         )
         if detail is None or detail.param is None:
             continue
-        value = _first_value(body, detail) or await _first_in_table(detail)
+        try:
+            value = _first_value(body, detail) or await _first_in_table(detail)
+        except DatabaseError as error:
+            findings.append(
+                Finding(
+                    "n_plus_one",
+                    Status.FAIL,
+                    f"GET {detail.path} ({listing.viewset.__name__}.retrieve): its table "
+                    f"could not be read ({error}); is the database migrated (`aksara "
+                    "migrate`)?",
+                )
+            )
+            continue
         if value is None:
             findings.append(
                 Finding(

@@ -18,9 +18,11 @@ __all__ = [
     "connect",
     "databases",
     "db_for_read",
+    "db_for_related",
     "db_for_write",
     "disconnect",
     "get_database",
+    "is_remembered",
     "replica_monitor",
 ]
 
@@ -165,13 +167,37 @@ def db_for_read(model: Any, using: str | None = None) -> Database:
 
 
 def db_for_write(model: Any, using: str | None = None, **hints: Any) -> Database:
-    """The database a write of *model* goes to (and, with routing, the task's reads after)."""
+    """The database a write of *model* goes to (and, with routing, the task's reads after).
+
+    With an ``instance=`` hint and no *using*, the routers decide first, then the database
+    the instance was loaded from or saved to (a replica's instance is written to the primary).
+    """
     default = _default if _default is not None else get_database()
     routing = _routing
     if routing is None:
-        return default if using is None else databases[using]
+        if using is None:
+            instance = hints.get("instance")
+            alias = None if instance is None else instance._db
+            return default if alias is None else databases[alias]
+        return databases[using]
     mark_written()
     return routing.write(model, default, **hints) if using is None else databases[using]
+
+
+def db_for_related(model: Any, instance: Any) -> str | None:
+    """The alias the reads of *model* rows related to *instance* go to: the routers'
+    ``db_for_read(model, instance=instance)``, else *instance*'s database; None: routed."""
+    routing = _routing
+    if routing is None:
+        alias: str | None = instance._db
+        return alias
+    return routing.related(model, instance)
+
+
+def is_remembered(database: Database) -> bool:
+    """True when the instances read from or written to *database* keep its alias (another
+    database than the only one, or routing in force)."""
+    return database is not _default or _routing is not None
 
 
 def replica_monitor() -> ReplicaMonitor | None:

@@ -72,9 +72,28 @@ class Routing:
         return self._lookup("default")
 
     def write(self, model: Any, default: Database, **hints: Any) -> Database:
-        """The database *model*'s writes go to."""
+        """The database *model*'s writes go to: the routers', else the ``instance`` hint's
+        own database unless it is a replica, else the default."""
         alias = self._ask("db_for_write", model, hints) if self.routers else None
-        return default if alias is None else self._lookup(alias)
+        if alias is None:
+            instance = hints.get("instance")
+            alias = None if instance is None else instance._db
+            if alias is None or alias in self.replicas:
+                return default
+        return self._lookup(alias)
+
+    def related(self, model: Any, instance: Any) -> str | None:
+        """The alias reads of *model* rows related to *instance* go to: the routers', else
+        *instance*'s database (a replica's only while no write of the task must be seen);
+        None leaves them routed."""
+        hints = {"instance": instance}
+        alias = self._ask("db_for_read", model, hints) if self.routers else None
+        if alias is not None:
+            return alias
+        alias = instance._db
+        if alias is not None and alias in self.replicas and reads_follow_writes():
+            return None
+        return alias  # type: ignore[no-any-return]
 
     def read(self, model: Any, default: Database, **hints: Any) -> Database:
         """The database *model*'s reads go to (a healthy replica when one may serve)."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from aksara.conf import settings
-from aksara.db.connections import db_for_read
+from aksara.db.connections import db_for_read, is_remembered
 from aksara.orm import compiler
 from aksara.orm.compiler import CompiledSelect
 from aksara.orm.expressions import Expression
 from aksara.orm.fields import keeps_ranged_ints
 from aksara.orm.lookups import Lookup
 from aksara.orm.query import Query
-from aksara.orm.relations.loading import join_peers
+from aksara.orm.relations.loading import join_peers, remember_database
 from aksara.orm.relations.prefetch import prefetch
 from aksara.orm.where import Condition, key_lookup
 
@@ -179,8 +179,10 @@ class KeyGet:
         )
         result = compiled.build(rows)
         if result:
-            # As the general get loads its rows (QuerySet._fetch).
             query = self.query
+            if is_remembered(database):
+                remember_database(result, database.alias, query.related)
+            # As the general get loads its rows (QuerySet._fetch).
             loading = query.loading
             mode = loading or settings.RELATION_LOADING
             if mode != "lazy" or loading is not None:

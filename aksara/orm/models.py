@@ -101,6 +101,9 @@ class Model(metaclass=ModelBase):
     objects: ClassVar[Manager[Any]]
     #: The rows of the query result this one came from, when they load relations together.
     _peers: Peers | None = None
+    #: The alias of the database the row was loaded from or saved to (None: the only one,
+    #: or not known); its relations, refresh_from_db(), save() and delete() follow it.
+    _db: str | None = None
     DoesNotExist: ClassVar[type[ObjectDoesNotExist]]
     MultipleObjectsReturned: ClassVar[type[MultipleObjectsReturned]]
 
@@ -158,7 +161,10 @@ class Model(metaclass=ModelBase):
 
     async def refresh_from_db(self, *, fields: Sequence[str] | None = None) -> None:
         """Reload the row's values (all, or just *fields*) from the database."""
-        queryset = type(self).objects.filter(pk=self.pk)
+        queryset = type(self).objects.all()
+        if self._db is not None:
+            queryset = queryset.using(self._db)
+        queryset = queryset.filter(pk=self.pk)
         if fields is not None:
             queryset = queryset.only(*fields)
         fresh = await queryset.get()

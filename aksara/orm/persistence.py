@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from aksara.db.connections import db_for_write
+from aksara.db.connections import db_for_write, is_remembered
 from aksara.db.database import Database
 from aksara.db.querylog import is_secret_column
 from aksara.db.transaction import atomic, in_atomic_block
@@ -111,6 +111,8 @@ async def save_instance(
             fields = [f for f in meta.fields if not f.primary_key and f.attname in values]
         count = await _update_row(database, instance, fields)
         if count:
+            if is_remembered(database):
+                instance._db = database.alias
             return
         if names is not None:
             raise DatabaseError(
@@ -118,6 +120,8 @@ async def save_instance(
                 f"pk={instance.pk!r} does not exist."
             )
     await _insert_row(database, instance)
+    if is_remembered(database):
+        instance._db = database.alias
 
 
 async def _insert_row(database: Database, instance: Model) -> None:
@@ -317,6 +321,9 @@ async def bulk_create(
         if isinstance(error, IntegrityError):
             raise await _explain(database, model, error, instances) from error
         raise
+    if is_remembered(database):
+        for obj in instances:
+            obj._db = database.alias
     return list(instances)
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Seque
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from aksara.conf import RELATION_LOADING_MODES, settings
-from aksara.db.connections import databases, db_for_read, db_for_write
+from aksara.db.connections import databases, db_for_read, db_for_write, is_remembered
 from aksara.db.transaction import atomic, in_atomic_block
 from aksara.exceptions import FieldError, IntegrityError, TransactionError, ValidationError
 from aksara.orm import compiler
@@ -21,7 +21,7 @@ from aksara.orm.keyget import NO_KEY_GET, KeyGet, compiled_select, key_gets_of
 from aksara.orm.paths import check_depth, resolve_path
 from aksara.orm.persistence import bulk_create, bulk_update, explain_delete_error
 from aksara.orm.query import Query
-from aksara.orm.relations.loading import join_peers
+from aksara.orm.relations.loading import join_peers, remember_database
 from aksara.orm.relations.prefetch import Prefetch, normalize, prefetch
 from aksara.orm.relations.prefetch import check as check_prefetch
 from aksara.orm.where import Node, build_where, condition, negation
@@ -332,6 +332,8 @@ class QuerySet(Generic[M]):
         )
         result = compiled.build(rows)
         if query.values is None and result:
+            if is_remembered(database):
+                remember_database(result, database.alias, query.related)
             loading = query.loading
             mode = loading or settings.RELATION_LOADING
             if mode != "lazy" or loading is not None:

@@ -389,3 +389,21 @@ async def test_cursor_past_the_end_offers_the_way_back(db: Database) -> None:
     assert empty["next"] is None
     _, back = await page_of(ByViews(), empty["previous"].split("?", 1)[1], Post.objects.all())
     assert back["results"] == list(range(1, 21))
+
+
+async def test_a_failing_statement_of_the_page_or_its_count_is_raised_as_itself(
+    db: Database,
+) -> None:
+    """The page and its count run as two tasks; a failure of either is the request's error
+    as itself (the app maps database errors to 503/504), never an ExceptionGroup."""
+    from aksara.api.counting import count_rows
+    from aksara.exceptions import DatabaseError
+
+    queryset = Post.objects.all()
+    await db.execute(f"ALTER TABLE {Post._meta.table_name} RENAME TO no_such_table_of_pages")
+    try:
+        with pytest.raises(DatabaseError) as raised:
+            await count_rows(queryset[:20], queryset)
+        assert not isinstance(raised.value, BaseExceptionGroup)
+    finally:
+        await db.execute(f"ALTER TABLE no_such_table_of_pages RENAME TO {Post._meta.table_name}")

@@ -1,5 +1,6 @@
 """``SchemaGenerator``: the OpenAPI 3.1 document of an app's viewset routes, built from the
-viewsets (actions, lookups, filters, paginators, authentication) and their serializers."""
+viewsets (actions, lookups, filters, paginators, authentication) and their serializers, and
+of its function endpoints (``@router.get("/stats")``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 
+from aksara.api.functions import FunctionRoute
 from aksara.api.mixins import CreateModelMixin
 from aksara.api.openapi.components import Components
+from aksara.api.openapi.functions import function_operation, function_path
 from aksara.api.openapi.parameters import (
     fields_parameter,
     filter_parameters,
@@ -48,8 +51,8 @@ _SUMMARIES = {
 
 
 class SchemaGenerator:
-    """Builds the OpenAPI document of *routes* (the viewset routes among them; other routes
-    are left out): ``SchemaGenerator(title="Blog", version="1.0").get_schema(app.routes)``."""
+    """Builds the OpenAPI document of *routes* (the viewset and function routes among them;
+    other routes are left out): ``SchemaGenerator(title="Blog", version="1.0").get_schema(app.routes)``."""
 
     def __init__(
         self,
@@ -65,12 +68,21 @@ class SchemaGenerator:
         self.servers = [dict(server) for server in servers]
 
     def get_schema(self, routes: Iterable[BaseRoute]) -> dict[str, Any]:
-        """The OpenAPI document (a JSON-ready dict) of the viewset routes in *routes*."""
+        """The OpenAPI document (a JSON-ready dict) of the viewset and function routes in
+        *routes*."""
         components = Components()
         paths: dict[str, dict[str, Any]] = {}
         tags: dict[str, str] = {}
         operation_ids: set[str] = set()
-        for route in _viewset_routes(routes):
+        for route in _documented_routes(routes):
+            if isinstance(route, FunctionRoute):
+                item = paths.setdefault(function_path(route), {})
+                for method in sorted(route.methods or ()):
+                    if method != "HEAD":
+                        operation = function_operation(route, method, components)
+                        operation["operationId"] = _unique(operation["operationId"], operation_ids)
+                        item[method.lower()] = operation
+                continue
             item = paths.setdefault(route.path, {})
             for method, handler in route.handlers.items():
                 if method == "HEAD":
@@ -212,12 +224,14 @@ class SchemaGenerator:
         return {status: json_response(components.name_of(serializer), item)}
 
 
-def _viewset_routes(routes: Iterable[BaseRoute]) -> Iterable[ViewSetRoute]:
+def _documented_routes(routes: Iterable[BaseRoute]) -> Iterable[ViewSetRoute | FunctionRoute]:
     for route in routes:
-        if isinstance(route, ViewSetRoute):
+        if isinstance(route, ViewSetRoute) or (
+            isinstance(route, FunctionRoute) and route.include_in_schema
+        ):
             yield route
         elif isinstance(route, Mount) and not route.path:
-            yield from _viewset_routes(route.routes)
+            yield from _documented_routes(route.routes)
 
 
 def _view(route: ViewSetRoute, method: str, action: str) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aksara.db.connections import get_database
+from aksara.db.connections import db_for_read, db_for_related
 from aksara.orm.expressions import Count
 from aksara.orm.paths import JoinStep, reverse_step
 from aksara.orm.relations.fields import ForeignKey
@@ -29,6 +29,7 @@ __all__ = [
     "ReverseOneRelation",
     "ReverseRelation",
     "is_hidden",
+    "on_database_of",
 ]
 
 #: What :meth:`Relation.loaded` returns for a relation an instance has not loaded.
@@ -40,8 +41,18 @@ def is_hidden(name: str) -> bool:
     return "+" in name
 
 
-def _chunks(keys: list[Any]) -> Iterator[list[Any]]:
-    dialect = get_database().dialect
+def on_database_of(queryset: QuerySet[Any], instance: Model) -> QuerySet[Any]:
+    """*queryset* on the database of the rows related to *instance* (see
+    :func:`~aksara.db.connections.db_for_related`), unless it names one already."""
+    if queryset.db is None:
+        alias = db_for_related(queryset.model, instance)
+        if alias is not None:
+            return queryset.using(alias)
+    return queryset
+
+
+def _chunks(queryset: QuerySet[Any], keys: list[Any]) -> Iterator[list[Any]]:
+    dialect = db_for_read(queryset.model, queryset.db).dialect
     # One array parameter holds any number of keys; otherwise stay under the bound limit.
     size = len(keys) or 1 if dialect.supports_array_params else max(1, dialect.max_params - 100)
     for start in range(0, len(keys), size):
@@ -51,7 +62,7 @@ def _chunks(keys: list[Any]) -> Iterator[list[Any]]:
 async def load_in(queryset: QuerySet[Any], column: str, keys: list[Any]) -> list[Any]:
     """The rows of *queryset* whose *column* is one of *keys*, in as few queries as fit."""
     rows: list[Any] = []
-    for chunk in _chunks(keys):
+    for chunk in _chunks(queryset, keys):
         rows.extend(await queryset.filter(**{f"{column}__in": chunk}))
     return rows
 
@@ -61,7 +72,7 @@ async def count_in(queryset: QuerySet[Any], column: str, keys: list[Any]) -> dic
     keys without rows are 0."""
     counts = dict.fromkeys(keys, 0)
     grouped = queryset.order_by()
-    for chunk in _chunks(keys):
+    for chunk in _chunks(grouped, keys):
         pairs = await (
             grouped.filter(**{f"{column}__in": chunk})
             .values_list(column)
@@ -113,8 +124,9 @@ class Relation:
         related rows, for the next level of a prefetch."""
         raise NotImplementedError
 
-    async def count(self, keys: list[Any]) -> dict[Any, int]:
-        """How many related rows each source row of primary key in *keys* has."""
+    async def count(self, keys: list[Any], peer: Model) -> dict[Any, int]:
+        """How many related rows each source row of primary key in *keys* has (*peer*,
+        one of them, tells the database)."""
         raise NotImplementedError(f"{self.source.__name__}.{self.name} is not a to-many relation.")
 
     def __repr__(self) -> str:
@@ -165,6 +177,7 @@ class ForwardRelation(Relation):
         attname = self.attname
         keys = list({obj.__dict__.get(attname) for obj in instances} - {None})
         base = queryset if queryset is not None else self.target.objects.all()
+        base = on_database_of(base, instances[0])
         found = {row.pk: row for row in await load_in(base, "pk", keys)} if keys else {}
         name = to_attr or self.name
         for obj in instances:
@@ -174,7 +187,7 @@ class ForwardRelation(Relation):
     async def fetch(self, instance: Model) -> Model | None:
         """Load the relation of *instance* alone (one query)."""
         key = instance.__dict__[self.attname]
-        related: Model = await self.target.objects.get(pk=key)
+        related: Model = await on_database_of(self.target.objects.all(), instance).get(pk=key)
         instance.__dict__[self.name] = related
         return related
 
@@ -207,6 +220,7 @@ class ReverseRelation(Relation):
         fk = self.fk
         keys = list({obj.pk for obj in instances})
         base = queryset if queryset is not None else fk.model.objects.all()
+        base = on_database_of(base, instances[0])
         rows = await load_in(base, fk.attname, keys)
         groups: dict[Any, list[Model]] = {key: [] for key in keys}
         by_key = {obj.pk: obj for obj in instances}
@@ -219,8 +233,9 @@ class ReverseRelation(Relation):
             self._store(obj, groups[obj.pk], to_attr)
         return rows
 
-    async def count(self, keys: list[Any]) -> dict[Any, int]:
-        return await count_in(self.fk.model.objects.all(), self.fk.attname, keys)
+    async def count(self, keys: list[Any], peer: Model) -> dict[Any, int]:
+        base = on_database_of(self.fk.model.objects.all(), peer)
+        return await count_in(base, self.fk.attname, keys)
 
 
 class ReverseOneRelation(ReverseRelation):
@@ -234,7 +249,8 @@ class ReverseOneRelation(ReverseRelation):
     async def fetch(self, instance: Model) -> Model | None:
         """Load the relation of *instance* alone (one query)."""
         fk = self.fk
-        found: Model | None = await fk.model.objects.filter(**{fk.attname: instance.pk}).first()
+        base = on_database_of(fk.model.objects.all(), instance)
+        found: Model | None = await base.filter(**{fk.attname: instance.pk}).first()
         instance.__dict__[self.name] = found
         return found
 
@@ -303,17 +319,19 @@ class ManyRelation(Relation):
         keys = list({obj.pk for obj in instances})
         groups: dict[Any, list[Model]] = {key: [] for key in keys}
         if queryset is None:
-            targets = await self._load_joined(keys, groups)
+            targets = await self._load_joined(keys, groups, instances[0])
         else:
-            targets = await self._load_through(queryset, keys, groups)
+            targets = await self._load_through(queryset, keys, groups, instances[0])
         name = to_attr or self.name
         for obj in instances:
             obj.__dict__[name] = groups[obj.pk]
         return targets
 
-    async def _load_joined(self, keys: list[Any], groups: dict[Any, list[Model]]) -> list[Model]:
+    async def _load_joined(
+        self, keys: list[Any], groups: dict[Any, list[Model]], peer: Model
+    ) -> list[Model]:
         links = await load_in(
-            self.through.objects.select_related(self.target_fk.name),
+            on_database_of(self.through.objects.select_related(self.target_fk.name), peer),
             self.source_fk.attname,
             keys,
         )
@@ -326,16 +344,22 @@ class ManyRelation(Relation):
         return list(targets.values())
 
     async def _load_through(
-        self, queryset: QuerySet[Any], keys: list[Any], groups: dict[Any, list[Model]]
+        self,
+        queryset: QuerySet[Any],
+        keys: list[Any],
+        groups: dict[Any, list[Model]],
+        peer: Model,
     ) -> list[Model]:
         source_attname = self.source_fk.attname
         pairs = await load_in(
-            self.through.objects.values_list(source_attname, self.target_fk.attname),
+            on_database_of(
+                self.through.objects.values_list(source_attname, self.target_fk.attname), peer
+            ),
             source_attname,
             keys,
         )
         wanted = list({target for _, target in pairs})
-        rows = await load_in(queryset, "pk", wanted) if wanted else []
+        rows = await load_in(on_database_of(queryset, peer), "pk", wanted) if wanted else []
         found = {row.pk: row for row in rows}
         # Each instance's rows in the queryset's order; rows it filtered out are left out.
         position = {key: index for index, key in enumerate(found)}
@@ -345,5 +369,6 @@ class ManyRelation(Relation):
                 groups[source].append(row)
         return rows
 
-    async def count(self, keys: list[Any]) -> dict[Any, int]:
-        return await count_in(self.through.objects.all(), self.source_fk.attname, keys)
+    async def count(self, keys: list[Any], peer: Model) -> dict[Any, int]:
+        base = on_database_of(self.through.objects.all(), peer)
+        return await count_in(base, self.source_fk.attname, keys)

@@ -9,7 +9,7 @@ relations (``await post.comments.count()``) load the same way, grouped in one qu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from aksara.conf import settings
@@ -19,7 +19,14 @@ from aksara.orm.relations.kinds import MISSING, ForwardRelation, Relation, Rever
 if TYPE_CHECKING:
     from aksara.orm.models import Model
 
-__all__ = ["Peers", "RelationNotLoadedError", "join_peers", "load_one", "peers_for"]
+__all__ = [
+    "Peers",
+    "RelationNotLoadedError",
+    "join_peers",
+    "load_one",
+    "peers_for",
+    "remember_database",
+]
 
 
 class RelationNotLoadedError(AksaraError, AttributeError):
@@ -60,7 +67,7 @@ class Peers:
         counts = self._counts.setdefault(relation.name, {})
         keys = list({row.pk for row in self.rows} - counts.keys() - {None})
         if keys:
-            counts.update(await relation.count(keys))
+            counts.update(await relation.count(keys, self.rows[0]))
 
     def forget_count(self, relation: Relation, instance: Model) -> None:
         """Drop the count of *relation* for *instance* (its rows changed)."""
@@ -89,14 +96,8 @@ class Peers:
         return f"<Peers {self.mode} of {len(self.rows)} rows>"
 
 
-def join_peers(rows: list[Model], mode: str, related: tuple[str, ...] = ()) -> None:
-    """Make *rows* (one query's result) peers whose relations load in *mode*; so are the
-    rows joined at each ``select_related`` path in *related* (``post``, ``post__author``)."""
-    peers = Peers(mode, rows)
-    for row in rows:
-        row._peers = peers
-    if not related:
-        return
+def _joined(rows: list[Model], related: tuple[str, ...]) -> Iterator[list[Model]]:
+    """The distinct rows joined to *rows* at each level of the ``select_related`` paths."""
     levels = dict.fromkeys(
         "__".join(parts[:depth])
         for parts in (path.split("__") for path in related)
@@ -113,7 +114,28 @@ def join_peers(rows: list[Model], mode: str, related: tuple[str, ...] = ()) -> N
             if value is not None:
                 joined[id(value)] = value
         if joined:
-            join_peers(list(joined.values()), mode)
+            yield list(joined.values())
+
+
+def remember_database(rows: list[Model], alias: str, related: tuple[str, ...] = ()) -> None:
+    """Note on *rows* (and the rows joined to them at *related*) the database they came from."""
+    for row in rows:
+        row._db = alias
+    for joined in _joined(rows, related) if related else ():
+        for row in joined:
+            row._db = alias
+
+
+def join_peers(rows: list[Model], mode: str, related: tuple[str, ...] = ()) -> None:
+    """Make *rows* (one query's result) peers whose relations load in *mode*; so are the
+    rows joined at each ``select_related`` path in *related* (``post``, ``post__author``)."""
+    peers = Peers(mode, rows)
+    for row in rows:
+        row._peers = peers
+    if not related:
+        return
+    for joined in _joined(rows, related):
+        join_peers(joined, mode)
 
 
 def peers_for(instance: Model, relation: Relation) -> Peers | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from aksara.db.connections import get_database
+from aksara.db.connections import db_for_write
+from aksara.db.database import Database
 from aksara.db.transaction import atomic
 from aksara.orm.manager import Manager
 from aksara.orm.queryset import QuerySet
-from aksara.orm.relations.kinds import MISSING, ManyRelation, ReverseRelation
+from aksara.orm.relations.kinds import MISSING, ManyRelation, ReverseRelation, on_database_of
 from aksara.orm.relations.loading import Peers, RelationNotLoadedError, peers_for
 
 if TYPE_CHECKING:
@@ -55,7 +56,13 @@ class RelatedManager(Manager[Any]):
         return key
 
     def get_queryset(self) -> QuerySet[Any]:
-        return QuerySet(self.model).filter(**{self.fk.attname: self._key()})
+        queryset = QuerySet(self.model).filter(**{self.fk.attname: self._key()})
+        return on_database_of(queryset, self.instance)
+
+    def _write_database(self, model: type[Model] | None = None) -> Database:
+        """Where the relation's writes go: the routers', else the instance's database
+        (the primary for an instance read from a replica)."""
+        return db_for_write(model or self.model, instance=self.instance)
 
     def loaded(self) -> list[Any] | None:
         """The prefetched rows, or None when they were not loaded."""
@@ -113,7 +120,9 @@ class RelatedManager(Manager[Any]):
     async def create(self, **values: Any) -> Any:
         """Create a related row pointing at the instance."""
         values[self.fk.name] = self.instance
-        created = await self.get_queryset().create(**values)
+        self._key()
+        alias = self._write_database().alias
+        created = await QuerySet(self.model).using(alias).create(**values)
         rows = self.loaded()
         if rows is not None:
             rows.append(created)
@@ -161,12 +170,22 @@ class ManyRelatedManager(RelatedManager):
         self.instance = instance
 
     def get_queryset(self) -> QuerySet[Any]:
-        return QuerySet(self.model).filter(**{self.relation.back_name: self._key()})
+        queryset = QuerySet(self.model).filter(**{self.relation.back_name: self._key()})
+        return on_database_of(queryset, self.instance)
+
+    def _links(self) -> QuerySet[Any]:
+        """The join table's rows, on the database the links are written to."""
+        through = self.relation.through
+        alias = self._write_database(through).alias
+        return through.objects.using(alias).filter(
+            **{self.relation.source_fk.attname: self.instance.pk}
+        )
 
     async def create(self, **values: Any) -> Any:
         """Create a target row and link it."""
-        async with atomic():
-            created = await self.relation.target.objects.create(**values)
+        database = self._write_database()
+        async with atomic(database):
+            created = await self.relation.target.objects.using(database.alias).create(**values)
             await self.add(created)
         return created
 
@@ -194,7 +213,7 @@ class ManyRelatedManager(RelatedManager):
             return
         source_key = self._key()  # refuses an unsaved instance
         relation = self.relation
-        database = get_database()
+        database = self._write_database(relation.through)
         dialect = database.dialect
         quote = dialect.quote
         columns = [relation.source_fk, relation.target_fk]
@@ -216,31 +235,21 @@ class ManyRelatedManager(RelatedManager):
         """Unlink these target rows."""
         keys = self._keys(objects)
         if keys:
-            relation = self.relation
-            await relation.through.objects.filter(
-                **{
-                    relation.source_fk.attname: self.instance.pk,
-                    f"{relation.target_fk.attname}__in": keys,
-                }
-            ).delete()
+            target = self.relation.target_fk.attname
+            await self._links().filter(**{f"{target}__in": keys}).delete()
         self._changed()
 
     async def clear(self) -> None:
         """Unlink every target row."""
-        relation = self.relation
-        await relation.through.objects.filter(
-            **{relation.source_fk.attname: self.instance.pk}
-        ).delete()
+        await self._links().delete()
         self._changed()
 
     async def set(self, objects: Iterable[Any]) -> None:
         """Link exactly these target rows: unlink the others, link the missing ones."""
         wanted = self._keys(objects)
         relation = self.relation
-        async with atomic():
-            current = await relation.through.objects.filter(
-                **{relation.source_fk.attname: self.instance.pk}
-            ).values_list(relation.target_fk.attname, flat=True)
+        async with atomic(self._write_database(relation.through)):
+            current = await self._links().values_list(relation.target_fk.attname, flat=True)
             stale = set(current) - set(wanted)
             if stale:
                 await self.remove(*stale)
