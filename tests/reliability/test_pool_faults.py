@@ -143,7 +143,9 @@ async def test_killed_backends_are_replaced(database_url: str) -> None:
                 await admin.close()
             during = await asyncio.gather(*running)
             after = await asyncio.gather(*(http.get("/ping") for _ in range(20)))
-        assert killed == 5
+        # All five were in use a moment before; one may be between two requests (or being
+        # replaced) when the kill runs, so it is not always five.
+        assert 1 <= killed <= 5
         codes = [r.status_code for r in during]
         assert set(codes) <= {200, 503}, codes
         assert 503 in codes  # the killed transactions' requests were told, not served
