@@ -19,6 +19,7 @@ __all__ = [
     "ParseError",
     "PayloadTooLarge",
     "PermissionDenied",
+    "RequestTimeout",
     "Throttled",
     "UnsupportedMediaType",
     "ValidationFailed",
@@ -147,6 +148,15 @@ class PayloadTooLarge(APIError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"Request body is larger than {limit} bytes.")
+
+
+class RequestTimeout(APIError):
+    """The client did not send the whole body within ``BODY_TIMEOUT`` seconds (408)."""
+
+    status_code = 408
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Request body not received within {seconds:g} s.")
 
 
 class UnsupportedMediaType(APIError):

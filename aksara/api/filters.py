@@ -164,13 +164,14 @@ class OrderingFilter(BaseFilterBackend):
 
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
         """The ordering *request* asks for, checked against ``view.ordering_fields``
-        (``"__all__"``: every field of the model)."""
+        (``"__all__"``: every field of the model but its ``SECRET_FIELDS``)."""
         raw = request.query_params.get(self.ordering_param)
         if raw is None or not raw.strip():
             return self.get_default_ordering(view)
         valid = _names(getattr(view, "ordering_fields", None))
         if valid == ("__all__",):
-            valid = tuple(queryset.model._meta.field_names)
+            secret = getattr(queryset.model, "SECRET_FIELDS", ())
+            valid = tuple(name for name in queryset.model._meta.field_names if name not in secret)
         terms = [term.strip() for term in raw.split(",") if term.strip()]
         chosen: list[str] = []
         invalid: list[str] = []

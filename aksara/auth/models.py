@@ -44,6 +44,10 @@ class AbstractBaseUser(Model):
 
     #: The unique field a user logs in with.
     USERNAME_FIELD: ClassVar[str] = "username"
+    #: Fields a serializer's ``fields = "__all__"`` (or ``exclude``), a nested serializer
+    #: built by ``depth`` and ``ordering_fields = "__all__"`` leave out: list one by name
+    #: to expose it. The password hash never reaches a response by default.
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("password",)
 
     password = fields.String(max_length=128, null=True)
     is_active = fields.Boolean(default=True)

@@ -1,6 +1,6 @@
 """The settings of serving requests: body size and query budgets, COMPRESSION,
 SERVER_TIMING, ACCESS_LOG, the slow request log, the METRICS endpoint, RETRY_AFTER,
-MAX_QUERY_PARAMS and the HEALTH probes."""
+MAX_QUERY_PARAMS, the HEALTH probes and BODY_TIMEOUT."""
 
 from __future__ import annotations
 
@@ -118,6 +118,13 @@ def _retry_after(value: Any) -> int:
     return result
 
 
+def _body_timeout(value: Any) -> float | None:
+    result: float | None = _number("BODY_TIMEOUT", value, integer=False, minimum=0, optional=True)
+    if result == 0:
+        raise ConfigurationError("BODY_TIMEOUT must be a number of seconds > 0 or None, got 0.")
+    return result
+
+
 def _max_query_params(value: Any) -> int:
     result: int = _number("MAX_QUERY_PARAMS", value, integer=True, minimum=1, optional=False)
     return result
@@ -177,6 +184,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "RETRY_AFTER": _retry_after,
     "MAX_QUERY_PARAMS": _max_query_params,
     "HEALTH": _health,
+    "BODY_TIMEOUT": _body_timeout,
 }
 
 #: The value of each setting of this concern when the settings module does not set it.
@@ -205,4 +213,6 @@ DEFAULTS: dict[str, Any] = {
     # Liveness and readiness probes, answered before any middleware, auth or metrics (None:
     # off); see aksara.monitoring.health.
     "HEALTH": dict(HEALTH_DEFAULTS),
+    # Seconds a client has to send a whole request body (None: no bound); slower is a 408.
+    "BODY_TIMEOUT": 30.0,
 }

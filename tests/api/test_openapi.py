@@ -98,7 +98,7 @@ def test_responses_hold_the_readable_fields_per_action(blog: dict[str, Any]) -> 
     assert post["properties"]["created_at"] == {"type": "string", "format": "date-time"}
     assert post["properties"]["metadata"] == {}  # any JSON
     created = blog["paths"]["/api/posts/"]["post"]["responses"]
-    assert set(created) == {"201", "400", "401", "403", "413", "415", "429"}
+    assert set(created) == {"201", "400", "401", "403", "408", "413", "415", "429"}
     deleted = blog["paths"]["/api/posts/{slug}/"]["delete"]["responses"]
     # 400: a filter in the query string; 409: slug is not unique, so it may name several.
     assert set(deleted) == {"204", "400", "401", "403", "404", "409", "429"}
@@ -162,7 +162,7 @@ def test_error_shapes_are_components(blog: dict[str, Any]) -> None:
     responses = components["responses"]
     assert set(responses) == {
         *("BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict"),
-        *("PayloadTooLarge", "UnsupportedMediaType", "Throttled"),
+        *("RequestTimeout", "PayloadTooLarge", "UnsupportedMediaType", "Throttled"),
     }
     assert "Retry-After" in responses["Throttled"]["headers"]
     assert "WWW-Authenticate" in responses["Unauthorized"]["headers"]
@@ -183,7 +183,7 @@ def test_the_blogs_authentication_is_its_security(blog: dict[str, Any]) -> None:
     assert "429" in reads["responses"]  # the blog throttles anonymous reads
     token = blog["paths"]["/api/token/"]["post"]
     assert "security" not in token  # anyone may ask for a token
-    assert set(token["responses"]) == {"200", "400", "413", "415", "default"}
+    assert set(token["responses"]) == {"200", "400", "408", "413", "415", "default"}
 
 
 # Serializers of every kind of field, on a document of their own.

@@ -148,7 +148,7 @@ class SchemaGenerator:
             body = self.get_request_body(serializer, method, is_standard, components)
             if body is not None:
                 operation["requestBody"] = body
-            statuses |= {400, 413, 415}
+            statuses |= {400, 408, 413, 415}
         if route.detail:
             statuses.add(404)
             if route.param and not lookup_is_unique(view, model):

@@ -56,6 +56,7 @@ ERROR_RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
     ),
     403: ("Forbidden", _error("The user may not do this.", "Error")),
     404: ("NotFound", _error("No such object (or page).", "Error")),
+    408: ("RequestTimeout", _error("The body was not received within BODY_TIMEOUT.", "Error")),
     409: ("Conflict", _error("The lookup value names more than one object.", "Error")),
     413: ("PayloadTooLarge", _error("The body is larger than MAX_BODY_BYTES.", "Error")),
     415: ("UnsupportedMediaType", _error("The body is not JSON.", "Error")),

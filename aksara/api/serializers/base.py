@@ -282,7 +282,9 @@ def _field_names(cls: type[Serializer], meta: Any, model: type[Model]) -> list[s
     everything = [field.name for field in model._meta.fields]
     everything += [field.name for field in model._meta.many_to_many]
     if chosen == "__all__" or chosen is None:
-        names = [name for name in everything if name not in exclude]
+        # A user's password hash (SECRET_FIELDS) is only serialized when named.
+        secret = (*exclude, *getattr(model, "SECRET_FIELDS", ()))
+        names = [name for name in everything if name not in secret]
         missing = [name for name in exclude if name not in everything]
         if missing:
             raise TypeError(
