@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,29 @@ from tests.api.fuzzing import fuzz
 from tests.models import Category, Kitchen, Tag
 from tests.test_example_api import TEST_AUTH
 
+#: What no response may show: SQL, a traceback, a file path of the code, a database URL or
+#: the signing key (issue 14: hostile input must leak nothing).
+LEAKS = (
+    'SELECT "',
+    'FROM "',
+    "INSERT INTO",
+    "Traceback (most recent call last)",
+    'File "',
+    str(Path(__file__).resolve().parents[2]),
+    "postgresql://",
+    "sqlite:///",
+    TEST_AUTH["SECRET_KEY"],
+    "$argon2",
+)
+
+
+def leaks(response: httpx.Response) -> str | None:
+    """Why *response* leaks, or None."""
+    body = response.text
+    found = [marker for marker in LEAKS if marker in body]
+    return f"the response shows {found}" if found else None
+
+
 #: Cases per operation in the slow group (``AKSARA_FUZZ_EXAMPLES`` sets fewer, for CI).
 SLOW_EXAMPLES = int(os.environ.get("AKSARA_FUZZ_EXAMPLES", "2000"))
 
@@ -45,7 +69,7 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
 async def test_generated_requests_get_no_server_error_and_conform(
     client: httpx.AsyncClient,
 ) -> None:
-    sent, failures = await fuzz(client, 25, app)
+    sent, failures = await fuzz(client, 25, app, inspect=leaks)
     assert sent >= 24 * 10  # every operation was exercised
     assert not failures, "\n".join(failures[:20])
 
@@ -53,7 +77,7 @@ async def test_generated_requests_get_no_server_error_and_conform(
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 async def test_two_thousand_requests_per_operation(client: httpx.AsyncClient) -> None:
-    sent, failures = await fuzz(client, SLOW_EXAMPLES, app)
+    sent, failures = await fuzz(client, SLOW_EXAMPLES, app, inspect=leaks)
     assert sent >= 24 * SLOW_EXAMPLES // 2
     assert not failures, "\n".join(failures[:20])
 
@@ -157,3 +181,9 @@ async def test_two_thousand_requests_per_operation_of_every_kind_of_field(
     sent, failures = await fuzz(kitchen_client, SLOW_EXAMPLES, kitchen_app)
     assert sent >= 18 * SLOW_EXAMPLES // 2
     assert not failures, "\n".join(failures[:20])
+
+
+def test_the_leak_check_names_what_a_body_shows() -> None:
+    shown = httpx.Response(500, text='Traceback (most recent call last):\n  File "/x.py"')
+    assert leaks(shown) == "the response shows ['Traceback (most recent call last)', 'File \"']"
+    assert leaks(httpx.Response(400, json={"title": ["This field is required."]})) is None
