@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from aksara.api.handlers import EXCEPTION_HANDLERS
 from aksara.api.openapi import SchemaGenerator, openapi_routes
@@ -74,6 +76,19 @@ class Aksara(Starlette):
         )
         self.router.routes.extend(self._docs_routes)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            limit = settings.MAX_HEADER_BYTES
+            if limit is not None and _header_bytes(scope) > limit:
+                # Refused before any middleware, route or log line reads the headers.
+                response = JSONResponse(
+                    {"detail": f"Request headers are larger than {limit} bytes."},
+                    status_code=431,
+                )
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document of the app's viewset routes, generated on the first call and
         kept until a router is included."""
@@ -106,6 +121,11 @@ class Aksara(Starlette):
                 await caches.close_all()
         finally:
             await disconnect()
+
+
+def _header_bytes(scope: Scope) -> int:
+    """The bytes of the request's header names and values."""
+    return sum(len(name) + len(value) for name, value in scope["headers"])
 
 
 def _optional_middleware() -> list[Middleware]:

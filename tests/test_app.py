@@ -73,3 +73,22 @@ async def test_lifespan_opens_and_closes_the_database(database_url: str) -> None
     finally:
         await aksara.disconnect()
         aksara.settings.reset()
+
+
+async def test_headers_past_max_header_bytes_are_a_431() -> None:
+    import httpx
+
+    from aksara import Aksara, configure
+
+    app = Aksara()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        configure(MAX_HEADER_BYTES=2048)
+        try:
+            big = await client.get("/nowhere", headers={"x-big": "a" * 3000})
+            fine = await client.get("/nowhere", headers={"x-small": "a" * 1000})
+        finally:
+            configure(MAX_HEADER_BYTES=32 * 1024)
+    assert big.status_code == 431
+    assert big.json() == {"detail": "Request headers are larger than 2048 bytes."}
+    assert fine.status_code == 404

@@ -1,6 +1,6 @@
 """The settings of serving requests: body size and query budgets, COMPRESSION,
 SERVER_TIMING, ACCESS_LOG, the slow request log, the METRICS endpoint, RETRY_AFTER,
-MAX_QUERY_PARAMS, the HEALTH probes and BODY_TIMEOUT."""
+MAX_QUERY_PARAMS, the HEALTH probes, BODY_TIMEOUT and MAX_HEADER_BYTES."""
 
 from __future__ import annotations
 
@@ -125,6 +125,13 @@ def _body_timeout(value: Any) -> float | None:
     return result
 
 
+def _max_header_bytes(value: Any) -> int | None:
+    result: int | None = _number(
+        "MAX_HEADER_BYTES", value, integer=True, minimum=1024, optional=True
+    )
+    return result
+
+
 def _max_query_params(value: Any) -> int:
     result: int = _number("MAX_QUERY_PARAMS", value, integer=True, minimum=1, optional=False)
     return result
@@ -185,6 +192,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "MAX_QUERY_PARAMS": _max_query_params,
     "HEALTH": _health,
     "BODY_TIMEOUT": _body_timeout,
+    "MAX_HEADER_BYTES": _max_header_bytes,
 }
 
 #: The value of each setting of this concern when the settings module does not set it.
@@ -215,4 +223,7 @@ DEFAULTS: dict[str, Any] = {
     "HEALTH": dict(HEALTH_DEFAULTS),
     # Seconds a client has to send a whole request body (None: no bound); slower is a 408.
     "BODY_TIMEOUT": 30.0,
+    # The bytes of names and values all request headers may take (None: no bound); more is a
+    # 431. uvicorn's httptools parser sets no such bound of its own.
+    "MAX_HEADER_BYTES": 32 * 1024,
 }
