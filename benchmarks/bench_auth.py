@@ -61,6 +61,7 @@ from aksara.auth import check_password, make_password
 from aksara.auth.models import load_user
 from aksara.auth.tokens import ACCESS, get_token_codec
 from aksara.conf import PASSWORD_HASHER_DEFAULTS
+from benchmarks import asgi
 from examples.blog.models import User
 from examples.blog.seed import GUIDE_SLUG, seed_api
 from examples.blog.viewsets import PostViewSet
@@ -112,36 +113,6 @@ def build_app() -> Aksara:
     return app
 
 
-async def asgi_get(app: Aksara, path: str, headers: list[tuple[bytes, bytes]]) -> int:
-    """One in-process GET of *path*; its status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"bench"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
-    }
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 async def timed(side: Side, calls: int) -> tuple[float, float]:
     """Seconds of CPU (this process, every thread) and of wall clock per call of *side*
     over *calls* sequential awaits."""
@@ -173,32 +144,32 @@ async def request_sides(app: Aksara, user: Any) -> dict[str, Side]:
     codec = get_token_codec()
 
     async def check(path: str, headers: list[tuple[bytes, bytes]]) -> None:
-        status = await asgi_get(app, path, headers)
+        status = await asgi.get(app, path, headers)
         if status != 200:
             raise SystemExit(f"GET {path} answered {status}, not 200")
 
     async def open_side() -> None:
-        await asgi_get(app, f"/api/open/{GUIDE_SLUG}/", [])
+        await asgi.get(app, f"/api/open/{GUIDE_SLUG}/", [])
 
     async def token_side() -> None:
-        await asgi_get(app, f"/api/token/{GUIDE_SLUG}/", auth)
+        await asgi.get(app, f"/api/token/{GUIDE_SLUG}/", auth)
 
     async def token_unmemoized() -> None:
         codec._verified.clear()
-        await asgi_get(app, f"/api/token/{GUIDE_SLUG}/", auth)
+        await asgi.get(app, f"/api/token/{GUIDE_SLUG}/", auth)
 
     async def stateless_side() -> None:
-        await asgi_get(app, f"/api/stateless/{GUIDE_SLUG}/", auth)
+        await asgi.get(app, f"/api/stateless/{GUIDE_SLUG}/", auth)
 
     async def example_side() -> None:
-        await asgi_get(app, f"/api/posts/{GUIDE_SLUG}/", auth)
+        await asgi.get(app, f"/api/posts/{GUIDE_SLUG}/", auth)
 
     await check(f"/api/open/{GUIDE_SLUG}/", [])
     await check(f"/api/token/{GUIDE_SLUG}/", auth)
     await check(f"/api/posts/{GUIDE_SLUG}/", auth)
     await check(f"/api/stateless/{GUIDE_SLUG}/", auth)
     await check("/api/stateless-ping/1/", auth)
-    if await asgi_get(app, f"/api/token/{GUIDE_SLUG}/", []) != 401:
+    if await asgi.get(app, f"/api/token/{GUIDE_SLUG}/", []) != 401:
         raise SystemExit("the token side let an anonymous request through")
     return {
         "open": open_side,
@@ -213,10 +184,10 @@ async def ping_sides(app: Aksara, user: Any) -> dict[str, Side]:
     auth = [(b"authorization", f"Bearer {issue_tokens(user)['access']}".encode())]
 
     async def open_ping() -> None:
-        await asgi_get(app, "/api/ping/1/", [])
+        await asgi.get(app, "/api/ping/1/", [])
 
     async def stateless_ping() -> None:
-        await asgi_get(app, "/api/stateless-ping/1/", auth)
+        await asgi.get(app, "/api/stateless-ping/1/", auth)
 
     return {"no query: open": open_ping, "no query: stateless token": stateless_ping}
 

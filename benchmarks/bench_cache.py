@@ -44,7 +44,7 @@ import aksara
 from aksara import Aksara
 from aksara.api import Router
 from aksara.cache import cache_response, cached, caches, versions
-from benchmarks import bench_http
+from benchmarks import asgi, bench_http
 from examples.blog.models import Post
 from examples.blog.seed import seed_api
 from examples.blog.viewsets import PostViewSet
@@ -101,36 +101,6 @@ def http_app() -> Aksara:
     """The uvicorn factory of ``--http``: the app of ``$AKSARA_BENCH_CACHE_MODE``."""
     configure(os.environ[URL_VARIABLE], os.environ[REDIS_VARIABLE], os.environ[PREFIX_VARIABLE])
     return app_for(os.environ[MODE_VARIABLE])
-
-
-async def asgi_get(app: Aksara, path: str) -> int:
-    """One in-process GET of *path*; its status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
-    }
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 async def timed(side: Side, calls: int) -> float:
@@ -212,9 +182,9 @@ async def asgi_sides() -> dict[str, Side]:
     sides: dict[str, Side] = {}
     for mode in VIEWSETS:
         app = app_for(mode)
-        if await asgi_get(app, "/api/posts/") != 200:
+        if await asgi.get(app, "/api/posts/") != 200:
             raise RuntimeError(f"the {mode} app does not answer 200")
-        sides[mode] = lambda app=app: asgi_get(app, "/api/posts/")  # type: ignore[misc]
+        sides[mode] = lambda app=app: asgi.get(app, "/api/posts/")  # type: ignore[misc]
     return sides
 
 

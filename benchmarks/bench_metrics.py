@@ -38,6 +38,7 @@ from starlette.routing import Route
 
 import aksara
 from aksara import Aksara
+from benchmarks import asgi
 from examples.blog.app import router
 from examples.blog.seed import GUIDE_SLUG, seed_api
 
@@ -62,35 +63,9 @@ def build_app(keys: dict[str, Any]) -> Aksara:
     return app
 
 
-async def _receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
 async def call(app: Aksara, path: str) -> int:
     """One GET of *path* straight through the ASGI interface; the response status."""
-    status = 0
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    await app(scope, _receive, send)
-    return status
+    return await asgi.get(app, path)
 
 
 @asynccontextmanager

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from aksara.api import Response, Router, ViewSet
 from aksara.app import Aksara
+from benchmarks import asgi
 
 BODY = b'{"id":1}'
 
@@ -61,26 +62,11 @@ def build_apps() -> dict[str, Any]:
 
 
 def scope(pk: int) -> dict[str, Any]:
-    path = f"/api/posts/{pk}/"
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 1234),
-    }
+    return asgi.http_scope(f"/api/posts/{pk}/")
 
 
 async def run(repeat: int, requests: int) -> None:
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+    receive = asgi.receive_empty
 
     async def send(message: dict[str, Any]) -> None:
         pass

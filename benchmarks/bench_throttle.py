@@ -36,6 +36,7 @@ import aksara
 from aksara.api import AnonRateThrottle, Response, Router, ViewSet
 from aksara.app import Aksara
 from aksara.cache import caches
+from benchmarks import asgi
 
 RATE = "1000000000/day"
 
@@ -75,25 +76,10 @@ def build_app(viewset: type[ViewSet]) -> Aksara:
 
 
 def scope(pk: int) -> dict[str, Any]:
-    path = f"/api/items/{pk}/"
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 1234),
-    }
+    return asgi.http_scope(f"/api/items/{pk}/")
 
 
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
+receive = asgi.receive_empty
 
 
 async def send(message: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 import uvloop
 
 import aksara
-from benchmarks import bench_http, http_apps
+from benchmarks import asgi, bench_http, http_apps
 
 __all__ = ["main"]
 
@@ -129,9 +129,6 @@ async def _direct(requests: int, rounds: int, posts: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in apps}
     rng = random.Random(7)
 
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     async def send(message: dict[str, object]) -> None:
         if message["type"] == "http.response.start" and message["status"] != 200:
             raise RuntimeError(f"unexpected answer: {message}")
@@ -144,21 +141,7 @@ async def _direct(requests: int, rounds: int, posts: int) -> dict[str, float]:
                 gc.collect()
                 start = time.thread_time()
                 for path in paths:
-                    scope = {
-                        "type": "http",
-                        "asgi": {"version": "3.0"},
-                        "http_version": "1.1",
-                        "method": "GET",
-                        "scheme": "http",
-                        "path": path,
-                        "raw_path": path.encode(),
-                        "query_string": b"",
-                        "root_path": "",
-                        "headers": [(b"host", b"127.0.0.1")],
-                        "client": ("127.0.0.1", 50000),
-                        "server": ("127.0.0.1", 80),
-                    }
-                    await app(scope, receive, send)
+                    await app(asgi.http_scope(path), asgi.receive_empty, send)
                 samples[name].append((time.thread_time() - start) / requests * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
 

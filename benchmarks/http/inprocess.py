@@ -24,6 +24,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from benchmarks.asgi import http_scope
+
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 DEFAULT_URL = "postgresql://127.0.0.1:5432/aksara_bench_http"
@@ -31,21 +33,7 @@ DEFAULT_URL = "postgresql://127.0.0.1:5432/aksara_bench_http"
 
 async def get(app: App, path: str) -> tuple[int, bytes]:
     """``GET path`` on *app*: the status and the body."""
-    route, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": route,
-        "raw_path": route.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000")],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope(path)
     received = False
 
     async def receive() -> dict[str, Any]:
